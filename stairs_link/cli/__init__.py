@@ -1,0 +1,73 @@
+"""The `stairs-link` command line: a thin layer over the pipeline stages.
+
+Each command lives in its own module under ``stairs_link.cli`` and is imported only when it
+runs, so `stairs-link --help` and light commands start fast (great-expectations, pyarrow
+compute and the linkage engine are loaded only by the commands that need them).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from stairs_link import __version__
+
+# command name -> "module:attribute" of its click command, in pipeline order.
+COMMANDS = {
+    "synth": "stairs_link.cli.synth_cmd:synth",
+    "mapping": "stairs_link.cli.mapping_cmd:mapping",
+    "adapt": "stairs_link.cli.adapt_cmd:adapt",
+    "check": "stairs_link.cli.check_cmd:check",
+    "coverage": "stairs_link.cli.check_cmd:coverage",
+    "link": "stairs_link.cli.link_cmd:link",
+    "evaluate": "stairs_link.cli.link_cmd:evaluate",
+    "build": "stairs_link.cli.build_cmd:build",
+    "report": "stairs_link.cli.build_cmd:report",
+    "demo": "stairs_link.cli.demo_cmd:demo",
+    "key": "stairs_link.cli.key_cmd:key",
+}
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for name in COMMANDS if self._available(name)]
+
+    @staticmethod
+    def _available(name: str) -> bool:
+        module = COMMANDS[name].split(":")[0]
+        return importlib.util.find_spec(module) is not None
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None or not self._available(cmd_name):
+            return None
+        module_name, attribute = target.split(":")
+        return getattr(importlib.import_module(module_name), attribute)
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, prog_name="stairs-link")
+def cli() -> None:
+    """stairs-link: one record per child from the systems of England's secure estate.
+
+    \b
+    The pipeline, one command per step:
+      synth     make synthetic site exports (for trying things out and tests)
+      adapt     map one site system's export onto the canonical schema
+      check     quality-check staged (or linked) data; coverage: fields per site
+      link      find each child's records across systems and sites
+      build     one record per child, with episodes, transitions and more
+      report    an HTML report for evaluators, disclosure-controlled
+      demo      all of the above on the bundled sample data
+    """
+
+
+def main() -> None:
+    from stairs_link.cli.common import run_cli
+
+    run_cli(cli)

@@ -1,0 +1,125 @@
+"""One root error for everything a user can fix, one subclass per pipeline layer.
+
+Each error carries a machine-readable ``reason`` plus, where known, the site, file, row and
+column it concerns, and a ``fix`` telling the user what to do. The CLI turns these into a
+clean message and a non-zero exit code; a traceback means a bug in stairs-link, never a
+mistake in the user's input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Problem:
+    """One thing wrong with an input, located as precisely as we can."""
+
+    reason: str
+    message: str
+    file: str | None = None
+    row: int | None = None
+    column: str | None = None
+    line: int | None = None
+    fix: str | None = None
+
+    def __str__(self) -> str:
+        where = []
+        if self.file:
+            where.append(str(self.file))
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column:
+            where.append(f"column '{self.column}'")
+        text = (", ".join(where) + ": " if where else "") + self.message
+        if self.fix:
+            text += f" Fix: {self.fix}"
+        return text
+
+
+class StairsLinkError(Exception):
+    """Root of every error caused by user input or configuration (not by a bug)."""
+
+    layer = "stairs-link"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str = "error",
+        file: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+        line: int | None = None,
+        site: str | None = None,
+        fix: str | None = None,
+        problems: list[Problem] | None = None,
+    ) -> None:
+        self.reason = reason
+        self.file = None if file is None else str(file)
+        self.row = row
+        self.column = column
+        self.line = line
+        self.site = site
+        self.fix = fix
+        self.problems = list(problems or [])
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        head = Problem(
+            reason=self.reason,
+            message=self.message,
+            file=self.file,
+            row=self.row,
+            column=self.column,
+            line=self.line,
+            fix=self.fix,
+        )
+        lines = [str(head)]
+        lines.extend(f"  - {p}" for p in self.problems)
+        return "\n".join(lines)
+
+
+class SchemaError(StairsLinkError):
+    """A table does not match the canonical schema (wrong version, missing column, bad type)."""
+
+    layer = "schema"
+
+
+class MappingError(StairsLinkError):
+    """A mapping file is invalid or does not fit the export it is applied to."""
+
+    layer = "mapping"
+
+
+class InputFileError(StairsLinkError):
+    """An export cannot be read: empty, wrong encoding, ragged, missing sheet, ..."""
+
+    layer = "adapt"
+
+
+class QualityError(StairsLinkError):
+    """Quality checks could not run (the checks failing is a result, not an error)."""
+
+    layer = "quality"
+
+
+class LinkageError(StairsLinkError):
+    """Linkage configuration, model or inputs are unusable."""
+
+    layer = "linkage"
+
+
+class IntegrationError(StairsLinkError):
+    """Building the one-record-per-child dataset failed on its inputs."""
+
+    layer = "integrate"
+
+
+class PrivacyError(StairsLinkError):
+    """Key files or pseudonymisation settings are unusable."""
+
+    layer = "privacy"
