@@ -1,0 +1,163 @@
+"""Tests for stairs_link.linkage.evaluate with hand-computable examples."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from stairs_link.errors import LinkageError
+from stairs_link.linkage.evaluate import attach_columns, evaluate_clusters, format_report
+
+
+def _frames(pred: dict[str, str], true: dict[str, str], **extra: dict[str, str]):
+    clusters = pd.DataFrame({"record_key": list(pred), "child_id": list(pred.values())})
+    truth = pd.DataFrame({"record_key": list(true), "true_child_id": list(true.values())})
+    for column, values in extra.items():
+        truth[column] = truth["record_key"].map(values)
+    return clusters, truth
+
+
+def _brute_force(clusters: pd.DataFrame, truth: pd.DataFrame) -> tuple[float, float]:
+    """Pairwise precision and recall by enumerating every pair (small inputs only)."""
+    m = clusters.merge(truth, on="record_key")
+    pred, true = set(), set()
+    for (i, a), (j, b) in itertools.combinations(m.iterrows(), 2):
+        if a["child_id"] == b["child_id"]:
+            pred.add((i, j))
+        if a["true_child_id"] == b["true_child_id"]:
+            true.add((i, j))
+    return len(pred & true) / len(pred), len(pred & true) / len(true)
+
+
+def test_pairwise_and_bcubed_hand_example():
+    # predicted {a,b,c},{d}; true {a,b},{c,d}
+    clusters, truth = _frames({"a": "P1", "b": "P1", "c": "P1", "d": "P2"},
+                              {"a": "T1", "b": "T1", "c": "T2", "d": "T2"})
+    r = evaluate_clusters(clusters, truth)
+    assert r["predicted_pairs"] == 3 and r["true_pairs"] == 2 and r["true_positive_pairs"] == 1
+    assert r["precision"] == pytest.approx(1 / 3)
+    assert r["recall"] == pytest.approx(1 / 2)
+    assert r["f1"] == pytest.approx(2 * (1 / 3) * (1 / 2) / (1 / 3 + 1 / 2))
+    # B-cubed per record: a,b: P=2/3 R=1; c: P=1/3 R=1/2; d: P=1 R=1/2
+    assert r["bcubed_precision"] == pytest.approx((2 / 3 + 2 / 3 + 1 / 3 + 1) / 4)
+    assert r["bcubed_recall"] == pytest.approx((1 + 1 + 1 / 2 + 1 / 2) / 4)
+    assert r["true_children"] == 2 and r["predicted_children"] == 2
+    assert r["children_exactly_recovered"] == 0
+
+
+def test_perfect_and_all_singletons():
+    keys = list("abcdef")
+    true = dict(zip(keys, ["T1", "T1", "T1", "T2", "T2", "T3"]))
+    clusters, truth = _frames({k: v.replace("T", "P") for k, v in true.items()}, true)
+    r = evaluate_clusters(clusters, truth)
+    assert (r["precision"], r["recall"], r["f1"]) == (1.0, 1.0, 1.0)
+    assert r["bcubed_f1"] == 1.0 and r["children_exactly_recovered"] == 3
+
+    singletons, _ = _frames({k: f"S{k}" for k in keys}, true)
+    r = evaluate_clusters(singletons, truth)
+    assert r["predicted_pairs"] == 0 and r["precision"] is None  # undefined, not faked
+    assert r["recall"] == 0.0 and r["f1"] is None
+    assert r["bcubed_precision"] == 1.0
+    assert r["bcubed_recall"] == pytest.approx((3 * 1 / 3 + 2 * 1 / 2 + 1) / 6)
+
+
+def test_matches_brute_force_on_random_partition():
+    rng = np.random.default_rng(7)
+    keys = [f"k{i}" for i in range(60)]
+    true = {k: f"T{t}" for k, t in zip(keys, rng.integers(0, 20, len(keys)))}
+    pred = {k: f"P{p}" for k, p in zip(keys, rng.integers(0, 15, len(keys)))}
+    clusters, truth = _frames(pred, true)
+    r = evaluate_clusters(clusters, truth)
+    p, rc = _brute_force(clusters, truth)
+    assert r["precision"] == pytest.approx(p)
+    assert r["recall"] == pytest.approx(rc)
+
+
+def test_subgroup_recall_child_attribute():
+    # Child T1 (group x) has 3 records, 1 link found of 3 true pairs; child T2 (group y)
+    # has 2 records, found. Child T3 (group y) is a singleton (no pairs).
+    clusters, truth = _frames(
+        {"a": "P1", "b": "P1", "c": "P2", "d": "P3", "e": "P3", "f": "P4"},
+        {"a": "T1", "b": "T1", "c": "T1", "d": "T2", "e": "T2", "f": "T3"},
+        ethnic_group={"a": "x", "b": "x", "c": "x", "d": "y", "e": "y", "f": "y"},
+    )
+    r = evaluate_clusters(clusters, truth, by=["ethnic_group"])
+    g = r["by"]["ethnic_group"]["groups"]
+    assert g["x"] == {"records": 3, "true_children": 1, "true_pairs": 3, "found_pairs": 1,
+                      "predicted_pairs": 1, "recall": pytest.approx(1 / 3), "precision": 1.0}
+    assert g["y"]["true_pairs"] == 1 and g["y"]["found_pairs"] == 1 and g["y"]["recall"] == 1.0
+    assert g["y"]["true_children"] == 2
+    assert r["by"]["ethnic_group"]["recall_gap"] == pytest.approx(2 / 3)
+
+
+def test_subgroup_record_attribute_counts_cross_group_pairs_for_both():
+    # One child, records at sites s1, s1, s2: true pairs touching s1 = 3, touching s2 = 2.
+    # Predicted: {a,c} together, b alone -> the found pair (a,c) touches both sites.
+    # Also a false merge of d (s2, other child) into cluster with a, c.
+    clusters, truth = _frames(
+        {"a": "P1", "b": "P2", "c": "P1", "d": "P1"},
+        {"a": "T1", "b": "T1", "c": "T1", "d": "T2"},
+        site_id={"a": "s1", "b": "s1", "c": "s2", "d": "s2"},
+    )
+    r = evaluate_clusters(clusters, truth, by=["site_id"])
+    s1, s2 = (r["by"]["site_id"]["groups"][s] for s in ("s1", "s2"))
+    assert (s1["true_pairs"], s1["found_pairs"]) == (3, 1)
+    assert (s2["true_pairs"], s2["found_pairs"]) == (2, 1)
+    # predicted pairs: (a,c),(a,d),(c,d); touching s1: (a,c),(a,d); touching s2: all three
+    assert (s1["predicted_pairs"], s2["predicted_pairs"]) == (2, 3)
+    assert s2["precision"] == pytest.approx(1 / 3)
+
+
+def test_missing_values_form_own_group_and_small_groups_excluded_from_gap():
+    clusters, truth = _frames(
+        {"a": "P1", "b": "P1", "c": "P2", "d": "P3", "e": "P4", "f": "P4"},
+        {"a": "T1", "b": "T1", "c": "T2", "d": "T2", "e": "T3", "f": "T3"},
+        sex={"a": "1", "b": "1", "c": None, "d": None, "e": "2", "f": "2"},
+    )
+    r = evaluate_clusters(clusters, truth, by=["sex"], min_true_pairs=2)
+    groups = r["by"]["sex"]["groups"]
+    assert groups["(missing)"]["recall"] == 0.0
+    assert r["by"]["sex"]["recall_gap"] is None  # every group has 1 true pair < 2
+    r = evaluate_clusters(clusters, truth, by=["sex"])
+    assert r["by"]["sex"]["recall_gap"] == 1.0
+    text = format_report(r)
+    assert "recall gap" in text and "(missing)" in text
+
+
+def test_record_sets_must_match():
+    clusters, truth = _frames({"a": "P1", "b": "P1"}, {"a": "T1", "b": "T1", "c": "T2"})
+    with pytest.raises(LinkageError, match="1 truth record") as info:
+        evaluate_clusters(clusters, truth, truth_file="truth.parquet")
+    assert info.value.row == 2 and info.value.column == "record_key"
+    clusters, truth = _frames({"a": "P1", "z": "P1"}, {"a": "T1"})
+    with pytest.raises(LinkageError, match="not in the truth"):
+        evaluate_clusters(clusters, truth)
+
+
+def test_bad_inputs_raise_clear_errors():
+    clusters, truth = _frames({"a": "P1", "b": "P1"}, {"a": "T1", "b": "T1"})
+    with pytest.raises(LinkageError, match="more than once"):
+        evaluate_clusters(pd.concat([clusters, clusters.iloc[:1]]), truth)
+    with pytest.raises(LinkageError, match="no column 'child_id'"):
+        evaluate_clusters(clusters.rename(columns={"child_id": "cid"}), truth)
+    with pytest.raises(LinkageError, match="empty value"):
+        evaluate_clusters(clusters.assign(child_id=[None, "P1"]), truth)
+    with pytest.raises(LinkageError, match="by 'ethnic_group'"):
+        evaluate_clusters(clusters, truth, by=["ethnic_group"])
+
+
+def test_attach_columns_from_record_key_and_staged(tmp_path):
+    truth = pd.DataFrame({"record_key": ["s1:sys:1", "s2:sys:2"], "true_child_id": ["T", "T"]})
+    out = attach_columns(truth, ["site_id"])
+    assert out["site_id"].tolist() == ["s1", "s2"]
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    pd.DataFrame({"record_key": ["s1:sys:1", "s2:sys:2"], "ethnicity": ["A", "N"]}).to_parquet(
+        staged / "person.parquet")
+    out = attach_columns(truth, ["ethnicity"], staged=[staged])
+    assert out["ethnicity"].tolist() == ["A", "N"]
+    with pytest.raises(LinkageError, match="cannot evaluate by 'postcode'"):
+        attach_columns(truth, ["postcode"], staged=[staged])
