@@ -1,0 +1,250 @@
+"""`build`: one record per child from staged tables and the linkage's clusters.
+
+Writes DATASET/children.parquet (one row per child_id, nested events), the flat event tables
+with child_id, stays.parquet, transitions.parquet, id_history.parquet, record_map.parquet
+(record_key -> child_id, what `--previous` reads), copies of the linkage outputs the report
+needs (linkage/), and build.json (counts and the rules used).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from stairs_link.errors import IntegrationError
+from stairs_link.integrate.ids import assign_child_ids
+from stairs_link.integrate.inputs import (
+    EVENT_TABLES,
+    check_clusters_cover,
+    check_event_keys,
+    load_clusters,
+    load_pairs,
+    load_staged,
+)
+from stairs_link.integrate.nested import nest
+from stairs_link.integrate.survivorship import identifiers_seen, resolve_demographics
+from stairs_link.integrate.transitions import TransitionRules, derive_transitions, merge_stays
+from stairs_link.schema import arrow_schema
+
+#: flat output file and nested column name for each canonical event table.
+EVENT_OUTPUTS = {
+    "episode": ("episodes.parquet", "episodes"),
+    "formulation": ("formulations.parquet", "formulations"),
+    "incident": ("incidents.parquet", "incidents"),
+    "education": ("education.parquet", "education"),
+    "measure": ("measures.parquet", "measures"),
+}
+
+SOURCE_RECORD_COLUMNS = ["record_key", "site_id", "setting_type", "system_kind", "source_system",
+                         "local_id", "extracted_at", "source_file", "source_row", "mapping_id"]
+
+#: linkage outputs copied into DATASET/linkage/ so the report can show linkage quality alone.
+LINKAGE_FILES = ["pairs.parquet", "clusters.parquet", "summary.json", "review.csv"]
+
+
+@dataclass
+class BuildResult:
+    """What `build` wrote and how much."""
+
+    out_dir: Path
+    n_children: int
+    n_records: int
+    n_events: dict[str, int]
+    n_stays: int
+    n_transitions: int
+    id_events: dict[str, int]
+    duplicates_dropped: dict[str, int] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+
+
+def build(
+    linked_dir: str | Path,
+    staged_dirs: list[str | Path],
+    out_dir: str | Path,
+    *,
+    previous: str | Path | None = None,
+    readmission_days: int = 90,
+    formulation_days: int = 28,
+    transfer_days: int = 3,
+    merge_gap_days: int = 1,
+    young_adult_age: float = 17.75,
+) -> BuildResult:
+    """Build the integrated dataset (see module docstring and docs/dataset.md)."""
+    linked_dir = Path(linked_dir)
+    out_dir = Path(out_dir)
+    rules = TransitionRules(merge_gap_days=merge_gap_days, transfer_days=transfer_days,
+                            readmission_days=readmission_days, formulation_days=formulation_days,
+                            young_adult_age=young_adult_age)
+    staged = load_staged([Path(d) for d in staged_dirs])
+    check_event_keys(staged)
+    clusters = load_clusters(linked_dir)
+    person = staged.tables["person"]
+    check_clusters_cover(person, clusters, linked_dir)
+
+    prev_map, prev_history = _load_previous(previous) if previous is not None else (None, None)
+    record_map, history = assign_child_ids(clusters, prev_map, prev_history)
+    key_to_child = record_map.set_index("record_key")["child_id"]
+    # every staged record gets exactly one child (checked above; asserted here as an invariant)
+    person = person.assign(child_id=person["record_key"].map(key_to_child))
+    assert person["child_id"].notna().all() and not person["record_key"].duplicated().any()
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files: list[str] = []
+    child_ids = pd.Series(sorted(person["child_id"].unique()))
+
+    # flat event tables, sorted by child then date
+    events: dict[str, pa.Table] = {}
+    n_events: dict[str, int] = {}
+    for table, date_column in EVENT_TABLES.items():
+        frame = staged.tables[table].drop(columns=["_staged_file", "_staged_row"])
+        frame.insert(0, "child_id", frame["record_key"].map(key_to_child))
+        assert frame["child_id"].notna().all()
+        frame = frame.sort_values(["child_id", date_column, "record_key"], kind="stable").reset_index(drop=True)
+        schema = pa.schema([pa.field("child_id", pa.string(), nullable=False), *arrow_schema(table)],
+                           metadata={b"stairs_link.table": f"dataset.{table}".encode()})
+        data = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+        events[table] = data
+        n_events[table] = data.num_rows
+        name = EVENT_OUTPUTS[table][0]
+        pq.write_table(data, out_dir / name, compression="zstd")
+        files.append(name)
+
+    # children: resolved demographics + identifiers + link confidence + nested lists
+    children = resolve_demographics(person)
+    children = children.merge(identifiers_seen(person), on="child_id", how="left")
+    children = children.merge(_link_summary(person, load_pairs(linked_dir)), on="child_id", how="left")
+    children = children.sort_values("child_id").reset_index(drop=True)
+    assert children["child_id"].tolist() == child_ids.tolist()
+    table = pa.Table.from_pandas(children, preserve_index=False)
+    for event_table, (_, column) in EVENT_OUTPUTS.items():
+        table = table.append_column(column, nest(child_ids, events[event_table]))
+    sources = person.sort_values(["child_id", "record_key"], kind="stable")[["child_id", *SOURCE_RECORD_COLUMNS]]
+    table = table.append_column("source_records", nest(child_ids, pa.Table.from_pandas(sources, preserve_index=False)))
+    pq.write_table(table, out_dir / "children.parquet", compression="zstd")
+    files.append("children.parquet")
+
+    # stays and transitions
+    episodes = events["episode"].to_pandas()
+    stays = merge_stays(episodes, rules)
+    dob = children.set_index("child_id")["date_of_birth"]
+    formulations = events["formulation"].to_pandas()
+    transitions = derive_transitions(stays, dob, formulations, rules)
+    pq.write_table(_stays_arrow(stays), out_dir / "stays.parquet", compression="zstd")
+    pq.write_table(_transitions_arrow(transitions), out_dir / "transitions.parquet", compression="zstd")
+    files += ["stays.parquet", "transitions.parquet"]
+
+    pq.write_table(_history_arrow(history), out_dir / "id_history.parquet", compression="zstd")
+    pq.write_table(pa.Table.from_pandas(record_map.sort_values("record_key"), preserve_index=False),
+                   out_dir / "record_map.parquet", compression="zstd")
+    files += ["id_history.parquet", "record_map.parquet"]
+
+    linkage_dir = out_dir / "linkage"
+    linkage_dir.mkdir(exist_ok=True)
+    for name in LINKAGE_FILES:
+        if (linked_dir / name).exists():
+            shutil.copyfile(linked_dir / name, linkage_dir / name)
+            files.append(f"linkage/{name}")
+
+    this_run = history[history["run"] == history["run"].max()]
+    result = BuildResult(
+        out_dir=out_dir,
+        n_children=len(child_ids),
+        n_records=len(person),
+        n_events=n_events,
+        n_stays=len(stays),
+        n_transitions=len(transitions),
+        id_events={k: int(v) for k, v in this_run["event"].value_counts().sort_index().items()},
+        duplicates_dropped=staged.duplicates_dropped,
+        files=files,
+    )
+    summary = asdict(result) | {"out_dir": str(out_dir), "rules": asdict(rules),
+                                "transition_kinds": {k: int(v) for k, v in
+                                                     transitions["kind"].value_counts().sort_index().items()}}
+    (out_dir / "build.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    return result
+
+
+def _load_previous(previous: str | Path) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """record_key -> child_id of a previous dataset (record_map.parquet) and its id history."""
+    previous = Path(previous)
+    path = previous / "record_map.parquet"
+    if not path.exists():
+        raise IntegrationError(
+            "previous dataset has no record_map.parquet",
+            reason="bad_previous",
+            file=str(path),
+            fix="pass the DATASET directory written by an earlier `stairs-link build` (the whole directory)",
+        )
+    mapping = pq.read_table(path).to_pandas()
+    for column in ("record_key", "child_id"):
+        if column not in mapping.columns:
+            raise IntegrationError("required column missing from the previous record map", reason="bad_previous",
+                                   file=str(path), column=column, fix="re-create it with `stairs-link build`")
+    history_path = previous / "id_history.parquet"
+    history = pq.read_table(history_path).to_pandas() if history_path.exists() else None
+    return mapping[["record_key", "child_id"]], history
+
+
+def _link_summary(person: pd.DataFrame, pairs: pd.DataFrame | None) -> pd.DataFrame:
+    """Per child: records, systems, sites, and min/mean match probability of the scored pairs
+    inside the cluster (null for a single-record child or when no pairs file exists)."""
+    per_child = person.groupby("child_id").agg(
+        n_records=("record_key", "size"),
+        n_sites=("site_id", "nunique"),
+    )
+    # a "system" is one source system at one site (the unit a staged directory holds)
+    systems = person[["child_id", "site_id", "source_system"]].drop_duplicates()
+    per_child["n_systems"] = systems.groupby("child_id").size()
+    per_child["n_edges"] = 0
+    per_child["min_match_probability"] = float("nan")
+    per_child["mean_match_probability"] = float("nan")
+    if pairs is not None and len(pairs):
+        key = person.set_index("record_key")["child_id"]
+        left = pairs["record_key_l"].map(key)
+        right = pairs["record_key_r"].map(key)
+        inside = pairs[left.notna() & (left == right)].assign(child_id=left)
+        stats = inside.groupby("child_id")["match_probability"].agg(["size", "min", "mean"])
+        per_child["n_edges"] = stats["size"].reindex(per_child.index).fillna(0)
+        per_child["min_match_probability"] = stats["min"].reindex(per_child.index)
+        per_child["mean_match_probability"] = stats["mean"].reindex(per_child.index)
+    per_child["n_edges"] = per_child["n_edges"].astype("int32")
+    for column in ("n_records", "n_systems", "n_sites"):
+        per_child[column] = per_child[column].astype("int32")
+    return per_child.reset_index()
+
+
+def _stays_arrow(stays: pd.DataFrame) -> pa.Table:
+    schema = pa.schema([
+        ("child_id", pa.string()), ("stay_id", pa.string()), ("site_id", pa.string()),
+        ("setting_type", pa.string()), ("admission_date", pa.date32()), ("discharge_date", pa.date32()),
+        ("legal_basis", pa.string()), ("discharge_destination", pa.string()),
+        ("n_episodes", pa.int32()), ("n_systems", pa.int32()),
+    ])
+    return pa.Table.from_pandas(stays, schema=schema, preserve_index=False)
+
+
+def _transitions_arrow(transitions: pd.DataFrame) -> pa.Table:
+    schema = pa.schema([
+        ("child_id", pa.string()), ("move_seq", pa.int32()), ("kind", pa.string()), ("move_date", pa.date32()),
+        ("from_site_id", pa.string()), ("from_setting_type", pa.string()), ("from_stay_id", pa.string()),
+        ("from_date", pa.date32()),
+        ("to_site_id", pa.string()), ("to_setting_type", pa.string()), ("to_stay_id", pa.string()),
+        ("to_date", pa.date32()),
+        ("gap_days", pa.int32()), ("discharge_destination", pa.string()), ("legal_basis", pa.string()),
+        ("age_at_move", pa.float64()),
+        ("formulation_before", pa.bool_()), ("formulation_at_receiving_within_days", pa.bool_()),
+    ])
+    return pa.Table.from_pandas(transitions, schema=schema, preserve_index=False)
+
+
+def _history_arrow(history: pd.DataFrame) -> pa.Table:
+    schema = pa.schema([("child_id", pa.string()), ("event", pa.string()),
+                        ("previous_child_ids", pa.list_(pa.string())), ("run", pa.int32())])
+    history = history.assign(previous_child_ids=history["previous_child_ids"].apply(list))
+    return pa.Table.from_pandas(history, schema=schema, preserve_index=False)

@@ -1,0 +1,136 @@
+"""Stable child ids across runs.
+
+Without a previous dataset, a child's id is ``"C"`` + the first 12 hex digits of
+SHA-256 of the smallest ``record_key`` in its cluster: the same records give the same id on
+every run and machine, whatever label the linkage gave the cluster. (If two clusters ever
+hashed to the same id, or a new id equalled one already used, the later one in record_key
+order is re-hashed with a ``#1``, ``#2`` ... suffix.)
+
+With a previous dataset (``--previous``), clusters are compared with the previous children
+by shared records:
+
+* each previous child goes to the new cluster holding most of its records (ties: the new
+  cluster with the smallest record_key); when its records are now in several clusters the
+  other parts get new ids (event ``split``, on every part);
+* a new cluster that received several previous children keeps the id of the one with the
+  most shared records (ties: the one with more records before, then the smallest id) and
+  records the others (event ``merged``);
+* a cluster that received exactly one previous child that did not split keeps its id
+  (``continued``); a cluster sharing no record with any previous child is ``created``;
+* a previous child none of whose records is present any more is listed as ``absent``
+  (so the history explains every id that disappears).
+
+``id_history.parquet`` holds the previous history plus one row per child of this run
+(``child_id``, ``event``, ``previous_child_ids``, ``run``), with ``run`` counting up from 1.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import pandas as pd
+
+ID_EVENTS = ["created", "continued", "merged", "split", "absent"]
+
+
+def _hash_id(key: str, attempt: int = 0) -> str:
+    text = key if attempt == 0 else f"{key}#{attempt}"
+    return "C" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def _fresh_ids(min_keys: pd.Series, taken: set[str]) -> pd.Series:
+    """Hash-derived ids for clusters (index = cluster label), avoiding ``taken`` ids."""
+    ids = {}
+    used = set(taken)
+    # hashing is per cluster (not per record) so the loop is over children, not rows
+    for label, key in min_keys.sort_values(kind="stable").items():
+        attempt = 0
+        candidate = _hash_id(key)
+        while candidate in used:
+            attempt += 1
+            candidate = _hash_id(key, attempt)
+        used.add(candidate)
+        ids[label] = candidate
+    return pd.Series(ids, dtype="object").reindex(min_keys.index)
+
+
+def assign_child_ids(
+    clusters: pd.DataFrame, previous: pd.DataFrame | None = None, previous_history: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stable ids for the linkage's clusters.
+
+    ``clusters``: record_key, child_id (the linkage's cluster label). ``previous``: record_key,
+    child_id of the previous dataset. Returns (record_key -> child_id map, history rows of
+    this run appended to ``previous_history``).
+    """
+    frame = clusters[["record_key", "child_id"]].rename(columns={"child_id": "cluster"})
+    min_key = frame.groupby("cluster")["record_key"].min()
+    size = frame.groupby("cluster").size()
+    run = 1
+    history_before = None
+    if previous_history is not None and len(previous_history):
+        run = int(previous_history["run"].max()) + 1
+        history_before = previous_history
+
+    if previous is None or previous.empty:
+        ids = _fresh_ids(min_key, set())
+        events = pd.DataFrame({"cluster": ids.index, "child_id": ids.values, "event": "created"})
+        events["previous_child_ids"] = [[] for _ in range(len(events))]
+    else:
+        ids, events = _inherit(frame, min_key, size, previous)
+
+    mapping = frame.assign(child_id=frame["cluster"].map(ids))[["record_key", "child_id"]]
+    history = events[["child_id", "event", "previous_child_ids"]].copy()
+    history["run"] = run
+    history = history.sort_values(["child_id", "event"], kind="stable")
+    if history_before is not None:
+        history = pd.concat([history_before[history.columns], history], ignore_index=True)
+    history["run"] = history["run"].astype("int32")
+    return mapping.reset_index(drop=True), history.reset_index(drop=True)
+
+
+def _inherit(
+    frame: pd.DataFrame, min_key: pd.Series, size: pd.Series, previous: pd.DataFrame
+) -> tuple[pd.Series, pd.DataFrame]:
+    prev = previous[["record_key", "child_id"]].rename(columns={"child_id": "old"})
+    old_size = prev.groupby("old").size()
+    shared = frame.merge(prev, on="record_key").groupby(["cluster", "old"]).size().rename("n").reset_index()
+    shared["cluster_min_key"] = shared["cluster"].map(min_key)
+    shared["old_size"] = shared["old"].map(old_size)
+    # each old child goes to the new cluster holding most of its records
+    best = shared.sort_values(["old", "n", "cluster_min_key"], ascending=[True, False, True], kind="stable")
+    best = best.drop_duplicates("old", keep="first")
+    split_olds = set(shared.loc[shared["old"].duplicated(keep=False), "old"])
+    # among the old children a cluster received, the one with most shared records keeps its id
+    keep = best.sort_values(["cluster", "n", "old_size", "old"], ascending=[True, False, False, True], kind="stable")
+    keepers = keep.drop_duplicates("cluster", keep="first").set_index("cluster")["old"]
+    received = best.groupby("cluster")["old"].agg(lambda v: sorted(v))
+
+    ids = pd.Series(index=min_key.index, dtype="object")
+    ids.loc[keepers.index] = keepers
+    need_new = ids.isna()
+    taken = set(prev["old"].unique())
+    ids.loc[need_new] = _fresh_ids(min_key[need_new], taken)
+
+    # events per new cluster
+    olds_in = shared.groupby("cluster")["old"].agg(lambda v: sorted(v))
+    event = pd.Series("created", index=min_key.index, dtype="object")
+    previous_ids = pd.Series([[] for _ in range(len(min_key))], index=min_key.index, dtype="object")
+    has_old = min_key.index.isin(olds_in.index)
+    previous_ids[has_old] = olds_in.reindex(min_key.index[has_old])
+    event[has_old] = "continued"
+    touched_split = olds_in.reindex(min_key.index).apply(
+        lambda v: isinstance(v, list) and any(o in split_olds for o in v)
+    )
+    event[touched_split] = "split"
+    n_received = received.reindex(min_key.index).apply(lambda v: len(v) if isinstance(v, list) else 0)
+    event[n_received > 1] = "merged"
+    events = pd.DataFrame({"cluster": min_key.index, "child_id": ids.values, "event": event.values,
+                           "previous_child_ids": previous_ids.values})
+    gone = sorted(set(old_size.index) - set(shared["old"]))
+    if gone:
+        events = pd.concat([events, pd.DataFrame({
+            "cluster": None, "child_id": gone, "event": "absent",
+            "previous_child_ids": [[g] for g in gone],
+        })], ignore_index=True)
+    return ids, events

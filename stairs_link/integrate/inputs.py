@@ -1,0 +1,213 @@
+"""Loading the inputs of `build`: staged canonical tables from several directories and the
+linkage output (clusters, pairs), with the checks that every staged record has one cluster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from stairs_link.errors import IntegrationError
+from stairs_link.schema import TABLES, arrow_schema, read_table
+
+#: canonical event tables and the date column that orders them within a child.
+EVENT_TABLES: dict[str, str] = {
+    "episode": "admission_date",
+    "formulation": "formulation_date",
+    "incident": "incident_at",
+    "education": "period_start",
+    "measure": "measure_date",
+}
+
+PROVENANCE = ["source_file", "source_row", "extracted_at", "mapping_id"]
+
+
+@dataclass
+class StagedData:
+    """All staged tables combined across directories (canonical columns only)."""
+
+    tables: dict[str, pd.DataFrame]
+    #: rows dropped as exact repeats of another row (same record in two extracts), per table.
+    duplicates_dropped: dict[str, int] = field(default_factory=dict)
+
+
+def _empty_frame(table: str) -> pd.DataFrame:
+    return pa.Table.from_batches([], schema=arrow_schema(table)).to_pandas()
+
+
+def load_staged(staged_dirs: list[Path]) -> StagedData:
+    """Read every canonical table found in ``staged_dirs`` and concatenate per table.
+
+    The same person record can arrive twice when two extracts of one system are staged (e.g.
+    last year's and this year's export): the person row from the latest ``extracted_at`` is
+    kept, and event rows that repeat exactly (ignoring provenance) are kept once. The number
+    of rows dropped this way is returned, never hidden.
+    """
+    if not staged_dirs:
+        raise IntegrationError(
+            "no staged directories given",
+            reason="no_staged",
+            fix="pass the directories written by `stairs-link adapt` after the LINKED directory",
+        )
+    frames: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
+    for directory in staged_dirs:
+        directory = Path(directory)
+        if not directory.is_dir():
+            raise IntegrationError(
+                "staged directory not found",
+                reason="missing_staged",
+                file=str(directory),
+                fix="pass directories written by `stairs-link adapt`",
+            )
+        if not (directory / "person.parquet").exists():
+            raise IntegrationError(
+                "staged directory has no person.parquet",
+                reason="missing_person",
+                file=str(directory),
+                fix="every staged directory needs the person table its events refer to; re-run `stairs-link adapt`",
+            )
+        for name in TABLES:
+            path = directory / f"{name}.parquet"
+            if path.exists():
+                frame = read_table(path, name)
+                keep = [c.name for c in TABLES[name]]
+                frame = frame[keep].copy()
+                frame["_staged_file"] = str(path)
+                frame["_staged_row"] = range(len(frame))
+                frames[name].append(frame)
+    tables: dict[str, pd.DataFrame] = {}
+    dropped: dict[str, int] = {}
+    for name, parts in frames.items():
+        if parts:
+            parts = [p for p in parts if len(p)] or parts[:1]
+            frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+        else:
+            frame = _empty_frame(name)
+            frame["_staged_file"] = pd.Series(dtype="string")
+            frame["_staged_row"] = pd.Series(dtype="int64")
+        before = len(frame)
+        if name == "person":
+            # latest extract of a record wins; ties by staged file order (deterministic)
+            frame = frame.sort_values(["record_key", "extracted_at", "_staged_file"], na_position="first", kind="stable")
+            frame = frame.drop_duplicates("record_key", keep="last")
+        else:
+            content = [c.name for c in TABLES[name] if c.name not in PROVENANCE]
+            frame = frame.drop_duplicates(content, keep="first")
+        dropped[name] = before - len(frame)
+        tables[name] = frame.reset_index(drop=True)
+    return StagedData(tables=tables, duplicates_dropped=dropped)
+
+
+def check_event_keys(staged: StagedData) -> None:
+    """Every event row must refer to a person record staged alongside it."""
+    keys = staged.tables["person"]["record_key"]
+    for name in EVENT_TABLES:
+        frame = staged.tables[name]
+        orphan = ~frame["record_key"].isin(keys)
+        if orphan.any():
+            first = frame[orphan].iloc[0]
+            raise IntegrationError(
+                f"{int(orphan.sum())} {name} row(s) refer to a record_key with no person row in the staged directories",
+                reason="orphan_event",
+                file=first["_staged_file"],
+                row=int(first["_staged_row"]) + 1,
+                column="record_key",
+                fix="stage the person table of the same site and system (re-run `stairs-link adapt` on the full export)",
+            )
+
+
+def load_clusters(linked_dir: Path) -> pd.DataFrame:
+    """Read LINKED/clusters.parquet: one row per record_key with the linkage's cluster label."""
+    path = Path(linked_dir) / "clusters.parquet"
+    if not path.exists():
+        raise IntegrationError(
+            "clusters.parquet not found in the linked directory",
+            reason="missing_clusters",
+            file=str(path),
+            fix="run `stairs-link link STAGED... --out LINKED` first and pass LINKED",
+        )
+    frame = pq.read_table(path).to_pandas()
+    for column in ("record_key", "child_id"):
+        if column not in frame.columns:
+            raise IntegrationError(
+                "required column missing from clusters.parquet",
+                reason="missing_column",
+                file=str(path),
+                column=column,
+                fix="re-create it with `stairs-link link`",
+            )
+    null = frame["record_key"].isna() | frame["child_id"].isna()
+    if null.any():
+        row = int(null.to_numpy().nonzero()[0][0])
+        raise IntegrationError(
+            f"{int(null.sum())} row(s) of clusters.parquet have an empty record_key or child_id",
+            reason="null_cluster",
+            file=str(path),
+            row=row + 1,
+            column="record_key" if frame["record_key"].isna().iloc[row] else "child_id",
+            fix="re-create it with `stairs-link link`",
+        )
+    dup = frame["record_key"].duplicated(keep=False)
+    if dup.any():
+        row = int(dup.to_numpy().nonzero()[0][0])
+        raise IntegrationError(
+            f"{int(frame['record_key'].duplicated().sum())} record(s) appear in more than one row of clusters.parquet;"
+            " a record must belong to exactly one child",
+            reason="duplicate_record",
+            file=str(path),
+            row=row + 1,
+            column="record_key",
+            fix="re-create it with `stairs-link link` (each record must be in exactly one cluster)",
+        )
+    frame["child_id"] = frame["child_id"].astype(str)
+    return frame[["record_key", "child_id"]].reset_index(drop=True)
+
+
+def check_clusters_cover(person: pd.DataFrame, clusters: pd.DataFrame, linked_dir: Path) -> None:
+    """Every staged person record is in exactly one cluster, and every clustered record is staged."""
+    path = str(Path(linked_dir) / "clusters.parquet")
+    missing = ~person["record_key"].isin(clusters["record_key"])
+    if missing.any():
+        first = person[missing].iloc[0]
+        raise IntegrationError(
+            f"{int(missing.sum())} staged person record(s) are not in any cluster of {path}",
+            reason="unclustered_record",
+            file=first["_staged_file"],
+            row=int(first["_staged_row"]) + 1,
+            column="record_key",
+            fix="run `stairs-link link` on the same staged directories you pass to `build`",
+        )
+    extra = ~clusters["record_key"].isin(person["record_key"])
+    if extra.any():
+        row = int(extra.to_numpy().nonzero()[0][0])
+        raise IntegrationError(
+            f"{int(extra.sum())} clustered record(s) are not in the staged directories given",
+            reason="unstaged_record",
+            file=path,
+            row=row + 1,
+            column="record_key",
+            fix="pass `build` every staged directory that was passed to `stairs-link link`",
+        )
+
+
+def load_pairs(linked_dir: Path) -> pd.DataFrame | None:
+    """Read LINKED/pairs.parquet (record_key_l, record_key_r, match_weight, match_probability), if present."""
+    path = Path(linked_dir) / "pairs.parquet"
+    if not path.exists():
+        return None
+    wanted = ["record_key_l", "record_key_r", "match_weight", "match_probability"]
+    schema = pq.read_schema(path)
+    missing = [c for c in wanted if c not in schema.names]
+    if missing:
+        raise IntegrationError(
+            "required column missing from pairs.parquet",
+            reason="missing_column",
+            file=str(path),
+            column=missing[0],
+            fix="re-create it with `stairs-link link`",
+        )
+    return pq.read_table(path, columns=wanted).to_pandas()
