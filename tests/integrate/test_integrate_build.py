@@ -1,0 +1,127 @@
+"""build(): one row per child, every record in exactly one child, survivorship, nesting, errors."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from conftest import PEOPLE, TRUE_CHILD, write_world
+
+from stairs_link.errors import IntegrationError
+from stairs_link.integrate import build
+
+
+def _children(out):
+    return pd.read_parquet(out / "children.parquet")
+
+
+def _true(children: pd.DataFrame) -> pd.Series:
+    """child_id -> true child letter, via the source records."""
+    return children.set_index("child_id")["source_records"].map(lambda recs: {TRUE_CHILD[r["record_key"]] for r in recs})
+
+
+def test_one_row_per_child_and_every_record_once(world, tmp_path):
+    linked, staged = world
+    result = build(linked, staged, tmp_path / "ds")
+    children = _children(tmp_path / "ds")
+    assert result.n_children == 3 and len(children) == 3
+    assert children["child_id"].is_unique
+    keys = [r["record_key"] for recs in children["source_records"] for r in recs]
+    assert sorted(keys) == sorted(TRUE_CHILD) and len(keys) == len(set(keys))
+    # each child holds the records of exactly one true child (perfect clusters in the fixture)
+    assert all(len(v) == 1 for v in _true(children))
+    assert children["n_records"].sum() == len(PEOPLE)
+
+
+def test_survivorship_prefers_majority_then_trusted_system(world, tmp_path):
+    linked, staged = world
+    build(linked, staged, tmp_path / "ds")
+    children = _children(tmp_path / "ds")
+    amy = children[_true(children).map(lambda v: v == {"A"}).to_numpy()].iloc[0]
+    # date of birth: 2 records each way -> tie broken by health (systmone) over operations/education
+    assert amy["date_of_birth"] == date(2007, 5, 1)
+    assert amy["date_of_birth_n_values"] == 2
+    # given name: "Amy" on 3 records beats "Amie" on 1
+    assert amy["given_name"] == "Amy"
+    # "unknown" sex and "Z" ethnicity never beat a known value
+    assert amy["sex"] == "female" and amy["ethnicity"] == "A"
+    assert list(amy["prison_numbers_seen"]) == ["G5555TT"]
+    assert amy["upn"] == "H801200001001" and amy["pnc_id"] == "2020/1234567E"
+    assert amy["n_sites"] == 2 and amy["n_systems"] == 4
+    # link confidence: 6 edges inside the cluster, the weakest at 0.8
+    assert amy["n_edges"] == 6 and amy["min_match_probability"] == pytest.approx(0.8)
+    ben = children[_true(children).map(lambda v: v == {"B"}).to_numpy()].iloc[0]
+    assert ben["n_edges"] == 0 and pd.isna(ben["min_match_probability"])
+
+
+def test_nested_events_are_in_date_order_and_match_flat_tables(world, tmp_path):
+    linked, staged = world
+    build(linked, staged, tmp_path / "ds")
+    children = _children(tmp_path / "ds")
+    flat = pd.read_parquet(tmp_path / "ds" / "episodes.parquet")
+    assert "child_id" in flat.columns and len(flat) == 8
+    for _, child in children.iterrows():
+        dates = [e["admission_date"] for e in child["episodes"]]
+        assert dates == sorted(dates)
+        assert len(dates) == (flat["child_id"] == child["child_id"]).sum()
+    schema = pq.read_schema(tmp_path / "ds" / "children.parquet")
+    assert str(schema.field("episodes").type).startswith("list<element: struct<record_key: string")
+    for name in ("formulations", "incidents", "education", "measures", "source_records"):
+        assert name in schema.names
+    for name in ("formulations", "incidents", "education", "measures"):
+        assert "child_id" in pq.read_schema(tmp_path / "ds" / f"{name}.parquet").names
+
+
+def test_record_missing_from_clusters_is_a_clear_error(world, tmp_path):
+    linked, staged = world
+    clusters = pd.read_parquet(linked / "clusters.parquet")
+    clusters[clusters["record_key"] != "yoi-b:nomis:n8"].to_parquet(linked / "clusters.parquet")
+    with pytest.raises(IntegrationError) as err:
+        build(linked, staged, tmp_path / "ds")
+    assert err.value.reason == "unclustered_record"
+    assert err.value.column == "record_key" and err.value.row == 2
+    assert err.value.file.endswith("person.parquet") and "stairs-link link" in err.value.fix
+
+
+def test_record_in_two_clusters_is_an_error(world, tmp_path):
+    linked, staged = world
+    clusters = pd.read_parquet(linked / "clusters.parquet")
+    extra = clusters.iloc[:1].assign(child_id="Z")
+    pd.concat([clusters, extra]).to_parquet(linked / "clusters.parquet")
+    with pytest.raises(IntegrationError, match="more than one row") as err:
+        build(linked, staged, tmp_path / "ds")
+    assert err.value.reason == "duplicate_record"
+
+
+def test_clustered_record_not_staged_is_an_error(world, tmp_path):
+    linked, staged = world
+    with pytest.raises(IntegrationError) as err:
+        build(linked, [d for d in staged if "nomis" not in str(d)], tmp_path / "ds")
+    assert err.value.reason == "unstaged_record"
+
+
+def test_event_without_person_is_an_error(world, tmp_path):
+    from stairs_link.schema import read_table, write_table
+
+    linked, staged = world
+    path = staged[0] / "episode.parquet"
+    episodes = read_table(path, "episode")
+    ghost = episodes.iloc[:1].assign(record_key="sch-a:carelog:ghost")
+    write_table("episode", pd.concat([episodes, ghost], ignore_index=True), path)
+    with pytest.raises(IntegrationError) as err:
+        build(linked, staged, tmp_path / "ds")
+    assert err.value.reason == "orphan_event" and err.value.column == "record_key"
+    assert err.value.file == str(path) and err.value.row == len(episodes) + 1
+
+
+def test_same_record_in_two_extracts_is_kept_once(world, tmp_path):
+    linked, staged = world
+    again = tmp_path / "again"
+    again.mkdir()
+    for path in staged[0].iterdir():
+        (again / path.name).write_bytes(path.read_bytes())
+    result = build(linked, [*staged, again], tmp_path / "ds")
+    assert result.n_records == len(PEOPLE)
+    assert result.duplicates_dropped["person"] > 0
