@@ -1,0 +1,407 @@
+"""Readers: turn one export file into batches of all-text rows, memory bounded.
+
+Every reader yields :class:`Batch` objects: a frame of the export's columns as text (blank
+cells are empty strings, never guessed types), the 1-based data row number of each row, and
+rows that could not be read at all (ragged CSV rows, JSON items that are not records).
+
+- CSV: streamed with ``pyarrow.csv.open_csv`` in blocks, so a file larger than memory works.
+  Encoding is checked in a streaming pass first (which also computes the file's sha256), so a
+  bad byte is reported with its line instead of failing half-way through.
+- XLSX: openpyxl read-only mode, rows streamed in batches (Excel caps a sheet at 1,048,576
+  rows, so a per-row loop is bounded here and unavoidable: openpyxl yields rows).
+- JSON: loaded whole (JSON exports are small record lists; partial: no streaming JSON).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from stairs_link.errors import InputFileError
+from stairs_link.mapping.model import SourceSpec
+
+CHUNK_BYTES = 8 << 20
+DEFAULT_BLOCK_BYTES = 16 << 20
+DELIMITER_CANDIDATES = (",", ";", "|", "\t")
+
+
+@dataclass
+class Batch:
+    """Rows of one file, as text."""
+
+    frame: pd.DataFrame
+    source_rows: np.ndarray  # int64, 1-based data row numbers (header excluded)
+    bad_rows: list[tuple[int, str, str, str]] = field(default_factory=list)  # (row, reason, raw text, message)
+
+
+@dataclass
+class FileInfo:
+    """What we learnt about a file while opening it (goes into the manifest)."""
+
+    path: Path
+    name: str
+    sha256: str
+    size: int
+    format: str
+    encoding: str | None = None
+    delimiter: str | None = None
+    header: list[str] = field(default_factory=list)
+
+
+def sha256_and_encoding(path: Path, encoding: str) -> tuple[str, str | None]:
+    """One streaming pass: the file's sha256 and the encoding it really decodes with.
+
+    ``encoding='auto'``: a UTF-8 BOM means utf-8-sig; else utf-8 if every byte decodes, else
+    cp1252 (Windows exports). A byte invalid in the declared (or every candidate) encoding
+    raises InputFileError with the line it is on. Returns (sha256, encoding or None if empty).
+    """
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    if not head:
+        with path.open("rb") as handle:
+            digest.update(handle.read())
+        return digest.hexdigest(), None
+    if encoding == "auto":
+        candidates = ["utf-8-sig"] if head.startswith(codecs.BOM_UTF8) else ["utf-8", "cp1252"]
+    else:
+        candidates = [encoding]
+    failure: tuple[str, int, int, str] | None = None
+    for index, candidate in enumerate(candidates):
+        decoder = codecs.getincrementaldecoder(candidate)()
+        lines = 0
+        offset = 0
+        ok = True
+        with path.open("rb") as handle:
+            while chunk := handle.read(CHUNK_BYTES):
+                if index == 0:
+                    digest.update(chunk)
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    if ok and failure is None:
+                        bad = chunk[exc.start:exc.start + 1]
+                        failure = (candidate, lines + chunk[: exc.start].count(b"\n") + 1, offset + exc.start, bad.hex())
+                    ok = False
+                    if index > 0:
+                        break
+                    decoder = codecs.getincrementaldecoder(candidate)()
+                lines += chunk.count(b"\n")
+                offset += len(chunk)
+            if ok:
+                try:
+                    decoder.decode(b"", final=True)
+                except UnicodeDecodeError:
+                    ok = False
+                    failure = failure or (candidate, lines + 1, offset, "")
+        if ok:
+            return digest.hexdigest(), candidate
+    assert failure is not None
+    name, line, byte, value = failure
+    tried = " or ".join(candidates)
+    raise InputFileError(
+        f"bytes that are not valid {tried} text (byte 0x{value} at offset {byte}, line {line})",
+        reason="bad_encoding", file=str(path), row=None, line=line,
+        fix="set `encoding:` in the mapping's source (or --encoding) to the export's real encoding, e.g. cp1252",
+    )
+
+
+def _first_lines(path: Path, encoding: str, count: int) -> list[str]:
+    with path.open("r", encoding=encoding, newline="") as handle:
+        return [line for _, line in zip(range(count), handle)]
+
+
+def detect_delimiter(header_line: str) -> str:
+    """The candidate delimiter that splits the header line into the most columns."""
+    counts = {d: header_line.count(d) for d in DELIMITER_CANDIDATES}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _unique_header(header: list[str], path: Path, used: list[str] | None) -> list[str]:
+    """Check the header; duplicated names that the mapping uses are an error (ambiguous)."""
+    seen: dict[str, int] = {}
+    names = []
+    for position, name in enumerate(header, start=1):
+        if name in seen:
+            if used is None or name in used:
+                raise InputFileError(
+                    f"column name '{name}' appears twice in the header (positions {seen[name]} and {position}), "
+                    "so the mapping cannot tell which to use",
+                    reason="duplicate_header", file=str(path), row=0, column=name,
+                    fix="rename one of the columns in the export (or ask for a fresh export)",
+                )
+            names.append(f"{name}#{position}")
+        else:
+            seen[name] = position
+            names.append(name)
+    return names
+
+
+def open_csv(path: Path, source: SourceSpec, *, encoding: str | None, used: list[str] | None,
+             block_bytes: int = DEFAULT_BLOCK_BYTES) -> tuple[FileInfo, Iterator[Batch]]:
+    """Check and open a CSV export; return its info and an iterator of batches."""
+    wanted = encoding or source.encoding
+    digest, detected = sha256_and_encoding(path, wanted)
+    info = FileInfo(path=path, name=path.name, sha256=digest, size=path.stat().st_size, format="csv",
+                    encoding=detected)
+    if detected is None:
+        raise InputFileError("the file is empty (not even a header line)", reason="empty_file", file=str(path),
+                             row=0, fix="re-export it with its header line; a header with no rows is fine")
+    lines = _first_lines(path, detected, source.header_row)
+    if len(lines) < source.header_row or not lines[-1].strip():
+        raise InputFileError(f"no header found on line {source.header_row}", reason="missing_header",
+                             file=str(path), line=source.header_row,
+                             fix="set `header_row:` in the mapping's source to the line holding the column names")
+    delimiter = source.delimiter or detect_delimiter(lines[-1])
+    header = next(csv.reader([lines[-1].rstrip("\r\n")], delimiter=delimiter))
+    header = [h.strip() for h in header]
+    info.delimiter = delimiter
+    info.header = header
+    names = _unique_header(header, path, used)
+
+    def batches() -> Iterator[Batch]:
+        bad: list[tuple[int, str, str, str]] = []
+
+        def on_invalid(row: pacsv.InvalidRow) -> str:
+            # row.number counts every row of the file from 1, header rows included
+            # (reliable because use_threads=False).
+            number = (row.number or 0) - source.header_row
+            bad.append((number, "ragged_row", row.text,
+                        f"row has {row.actual_columns} values but the header has {row.expected_columns} columns; "
+                        "row not staged. Fix: correct the row in the export (a stray delimiter or missing quotes)"))
+            return "skip"
+
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=source.header_row, use_threads=False,
+                                           block_size=block_bytes, encoding="utf8" if detected in ("utf-8", "utf-8-sig") else detected),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+        staged_before = 0
+        bad_before: list[int] = []
+        for record_batch in reader:
+            new_bad = bad[:]
+            bad.clear()
+            bad_before.extend(b[0] for b in new_bad)
+            n = record_batch.num_rows
+            # data row numbers: good rows fill the numbers not taken by skipped (ragged) rows
+            rows = _fill_row_numbers(staged_before, n, np.array(sorted(bad_before), dtype=np.int64))
+            staged_before += n
+            frame = record_batch.to_pandas()
+            yield Batch(frame=frame, source_rows=rows, bad_rows=new_bad)
+        if bad:  # ragged rows after the last good row
+            yield Batch(frame=pd.DataFrame({n: pd.Series([], dtype=object) for n in names}),
+                        source_rows=np.zeros(0, dtype=np.int64), bad_rows=bad[:])
+
+    return info, batches()
+
+
+def _fill_row_numbers(good_before: int, n: int, skipped: np.ndarray) -> np.ndarray:
+    """Row numbers of good rows ``good_before+1 .. good_before+n`` (1-based among good rows),
+    shifted past the data-row numbers in ``skipped`` (sorted)."""
+    k = np.arange(good_before + 1, good_before + n + 1, dtype=np.int64)
+    if skipped.size == 0:
+        return k
+    # the k-th good row has number r where r - (#skipped <= r) == k; iterate the fixpoint.
+    r = k.copy()
+    while True:
+        nxt = k + np.searchsorted(skipped, r, side="right")
+        if np.array_equal(nxt, r):
+            return r
+        r = nxt
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def open_xlsx(path: Path, source: SourceSpec, *, used: list[str] | None,
+              batch_rows: int = 50_000) -> tuple[FileInfo, Iterator[Batch]]:
+    """Open an XLSX sheet (read-only, streamed). Dates stored as dates become ISO text."""
+    import openpyxl
+
+    digest, _ = sha256_and_encoding(path, "latin-1")  # latin-1 decodes any byte: hash only
+    info = FileInfo(path=path, name=path.name, sha256=digest, size=path.stat().st_size, format="xlsx")
+    if info.size == 0:
+        raise InputFileError("the file is empty", reason="empty_file", file=str(path), row=0,
+                             fix="re-export the workbook")
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a corrupt/non-xlsx file
+        raise InputFileError(f"not a readable XLSX workbook ({type(exc).__name__})", reason="bad_xlsx",
+                             file=str(path), fix="save the export as .xlsx (Excel Workbook)") from None
+    if source.sheet is not None and source.sheet not in book.sheetnames:
+        import difflib
+
+        close = difflib.get_close_matches(source.sheet, book.sheetnames, n=1, cutoff=0.4)
+        book.close()
+        raise InputFileError(
+            f"sheet '{source.sheet}' does not exist" + (f"; did you mean '{close[0]}'?" if close else ""),
+            reason="missing_sheet", file=str(path),
+            fix=f"set `sheet:` to one of: {', '.join(book.sheetnames)}",
+        )
+    sheet = book[source.sheet] if source.sheet is not None else book.worksheets[0]
+    rows = sheet.iter_rows(min_row=source.header_row, values_only=True)
+    header_cells = next(rows, None)
+    if header_cells is None or not any(c is not None for c in header_cells):
+        book.close()
+        raise InputFileError(f"no header found on row {source.header_row} of sheet '{sheet.title}'",
+                             reason="missing_header", file=str(path), line=source.header_row,
+                             fix="set `header_row:` to the spreadsheet row holding the column names")
+    header = [_cell_text(c) for c in header_cells]
+    while header and header[-1] == "":
+        header.pop()
+    info.header = header
+    names = _unique_header(header, path, used)
+    width = len(names)
+
+    def batches() -> Iterator[Batch]:
+        buffer: list[list[str]] = []
+        numbers: list[int] = []
+        bad: list[tuple[int, str, str, str]] = []
+        number = 0
+        for cells in rows:
+            number += 1
+            if cells is None or all(c is None for c in cells):
+                continue  # blank spreadsheet rows are layout, not data
+            values = [_cell_text(c) for c in cells[:width]]
+            extra = [_cell_text(c) for c in cells[width:] if c is not None]
+            if extra:
+                bad.append((number, "ragged_row", "\t".join(values + extra),
+                            f"row has values beyond the {width} header columns; row not staged. "
+                            "Fix: give every column a header or clear the stray cells"))
+                continue
+            buffer.append(values + [""] * (width - len(values)))
+            numbers.append(number)
+            if len(buffer) >= batch_rows:
+                yield Batch(pd.DataFrame(buffer, columns=names, dtype=object), np.array(numbers, dtype=np.int64), bad)
+                buffer, numbers, bad = [], [], []
+        book.close()
+        yield Batch(pd.DataFrame(buffer, columns=names, dtype=object) if buffer else
+                    pd.DataFrame({n: pd.Series([], dtype=object) for n in names}),
+                    np.array(numbers, dtype=np.int64), bad)
+
+    return info, batches()
+
+
+def _json_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return str(value).strip()
+
+
+def _flatten(record: dict, prefix: str = "") -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{name}."))
+        else:
+            out[name] = value
+    return out
+
+
+def open_json(path: Path, source: SourceSpec, *, encoding: str | None, used: list[str] | None,
+              batch_rows: int = 100_000) -> tuple[FileInfo, Iterator[Batch]]:
+    """Open a JSON export holding a list of records (at ``records_path``). Nested objects
+    become dotted column names ('address.postcode')."""
+    digest, detected = sha256_and_encoding(path, encoding or source.encoding)
+    info = FileInfo(path=path, name=path.name, sha256=digest, size=path.stat().st_size, format="json",
+                    encoding=detected)
+    if detected is None:
+        raise InputFileError("the file is empty", reason="empty_file", file=str(path), row=0,
+                             fix="re-export it; an empty export should still be a JSON list: []")
+    try:
+        data = json.loads(path.read_text(encoding=detected))
+    except json.JSONDecodeError as exc:
+        raise InputFileError(f"not valid JSON: {exc.msg}", reason="bad_json", file=str(path), line=exc.lineno,
+                             fix="re-export the file; it looks cut short or hand-edited") from None
+    node = data
+    for step in (source.records_path or "").split(".") if source.records_path else []:
+        if not isinstance(node, dict) or step not in node:
+            options = list(node) if isinstance(node, dict) else []
+            import difflib
+
+            close = difflib.get_close_matches(step, options, n=1)
+            raise InputFileError(
+                f"records path '{source.records_path}' not found (no key '{step}')"
+                + (f"; did you mean '{close[0]}'?" if close else ""),
+                reason="missing_records_path", file=str(path),
+                fix=f"set `records_path:` to the dotted path of the list of records; keys here: {', '.join(options) or 'none'}",
+            )
+        node = node[step]
+    if not isinstance(node, list):
+        raise InputFileError("expected a list of records" + (f" at '{source.records_path}'" if source.records_path else ""),
+                             reason="not_a_list", file=str(path),
+                             fix="set `records_path:` to the dotted path of the list of records")
+    flat: list[dict[str, object]] = []
+    numbers: list[int] = []
+    bad: list[tuple[int, str, str, str]] = []
+    header: dict[str, None] = {}
+    for number, record in enumerate(node, start=1):
+        if not isinstance(record, dict):
+            bad.append((number, "not_a_record", _json_text(record)[:200],
+                        "item is not a record ({...}); row not staged. Fix: correct the export"))
+            continue
+        row = _flatten(record)
+        header.update(dict.fromkeys(row))
+        flat.append(row)
+        numbers.append(number)
+    info.header = list(header)
+
+    def batches() -> Iterator[Batch]:
+        for start in range(0, max(len(flat), 1), batch_rows):
+            part = flat[start:start + batch_rows]
+            frame = pd.DataFrame({name: pd.Series([_json_text(r.get(name)) for r in part], dtype=object)
+                                  for name in info.header})
+            yield Batch(frame, np.array(numbers[start:start + batch_rows], dtype=np.int64), bad if start == 0 else [])
+
+    return info, batches()
+
+
+def open_export(path: Path, source: SourceSpec, *, encoding: str | None = None,
+                used: list[str] | None = None, block_bytes: int = DEFAULT_BLOCK_BYTES) -> tuple[FileInfo, Iterator[Batch]]:
+    """Open one export file with the reader for its format."""
+    fmt = source.format or "csv"
+    if fmt == "xlsx":
+        return open_xlsx(path, source, used=used)
+    if fmt == "json":
+        return open_json(path, source, encoding=encoding, used=used)
+    return open_csv(path, source, encoding=encoding, used=used, block_bytes=block_bytes)
+
+
+def read_header(path: Path, source: SourceSpec, *, encoding: str | None = None) -> FileInfo:
+    """Open a file just far enough to learn its columns (used by `mapping check`/`mapping new`)."""
+    info, batches = open_export(path, source, encoding=encoding, used=[])
+    if source.format == "xlsx":
+        batches.close()
+    return info

@@ -1,0 +1,253 @@
+"""`adapt`: one site system's export + its mapping -> staged canonical Parquet, rejects, manifest.
+
+Files are read in batches and each table is written incrementally (``pq.ParquetWriter``), so
+memory stays bounded however large the export. Same inputs give byte-identical tables: no
+wall-clock time goes into the data (``extracted_at`` comes from the option, the mapping or an
+export column), files are read in sorted order, and batch boundaries depend only on the data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import fnmatch
+import json
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from stairs_link import __version__
+from stairs_link.adapt.readers import DEFAULT_BLOCK_BYTES, Batch, open_export
+from stairs_link.adapt.transform import TEXT, TableContext, transform_batch
+from stairs_link.errors import InputFileError, MappingError, Problem
+from stairs_link.mapping.loader import load_mapping
+from stairs_link.mapping.model import Mapping, SourceSpec
+from stairs_link.schema.io import to_arrow
+from stairs_link.schema.tables import REJECTS, SCHEMA_VERSION, arrow_schema
+
+
+@dataclass
+class AdaptResult:
+    """What `adapt` wrote: the manifest (also in ``out_dir/manifest.json``) and table paths."""
+
+    out_dir: Path
+    manifest: dict
+    tables: list[Path] = field(default_factory=list)
+    rejects: Path | None = None
+
+
+def _parse_extracted_at(value: str, origin: str) -> dt.date:
+    try:
+        return dt.datetime.fromisoformat(value).date()
+    except ValueError:
+        raise MappingError(f"extracted_at '{value}' is not an ISO 8601 date or date-time", reason="bad_extracted_at",
+                           file=origin, fix="write it like 2026-03-31 or 2026-03-31T09:00:00") from None
+
+
+def find_files(source: SourceSpec, inputs: list[Path], table: str, mapping: Mapping) -> list[tuple[Path, str]]:
+    """Files selected by a table's globs: (path, name used in provenance), sorted, no repeats.
+
+    A directory input is searched with each glob (relative to it); a file input is taken when
+    its name matches a glob. The provenance name is the path relative to its input directory.
+    """
+    found: dict[Path, str] = {}
+    present: list[str] = []
+    for item in inputs:
+        if item.is_dir():
+            for pattern in source.files:
+                for path in sorted(item.glob(pattern)):
+                    if path.is_file():
+                        found.setdefault(path.resolve(), path.relative_to(item).as_posix())
+            present += sorted(p.relative_to(item).as_posix() for p in item.rglob("*") if p.is_file())
+        elif item.is_file():
+            present.append(item.name)
+            if any(fnmatch.fnmatch(item.name, pattern) for pattern in source.files):
+                found.setdefault(item.resolve(), item.name)
+        else:
+            raise InputFileError("input not found", reason="missing_input", file=str(item),
+                                 fix="give an export file or the directory that holds the export")
+    if not found:
+        close = difflib.get_close_matches(source.files[0], present, n=1, cutoff=0.3)
+        raise MappingError(
+            f"no input file matches {', '.join(repr(f) for f in source.files)} for table '{table}'"
+            + (f"; did you mean '{close[0]}'?" if close else ""),
+            reason="no_matching_file", file=str(mapping.path),
+            fix=f"adjust tables.{table}.source.files in the mapping, or pass the right export; files seen: "
+                + (", ".join(present[:20]) or "none"),
+        )
+    return sorted(((p, name) for p, name in found.items()), key=lambda t: t[1])
+
+
+def check_columns(header: list[str], mapping: Mapping, table: str, path: Path) -> list[Problem]:
+    """Every column the mapping names for ``table`` that the file's header lacks."""
+    problems = []
+    for name, spec in mapping.tables[table].fields.items():
+        for column in spec.columns:
+            if column not in header:
+                close = difflib.get_close_matches(column, header, n=1, cutoff=0.5)
+                if not close:
+                    lowered = {h.lower().replace(" ", ""): h for h in header}
+                    hit = lowered.get(column.lower().replace(" ", ""))
+                    close = [hit] if hit else []
+                problems.append(Problem(
+                    reason="missing_column", file=str(path), column=column, line=spec.line,
+                    message=f"column '{column}' (for {table}.{name}) not found in the export"
+                            + (f"; did you mean '{close[0]}'?" if close else ""),
+                    fix=f"fix the column name at line {spec.line} of {mapping.path.name}" if spec.line
+                    else "fix the column name in the mapping",
+                ))
+    return problems
+
+
+def _rejects_frame(bad_rows: list[tuple[int, str, str, str]], source_file: str, table: str, mapping_id: str) -> pd.DataFrame:
+    return pd.DataFrame({
+        "source_file": source_file,
+        "source_row": np.array([b[0] for b in bad_rows], dtype="int64"),
+        "table": table,
+        "column": None,
+        "raw_value": [b[2] for b in bad_rows],
+        "reason": [b[1] for b in bad_rows],
+        "message": [b[3] for b in bad_rows],
+        "row_rejected": True,
+        "mapping_id": mapping_id,
+    })
+
+
+def adapt(
+    mapping_path: str | Path,
+    inputs: list[Path] | list[str],
+    out_dir: str | Path,
+    *,
+    extracted_at: str | None = None,
+    encoding: str | None = None,
+    progress: bool = False,
+    block_bytes: int = DEFAULT_BLOCK_BYTES,
+) -> AdaptResult:
+    """Adapt one site system's export with its mapping; see module docstring and
+    docs/mapping-format.md. Raises MappingError / InputFileError for anything the user must fix.
+    """
+    mapping = load_mapping(mapping_path)
+    inputs = [Path(p) for p in inputs]
+    out_dir = Path(out_dir)
+    stamp = extracted_at if extracted_at is not None else mapping.extracted_at
+    reference = _parse_extracted_at(stamp, "--extracted-at" if extracted_at else str(mapping.path)) if stamp else None
+
+    plan = {table: find_files(spec.source, inputs, table, mapping) for table, spec in mapping.tables.items()}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    partial: list[Path] = []
+    sources: list[dict] = []
+    checksums: dict[str, dict] = {}
+    table_rows: dict[str, int] = {}
+    rejects_path = out_dir / "rejects.parquet"
+    rejects_tmp = out_dir / "rejects.parquet.partial"
+    rejects_schema = arrow_schema("rejects")
+    rejects_writer = pq.ParquetWriter(rejects_tmp, rejects_schema, compression="zstd")
+    partial.append(rejects_tmp)
+    rejects_total = 0
+    writers: list[pq.ParquetWriter] = [rejects_writer]
+    try:
+        for table, files in plan.items():
+            spec = mapping.tables[table]
+            tmp = out_dir / f"{table}.parquet.partial"
+            partial.append(tmp)
+            writer = pq.ParquetWriter(tmp, arrow_schema(table), compression="zstd")
+            writers.append(writer)
+            table_rows[table] = 0
+            seen: list[np.ndarray] = []
+            for path, name in files:
+                info, batches = open_export(path, spec.source, encoding=encoding, used=mapping.columns_used(table),
+                                            block_bytes=block_bytes)
+                checksums[name] = {"file": name, "sha256": info.sha256, "bytes": info.size, "format": info.format,
+                                   "encoding": info.encoding, "delimiter": info.delimiter}
+                if info.header or info.format != "json":
+                    problems = check_columns(info.header, mapping, table, path)
+                    if problems:
+                        raise MappingError(
+                            f"{len(problems)} column(s) named by the mapping are missing from the export",
+                            reason="missing_column", file=str(path), fix="see each problem below",
+                            problems=problems)
+                ctx = TableContext(mapping=mapping, table=spec, source_file=name, source_format=info.format,
+                                   extracted_at=stamp if (extracted_at is not None or "extracted_at" not in spec.fields) else None,
+                                   reference_date=reference, seen_ids=seen)
+                counts = {"rows_in": 0, "rows_staged": 0, "rows_rejected": 0, "rejects": 0}
+                unknown: dict[str, Counter] = {}
+                invalid: dict[str, Counter] = {}
+                for batch in batches:
+                    _adapt_batch(batch, ctx, table, writer, rejects_writer, counts, unknown, invalid, mapping.id)
+                    if progress:
+                        print(f"  {table}: {name}: {counts['rows_in']:,} rows read", file=sys.stderr)
+                # the conservation law of the manifest: every row read is staged or rejected
+                if counts["rows_in"] != counts["rows_staged"] + counts["rows_rejected"]:
+                    raise RuntimeError(f"bug: rows not conserved for {name}: {counts}")
+                table_rows[table] += counts["rows_staged"]
+                rejects_total += counts.pop("rejects")
+                sources.append({
+                    "table": table, "file": name, **counts,
+                    "unknown_codes": {f: dict(sorted(c.items())) for f, c in sorted(unknown.items())},
+                    "invalid_values": {f: dict(sorted(c.items())) for f, c in sorted(invalid.items())},
+                })
+        for writer in writers:
+            writer.close()
+    except BaseException:
+        for writer in writers:
+            try:
+                writer.close()
+            except Exception:  # noqa: BLE001 - cleaning up after the real error
+                pass
+        for path in partial:
+            path.unlink(missing_ok=True)
+        raise
+    written = []
+    for table in plan:
+        final = out_dir / f"{table}.parquet"
+        (out_dir / f"{table}.parquet.partial").replace(final)
+        written.append(final)
+    rejects_tmp.replace(rejects_path)
+    manifest = {
+        "stairs_link_version": __version__,
+        "schema_version": SCHEMA_VERSION,
+        "mapping": {"id": mapping.id, "file": mapping.path.name, "sha256": mapping.sha256,
+                    "templates": [{"name": n, "sha256": s} for n, s in mapping.templates]},
+        "site_id": mapping.site_id,
+        "setting_type": mapping.setting_type,
+        "system_kind": mapping.system_kind,
+        "source_system": mapping.source_system,
+        "extracted_at": stamp,
+        "inputs": [checksums[k] for k in sorted(checksums)],
+        "sources": sources,
+        "tables": {t: {"file": f"{t}.parquet", "rows": n} for t, n in table_rows.items()},
+        "rejects": {"file": "rejects.parquet", "rows": rejects_total},
+    }
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return AdaptResult(out_dir=out_dir, manifest=manifest, tables=written, rejects=rejects_path)
+
+
+def _adapt_batch(batch: Batch, ctx: TableContext, table: str, writer: pq.ParquetWriter,
+                 rejects_writer: pq.ParquetWriter, counts: dict, unknown: dict, invalid: dict, mapping_id: str) -> None:
+    n_bad = len(batch.bad_rows)
+    counts["rows_in"] += len(batch.frame) + n_bad
+    counts["rows_rejected"] += n_bad
+    if n_bad:
+        frame = _rejects_frame(batch.bad_rows, ctx.source_file, table, mapping_id)
+        rejects_writer.write_table(to_arrow("rejects", frame))
+        counts["rejects"] += len(frame)
+    if len(batch.frame) == 0:
+        return
+    result = transform_batch(batch.frame.astype(TEXT), batch.source_rows, ctx)
+    counts["rows_staged"] += len(result.staged)
+    counts["rows_rejected"] += result.rows_rejected
+    if len(result.staged):
+        writer.write_table(to_arrow(table, result.staged))
+    if len(result.rejects):
+        rejects_writer.write_table(to_arrow("rejects", result.rejects))
+        counts["rejects"] += len(result.rejects)
+    for name, c in result.unknown_codes.items():
+        unknown.setdefault(name, Counter()).update(c)
+    for name, c in result.invalid_values.items():
+        invalid.setdefault(name, Counter()).update(c)

@@ -1,0 +1,277 @@
+"""Applying a table's field specs to one batch of export rows: vectorised, nothing lost.
+
+Each batch gives staged canonical rows plus rejects: a value that fails (invalid identifier,
+unparseable optional date, unknown code kept as unknown) is nulled or replaced and reported
+with ``row_rejected=False``; a row that cannot be staged (required value missing or
+unparseable, unknown code under ``reject``, duplicate local id) goes to rejects whole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from stairs_link import standardise as std
+from stairs_link.errors import MappingError
+from stairs_link.mapping.model import (
+    IDENTIFIER_FIELDS,
+    FieldSpec,
+    Mapping,
+    TableSpec,
+    field_kind,
+    mappable_fields,
+)
+from stairs_link.schema.codes import CODE_LISTS
+
+TEXT = pd.StringDtype("pyarrow")
+ISO_DATE_FORMATS = ("%Y-%m-%d",)
+ISO_DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+
+
+@dataclass
+class TableContext:
+    """Everything a batch transform needs besides the rows."""
+
+    mapping: Mapping
+    table: TableSpec
+    source_file: str
+    source_format: str
+    extracted_at: str | None
+    reference_date: dt.date | None
+    seen_ids: list[np.ndarray] = field(default_factory=list)  # person local ids staged so far
+
+
+@dataclass
+class BatchResult:
+    staged: pd.DataFrame
+    rejects: pd.DataFrame
+    rows_in: int
+    rows_rejected: int
+    unknown_codes: dict[str, Counter] = field(default_factory=dict)
+    invalid_values: dict[str, Counter] = field(default_factory=dict)
+
+
+class _Collector:
+    """Accumulates reject entries for one batch (vectorised: one block per field+reason)."""
+
+    def __init__(self, rows: np.ndarray) -> None:
+        self.rows = rows
+        self.blocks: list[pd.DataFrame] = []
+        self.row_rejected = np.zeros(len(rows), dtype=bool)
+
+    def add(self, mask: np.ndarray, column: str | None, raw: pd.Series | None, reason: str, message: str,
+            *, reject_row: bool) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        if reject_row:
+            self.row_rejected |= mask
+        self.blocks.append(pd.DataFrame({
+            "position": np.flatnonzero(mask),
+            "column": column,
+            "raw_value": None if raw is None else raw.to_numpy(dtype=object)[mask],
+            "reason": reason,
+            "message": message,
+        }))
+
+
+def _blank(s: pd.Series) -> np.ndarray:
+    return (s.isna() | (s.astype(TEXT).str.strip() == "")).to_numpy(dtype=bool)
+
+
+def _raw(spec: FieldSpec, frame: pd.DataFrame) -> pd.Series:
+    """The source text of a field: one column, several joined, or a constant."""
+    n = len(frame)
+    if spec.value is not None:
+        return pd.Series([spec.value] * n, index=frame.index, dtype=TEXT)
+    if len(spec.columns) == 1:
+        return frame[spec.columns[0]].astype(TEXT)
+    parts = [frame[c].astype(TEXT).str.strip().fillna("") for c in spec.columns]
+    out = parts[0]
+    for part in parts[1:]:
+        both = (out != "") & (part != "")
+        out = (out + spec.join + part).where(both, out.where(out != "", part))
+    return out
+
+
+def _dates(spec: FieldSpec, raw: pd.Series, kind: str, ctx: TableContext) -> std.Standardised:
+    formats = list(spec.formats) if spec.formats else None
+    if ctx.source_format == "xlsx":  # cells stored as real dates arrive as ISO text
+        extra = ISO_DATETIME_FORMATS if kind == "datetime" else ISO_DATE_FORMATS
+        formats = (formats or []) + [f for f in extra if f not in (formats or [])]
+    parse = std.parse_datetimes if kind == "datetime" else std.parse_dates
+    return parse(raw, formats, excel_serial=spec.excel_serial, two_digit_years=spec.two_digit_years,
+                 reference_date=ctx.reference_date)
+
+
+def _codes(spec: FieldSpec, raw: pd.Series, codes: str, ctx: TableContext, out: _Collector,
+           result: BatchResult, required: bool) -> pd.Series:
+    """Recode through the value map (or check against the code list) with the field's policy."""
+    valid = CODE_LISTS[codes]
+    table = spec.codes if spec.codes is not None else {c: c for c in valid}
+    key = raw.astype(TEXT).str.strip()
+    if spec.ignore_case:
+        key = key.str.upper()
+        table = {str(k).upper(): v for k, v in table.items()}
+    mapped = key.map(table).astype(TEXT)
+    blank = _blank(raw)
+    unknown = (~blank) & mapped.isna().to_numpy()
+    if unknown.any():
+        counts = Counter(raw[unknown].astype(str).str.strip().value_counts().to_dict())
+        result.unknown_codes.setdefault(spec.name, Counter()).update(counts)
+        policy = spec.unknown_codes or "reject"
+        listed = ", ".join(f"'{c}' ({n})" for c, n in counts.most_common(10))
+        if policy == "fail":
+            first = int(out.rows[np.flatnonzero(unknown)[0]])
+            raise MappingError(
+                f"code(s) not in the value map of field '{spec.name}': {listed}",
+                reason="unknown_code", file=ctx.source_file, row=first, column=spec.label,
+                fix="add the code(s) to `codes:` in the mapping, or set `unknown_codes: reject` or `keep_unknown`",
+            )
+        where = f"the value map for {spec.name}" if spec.codes is not None else f"the {codes} code list"
+        if policy == "keep_unknown":
+            mapped = mapped.where(~unknown, spec.unknown_value)
+            out.add(unknown, spec.label, raw, "unknown_code",
+                    f"code not in {where}; recorded as '{spec.unknown_value}', row kept. "
+                    "Fix: add the code to `codes:` in the mapping", reject_row=False)
+        else:
+            out.add(unknown, spec.label, raw, "unknown_code",
+                    f"code not in {where}; row not staged (unknown_codes: reject). "
+                    "Fix: add the code to `codes:` in the mapping, or correct the export", reject_row=True)
+    return mapped
+
+
+def _convert(spec: FieldSpec, frame: pd.DataFrame, ctx: TableContext, out: _Collector, result: BatchResult,
+             split_cache: dict) -> pd.Series:
+    column = mappable_fields(ctx.table.name)[spec.name]
+    kind = field_kind(column)
+    raw = _raw(spec, frame)
+    required = column.required
+
+    def bad(mask: np.ndarray, reason: str, what: str, fix: str) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if mask.any():
+            result.invalid_values.setdefault(spec.name, Counter())[reason] += int(mask.sum())
+        if required:
+            out.add(mask, spec.label, raw, reason, f"{what}; {spec.name} is required, so the row is not staged. "
+                    f"Fix: {fix}", reject_row=True)
+        else:
+            out.add(mask, spec.label, raw, reason, f"{what}; value nulled, row kept. Fix: {fix}", reject_row=False)
+
+    if kind == "name" and spec.split_name:
+        key = (spec.columns, spec.value, spec.split_name)
+        if key not in split_cache:
+            split_cache[key] = std.split_full_name(std.tidy_text(raw), spec.split_name)
+            parts = split_cache[key]
+            invalid = parts["invalid"].to_numpy(dtype=bool)
+            if invalid.any():
+                result.invalid_values.setdefault("full_name", Counter())["unparseable_name"] += int(invalid.sum())
+            out.add(invalid, spec.label, raw, "unparseable_name",
+                    f"full name does not fit the style {spec.split_name}; name parts nulled, row kept. "
+                    "Fix: correct the name in the export, or change `split_name:`", reject_row=False)
+        return split_cache[key][spec.name].astype(TEXT)
+    if kind == "identifier":
+        fn = getattr(std, IDENTIFIER_FIELDS[spec.name])
+        if spec.name == "pnc_id" and ctx.reference_date is not None:
+            result_std = fn(raw, reference_year=ctx.reference_date.year)
+        else:
+            result_std = fn(raw)
+        bad(result_std.invalid.to_numpy(dtype=bool), result_std.reason,
+            f"{spec.name} fails its format/check-digit test",
+            "correct the identifier in the source system; it is reported here with its raw value")
+        return result_std.value.astype(TEXT)
+    if kind == "coded":
+        return _codes(spec, raw, column.codes, ctx, out, result, required)
+    if kind in ("date", "datetime"):
+        parsed = _dates(spec, raw, kind, ctx)
+        shown = ", ".join(spec.formats) if spec.formats else "ISO 8601 (YYYY-MM-DD)"
+        bad(parsed.invalid.to_numpy(dtype=bool), parsed.reason,
+            f"could not read a {'date-time' if kind == 'datetime' else 'date'} with format(s) {shown}"
+            + (" or as an Excel serial number" if spec.excel_serial else ""),
+            "add the export's format to `formats:` in the mapping, or correct the value")
+        return parsed.value
+    if kind == "number":
+        text = raw.astype(TEXT).str.strip()
+        number = pd.to_numeric(text.where(text != "", None).astype(object), errors="coerce").astype("float64")
+        invalid = (~_blank(raw)) & number.isna().to_numpy()
+        whole = pa.types.is_integer(column.type)
+        if whole:
+            fractional = number.notna().to_numpy() & (np.mod(number.fillna(0).to_numpy(), 1) != 0)
+            invalid |= fractional
+            number = number.where(~fractional)
+        bad(invalid, "unparseable_number", "not a number" + (" (whole number expected)" if whole else ""),
+            "correct the value in the export")
+        return number
+    return std.tidy_text(raw).astype(TEXT)
+
+
+def transform_batch(frame: pd.DataFrame, rows: np.ndarray, ctx: TableContext) -> BatchResult:
+    """Map one batch of export rows onto canonical table ``ctx.table.name``."""
+    spec = ctx.table
+    n = len(frame)
+    frame = frame.reset_index(drop=True)
+    result = BatchResult(staged=pd.DataFrame(), rejects=pd.DataFrame(), rows_in=n, rows_rejected=0)
+    out = _Collector(rows)
+    values: dict[str, pd.Series] = {}
+    split_cache: dict = {}
+    fields = mappable_fields(spec.name)
+    for name, field_spec in spec.fields.items():
+        values[name] = _convert(field_spec, frame, ctx, out, result, split_cache)
+        if fields[name].required:
+            # blank required values; non-blank ones that failed were reported by _convert
+            out.add(_blank(_raw(field_spec, frame)), field_spec.label, None, "missing_value",
+                    f"required field {name} is blank; row not staged. Fix: fill it in the source system",
+                    reject_row=True)
+    local_id = values["local_id"]
+    if spec.name == "person":
+        # Later rows with a local id already staged (in this or an earlier batch/file) are
+        # rejected: one person row per local id, and the first one seen wins (documented).
+        ids = local_id.to_numpy(dtype=object)
+        live = ~out.row_rejected
+        dup = np.zeros(n, dtype=bool)
+        dup[live] = pd.Series(ids[live]).duplicated(keep="first").to_numpy()
+        if ctx.seen_ids:
+            seen = np.concatenate(ctx.seen_ids)
+            dup |= live & pd.Series(ids).isin(seen).to_numpy()
+        out.add(dup, spec.fields["local_id"].label, local_id, "duplicate_local_id",
+                "a person row with this local id was already staged (the first one is kept); row not staged. "
+                "Fix: remove the duplicate from the export, or check the id column is right", reject_row=True)
+        keep = ~out.row_rejected
+        ctx.seen_ids.append(ids[keep])
+    keep = ~out.row_rejected
+    staged = pd.DataFrame({name: series[keep].reset_index(drop=True) for name, series in values.items()})
+    m = ctx.mapping
+    k = int(keep.sum())
+    staged["record_key"] = std.record_key(m.site_id, m.source_system, staged["local_id"]) if k else pd.Series([], dtype=TEXT)
+    staged["site_id"] = m.site_id
+    staged["setting_type"] = m.setting_type
+    staged["source_system"] = m.source_system
+    if spec.name == "person":
+        staged["system_kind"] = m.system_kind
+    else:
+        staged = staged.drop(columns=["local_id"])
+    if spec.name == "episode" and "episode_id" not in spec.fields:
+        staged["episode_id"] = (ctx.source_file + "#" + pd.Series(rows[keep], dtype="int64").astype(str)).astype(TEXT)
+    staged["source_file"] = ctx.source_file
+    staged["source_row"] = rows[keep].astype("int64")
+    if ctx.extracted_at is not None or "extracted_at" not in staged:
+        staged["extracted_at"] = ctx.extracted_at
+    staged["mapping_id"] = m.id
+    result.staged = staged
+    result.rows_rejected = int(out.row_rejected.sum())
+    if out.blocks:
+        blocks = pd.concat(out.blocks, ignore_index=True)
+        positions = blocks.pop("position").to_numpy()
+        blocks.insert(0, "source_row", rows[positions].astype("int64"))
+        blocks.insert(0, "source_file", ctx.source_file)
+        blocks.insert(2, "table", spec.name)
+        blocks["row_rejected"] = out.row_rejected[positions]
+        blocks["mapping_id"] = m.id
+        blocks["raw_value"] = blocks["raw_value"].astype(object).where(blocks["raw_value"].notna(), None)
+        result.rejects = blocks.sort_values(["source_row"], kind="stable").reset_index(drop=True)
+    return result
