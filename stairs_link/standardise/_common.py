@@ -13,6 +13,10 @@ import pyarrow.compute as pc
 # cast to the canonical Arrow ``string`` type without a copy by ``schema.write_table``.
 STRING_DTYPE = pd.StringDtype("pyarrow")
 
+# RE2's \s is ASCII-only: add Unicode separators (no-break space from spreadsheets) and the
+# zero-width space / byte-order mark that survive copy-and-paste.
+WHITESPACE_RE = r"[\s\p{Z}\x{200B}\x{FEFF}]+"
+
 
 class Standardised(NamedTuple):
     """Result of a validating standardiser.
@@ -72,8 +76,8 @@ def from_arrow(arr: pa.Array | pa.ChunkedArray, index: pd.Index) -> pd.Series:
 
 def squeeze(arr: pa.Array) -> pa.Array:
     """Trim, collapse runs of whitespace to one space, and turn blanks into nulls."""
-    arr = pc.utf8_trim_whitespace(arr)
-    arr = pc.replace_substring_regex(arr, r"\s+", " ")
+    arr = pc.replace_substring_regex(arr, WHITESPACE_RE, " ")
+    arr = pc.utf8_trim(arr, " ")
     return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
 
 
@@ -86,7 +90,7 @@ def tidy_strings(s: Any) -> pd.Series:
 def compact(arr: pa.Array) -> pa.Array:
     """Upper-case and remove every space (identifiers written with spaces, ``943 476 5919``)."""
     arr = pc.utf8_upper(arr)
-    arr = pc.replace_substring_regex(arr, r"\s+", "")
+    arr = pc.replace_substring_regex(arr, WHITESPACE_RE, "")
     return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
 
 
@@ -112,7 +116,7 @@ def finish(
     *, not_invalid: pa.Array | None = None,
 ) -> Standardised:
     """Build a :class:`Standardised`: invalid = raw non-blank but canonical null."""
-    raw_present = pc.fill_null(pc.invert(pc.equal(pc.utf8_trim_whitespace(raw), "")), False)
+    raw_present = pc.is_valid(squeeze(raw))
     invalid = pc.and_(raw_present, pc.is_null(canonical))
     if not_invalid is not None:
         invalid = pc.and_(invalid, pc.invert(pc.fill_null(not_invalid, False)))

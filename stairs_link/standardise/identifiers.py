@@ -82,7 +82,7 @@ def nhs_number(s: Any) -> Standardised:
     """
     s = as_series(s)
     raw = arrow_of(s)
-    clean = pc.replace_substring_regex(raw, r"[\s\-]", "")
+    clean = pc.replace_substring_regex(raw, r"[\s\p{Z}\x{200B}\x{FEFF}\p{Pd}]", "")
     canonical = pc.if_else(pa.array(_nhs_valid(clean)), clean, _NULL_STR)
     return finish(canonical, raw, s.index, "invalid_nhs_number")
 
@@ -90,7 +90,7 @@ def nhs_number(s: Any) -> Standardised:
 def valid_nhs_number_mask(s: Any) -> pd.Series:
     """True where the value is a valid NHS number (after removing spaces and dashes)."""
     s = as_series(s)
-    clean = pc.replace_substring_regex(arrow_of(s), r"[\s\-]", "")
+    clean = pc.replace_substring_regex(arrow_of(s), r"[\s\p{Z}\x{200B}\x{FEFF}\p{Pd}]", "")
     return pd.Series(_nhs_valid(clean), index=s.index)
 
 
@@ -199,7 +199,7 @@ def pnc_id(s: Any, *, reference_year: int | None = None) -> Standardised:
     check = char_matrix(field("check"), 1)[:, 0]
     expected = _PNC_ALPHABET_BYTES[((year % 100) * 10_000_000 + serial) % 23]
     ok = (expected == check) & (year >= 1900) & (year <= ref_year)
-    canonical_sub = _join(pa.array(year).cast(pa.string()), pa.array(["/"] * len(idx)),
+    canonical_sub = _join(pa.array(year).cast(pa.string()), pa.array(["/"] * len(idx), type=pa.string()),
                           pc.utf8_lpad(serial_txt, 7, "0"), field("check"))
     canonical_sub = pc.if_else(pa.array(ok), canonical_sub, _NULL_STR)
     return finish(_scatter(canonical_sub, idx, len(clean)), raw, s.index, "invalid_pnc_id")
@@ -232,7 +232,7 @@ def cro_number(s: Any) -> Standardised:
     yy = pc.cast(pc.struct_field(sub, "yy"), pa.int64()).to_numpy(zero_copy_only=False)
     check = char_matrix(pc.struct_field(sub, "check"), 1)[:, 0]
     ok = _PNC_ALPHABET_BYTES[(yy * 1_000_000 + serial) % 23] == check
-    canonical_sub = _join(pa.array(serial).cast(pa.string()), pa.array(["/"] * len(idx)),
+    canonical_sub = _join(pa.array(serial).cast(pa.string()), pa.array(["/"] * len(idx), type=pa.string()),
                           pc.struct_field(sub, "yy"), pc.struct_field(sub, "check"))
     canonical_sub = pc.if_else(pa.array(ok), canonical_sub, _NULL_STR)
     return finish(_scatter(canonical_sub, idx, len(clean)), raw, s.index, "invalid_cro_number")

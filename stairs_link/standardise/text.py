@@ -26,6 +26,8 @@ _LETTER_FOLDS = {
     "ı": "I", "Ħ": "H", "ħ": "H",
 }
 
+_LETTER_FOLDS_RE = "[" + "".join(_LETTER_FOLDS) + "]"
+
 # Name particles that belong to the family name ("van der Berg", "De La Cruz", "bin Said").
 _PARTICLES = (
     "van|von|der|den|ter|ten|de|del|della|dei|degli|di|da|das|dos|do|du|la|le|los|las|"
@@ -47,8 +49,9 @@ def tidy_text(s: Any) -> pd.Series:
 def _fold(arr: pa.Array) -> pa.Array:
     arr = pc.utf8_normalize(arr, form="NFKD")
     arr = pc.replace_substring_regex(arr, r"\p{Mn}+", "")  # combining accents, after NFKD
-    for letter, ascii_form in _LETTER_FOLDS.items():
-        arr = pc.replace_substring(arr, letter, ascii_form)
+    if pc.any(pc.match_substring_regex(arr, _LETTER_FOLDS_RE)).as_py():
+        for letter, ascii_form in _LETTER_FOLDS.items():
+            arr = pc.replace_substring(arr, letter, ascii_form)
     arr = pc.utf8_upper(arr)
     # Apostrophes and dots join ("O'Brien" -> OBRIEN, "St. John" -> ST JOHN);
     # hyphens, underscores, commas, slashes and brackets separate ("Smith-Jones" -> SMITH JONES).
