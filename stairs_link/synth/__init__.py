@@ -1,0 +1,17 @@
+"""Deterministic synthetic generator: a true world of children and pathways, then renderers.
+
+Public API:
+
+* :func:`generate_world` - the truth (children and stays), deterministic for (n, seed);
+* :func:`person_records` - canonical ``person`` rows + ground truth, fast (vectorised), for
+  linkage tests and benchmarks;
+* :class:`DamageConfig` - every damage rate, with documented defaults.
+"""
+
+from __future__ import annotations
+
+from stairs_link.synth.damage import DamageConfig
+from stairs_link.synth.records import person_records
+from stairs_link.synth.world import World, generate_world
+
+__all__ = ["DamageConfig", "World", "generate_world", "person_records"]

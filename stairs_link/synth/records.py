@@ -1,0 +1,333 @@
+"""From the true world to damaged person records: one per child per site system registration.
+
+``person_records`` returns canonical ``person`` rows directly (what a perfect adapter would
+stage from the exports) plus the ground truth; the export renderers start from the same
+damaged frame (``damaged_records``) and write it in each system's own layout.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from stairs_link.schema.codes import ETHNIC_GROUP
+from stairs_link.synth import damage as dmg
+from stairs_link.synth import ids
+from stairs_link.synth.damage import DamageConfig
+from stairs_link.synth.names import NICKNAMES, variant_table
+from stairs_link.synth.sites import COVERAGE, NEW_RECORD_ON_READMISSION, SITES, SYSTEM_KIND
+from stairs_link.synth.world import EXTRACT_DATE, World, generate_world, streams
+
+# Share of records in each system that hold each identifier / optional field (when the child
+# has one). Systems record what their purpose needs: health the NHS number, education the
+# UPN, custody the PNC id and prison number, social care the LA child id.
+CAPTURE: dict[str, dict[str, float]] = {
+    "systmone": {"nhs_number": 0.97, "postcode": 0.9, "middle_names": 1.0, "ethnicity": 0.95},
+    "carenotes": {"nhs_number": 0.9, "postcode": 0.8, "middle_names": 0.0, "ethnicity": 0.9},
+    "nomis": {"pnc_id": 0.9, "prison_number": 1.0, "postcode": 0.5, "middle_names": 1.0, "ethnicity": 0.97},
+    "case-manager": {"pnc_id": 0.6, "la_child_id": 0.7, "nhs_number": 0.3, "upn": 0.3, "postcode": 0.85,
+                     "middle_names": 0.5, "ethnicity": 0.8},
+    "sims": {"upn": 0.93, "postcode": 0.9, "middle_names": 1.0, "ethnicity": 0.9},
+    "arbor": {"upn": 0.9, "postcode": 0.7, "middle_names": 0.0, "ethnicity": 0.85},
+    "lcs": {"la_child_id": 1.0, "upn": 0.6, "nhs_number": 0.5, "postcode": 0.9, "middle_names": 1.0,
+            "ethnicity": 0.95},
+    "mosaic": {"la_child_id": 1.0, "upn": 0.7, "postcode": 0.8, "middle_names": 0.0, "ethnicity": 0.95},
+}
+
+IDENTIFIERS = ("nhs_number", "upn", "pnc_id", "prison_number", "la_child_id")
+CHECKED_IDENTIFIERS = ("nhs_number", "upn", "pnc_id")  # those with a check character
+
+# How each system stores names (the canonical table keeps the recorded form).
+UPPERCASE_FAMILY = {"carenotes", "nomis"}
+UPPERCASE_GIVEN = {"nomis"}
+ASCII_ONLY = {"nomis", "arbor"}  # cp1252 / ASCII-only systems lose non-Latin-1 characters
+
+# The person export file of each layout (provenance for person_records).
+PERSON_FILE: dict[str, str] = {
+    "systmone": "patients.csv", "carenotes": "carenotes_patients.xlsx", "nomis": "offenders.txt",
+    "case-manager": "young_people.json", "sims": "students.csv", "arbor": "arbor_students.csv",
+    "lcs": "ssd_person.csv", "mosaic": "header.csv",
+}
+
+
+def _local_ids(system: str, site_no: np.ndarray, seq: np.ndarray) -> np.ndarray:
+    """Each system's own local id scheme (unique within a site and system)."""
+    seq = seq.astype(np.int64)
+    if system == "systmone":
+        vals = (5_000_000_000 + site_no * 100_000_000 + seq * 37 + 11).astype(str)
+    elif system == "carenotes":
+        vals = np.char.add("CN", np.char.zfill((100_000 + seq).astype(str), 6))
+    elif system == "nomis":
+        vals = (1_100_000 + site_no * 200_000 + seq * 3).astype(str)
+    elif system == "case-manager":
+        vals = np.char.add(np.char.add("YP-", np.char.zfill((site_no * 10 + 1).astype(str), 2)),
+                           np.char.add("-", np.char.zfill((seq + 1).astype(str), 5)))
+    elif system == "sims":
+        vals = np.char.zfill((seq + 1).astype(str), 6)
+    elif system == "arbor":
+        vals = np.char.add("STU", (4_000_000 + seq * 7).astype(str))
+    elif system == "lcs":
+        vals = (300_000 + site_no * 50_000 + seq).astype(str)
+    elif system == "mosaic":
+        vals = np.char.add("M", np.char.zfill((seq + 1).astype(str), 7))
+    else:  # pragma: no cover - registry and schemes are kept together
+        raise KeyError(system)
+    return vals.astype(object)
+
+
+def _registrations(world: World, rng: np.random.Generator) -> pd.DataFrame:
+    """One row per (child, site, system, registration): which records exist."""
+    stays = world.stays
+    children = world.children
+    site_sys = pd.DataFrame(
+        [(s.site_id, i, sysname) for i, s in enumerate(SITES) for sysname in s.systems],
+        columns=["site_id", "site_no", "source_system"],
+    )
+    units = stays.merge(site_sys, on="site_id", how="inner", sort=False)
+    units = units.sort_values(["child_index", "site_no", "source_system", "admission_date"], kind="stable",
+                              ignore_index=True)
+    units["system_kind"] = units["source_system"].map(SYSTEM_KIND)
+    # Coverage decided once per (child, site, system): a child is in a system at a site or not.
+    grp = units.groupby(["child_index", "site_no", "source_system"], sort=False)
+    first = grp.cumcount() == 0
+    u = np.ones(len(units))
+    u[first.to_numpy()] = rng.random(int(first.sum()))
+    u = pd.Series(np.where(first, u, np.nan)).ffill().to_numpy()
+    kind = units["system_kind"].to_numpy()
+    p = units["system_kind"].map(COVERAGE).to_numpy()
+    looked_after = children["looked_after"].to_numpy()[units["child_index"].to_numpy()]
+    welfare_here = (units["legal_basis"] == "welfare_s25").groupby(
+        [units["child_index"], units["site_no"], units["source_system"]], sort=False).transform("any").to_numpy()
+    covered = np.where(kind == "social_care", welfare_here | (looked_after & (u < 0.6)), u < p)
+    units = units[covered].reset_index(drop=True)
+    # Re-admission to the same site: most systems reuse the child's record, some open a new one.
+    nth = units.groupby(["child_index", "site_no", "source_system"], sort=False).cumcount().to_numpy()
+    p_new = units["source_system"].map(NEW_RECORD_ON_READMISSION).to_numpy()
+    new = (nth == 0) | (rng.random(len(units)) < p_new)
+    units["registration"] = pd.Series(new.astype(np.int64)).groupby(
+        [units["child_index"], units["site_no"], units["source_system"]], sort=False).cumsum().to_numpy()
+    regs = units.groupby(["child_index", "site_no", "source_system", "registration"], sort=False).agg(
+        site_id=("site_id", "first"), setting_type=("setting_type", "first"), system_kind=("system_kind", "first"),
+        first_admission=("admission_date", "min"), n_stays=("stay_no", "size"),
+    ).reset_index()
+    # Local ids numbered in order of first admission within each site system.
+    regs = regs.sort_values(["site_no", "source_system", "first_admission", "child_index", "registration"],
+                            kind="stable", ignore_index=True)
+    regs["seq"] = regs.groupby(["site_no", "source_system"], sort=False).cumcount()
+    local = np.empty(len(regs), dtype=object)
+    for system in sorted(SYSTEM_KIND):
+        sel = (regs["source_system"] == system).to_numpy()
+        local[sel] = _local_ids(system, regs.loc[sel, "site_no"].to_numpy(), regs.loc[sel, "seq"].to_numpy())
+    regs["local_id"] = local
+    regs["record_key"] = regs["site_id"] + ":" + regs["source_system"] + ":" + regs["local_id"]
+    # stays -> record map (for event tables): which registration each stay belongs to
+    regs.attrs["units"] = units
+    return regs
+
+
+def damaged_records(world: World, damage: DamageConfig | None = None) -> pd.DataFrame:
+    """Person records with damage applied, identifiers as *keyed* (possibly failing checks).
+
+    Columns: the canonical person fields plus ``true_child_id``, ``child_index``, ``site_no``,
+    ``seq``, ``first_admission`` and ``<identifier>_valid`` flags.
+    """
+    damage = damage or DamageConfig()
+    r = streams(world.seed)
+    rng = r["records"]
+    regs = _registrations(world, rng)
+    rd = r["damage"]
+    ch = world.children
+    ci = regs["child_index"].to_numpy()
+    n = len(regs)
+    system = regs["source_system"].to_numpy()
+
+    def col(name: str) -> np.ndarray:
+        return ch[name].to_numpy()[ci]
+
+    def draw(rate: float) -> np.ndarray:
+        return rd.random(n) < rate
+
+    def capture(field: str) -> np.ndarray:
+        rates = np.array([CAPTURE[s].get(field, 0.0) for s in sorted(CAPTURE)])
+        code = pd.Index(sorted(CAPTURE)).get_indexer(system)
+        return rd.random(n) < rates[code]
+
+    given = col("given_name").copy()
+    family = col("family_name").copy()
+    middle = col("middle_names").copy()
+    alt = col("alt_family_name")
+    use_alt = draw(damage.alt_family_name) & pd.notna(alt)
+    family = np.where(use_alt, alt, family)
+    variants = variant_table()
+    m = draw(damage.nickname) & dmg.has_variant(given, NICKNAMES)
+    given[m] = dmg.lookup_variant(given[m], NICKNAMES, rd)
+    m = draw(damage.transliteration) & dmg.has_variant(given, variants)
+    given[m] = dmg.lookup_variant(given[m], variants, rd)
+    m = draw(damage.transliteration) & dmg.has_variant(family, variants)
+    family[m] = dmg.lookup_variant(family[m], variants, rd)
+    m = draw(damage.given_typo)
+    given[m] = dmg.typos(given[m], rd)
+    m = draw(damage.family_typo)
+    family[m] = dmg.typos(family[m], rd)
+    has_middle = pd.notna(middle)
+    m = draw(damage.middle_in_given) & has_middle
+    given[m] = given[m] + " " + middle[m]
+    middle = np.where(m | draw(damage.middle_dropped) | ~capture("middle_names"), None, middle)
+    m = draw(damage.name_swap)
+    given[m], family[m] = family[m].copy(), given[m].copy()
+    fold = draw(damage.ascii_fold) | np.isin(system, list(ASCII_ONLY))
+    given[fold] = dmg.fold_ascii(given[fold])
+    family[fold] = dmg.fold_ascii(family[fold])
+    mid_fold = fold & pd.notna(middle)
+    middle[mid_fold] = dmg.fold_ascii(middle[mid_fold])
+    upper_f = np.isin(system, list(UPPERCASE_FAMILY))
+    family[upper_f] = pd.Series(family[upper_f], dtype=object).str.upper().to_numpy()
+    upper_g = np.isin(system, list(UPPERCASE_GIVEN))
+    given[upper_g] = pd.Series(given[upper_g], dtype=object).str.upper().to_numpy()
+    mid_up = upper_g & pd.notna(middle)
+    middle[mid_up] = pd.Series(middle[mid_up], dtype=object).str.upper().to_numpy()
+
+    dob = col("date_of_birth").astype("datetime64[D]").astype(np.int64)
+    dob = dmg.damage_dates(dob, draw(damage.dob_day_month_swap), draw(damage.dob_digit_typo), rd)
+    dob_missing = draw(damage.dob_missing)
+
+    sex = col("sex").copy()
+    flip = draw(damage.sex_wrong) & np.isin(sex, ["male", "female"])
+    sex[flip] = np.where(sex[flip] == "male", "female", "male")
+    sex_missing = draw(damage.sex_missing)
+    sex = np.where(sex_missing, np.where(rd.random(n) < 0.5, "unknown", None), sex)
+
+    eth = col("ethnicity").copy()
+    m = draw(damage.ethnicity_other_code)
+    eth[m] = _neighbour_ethnicity(eth[m], rd)
+    eth = np.where(draw(damage.ethnicity_missing) | ~capture("ethnicity"), np.where(rd.random(n) < 0.5, "Z", "99"), eth)
+
+    moved = col("moved_postcode")
+    postcode = np.where(pd.notna(moved) & draw(damage.postcode_moved), moved, col("postcode"))
+    m = draw(damage.postcode_typo)
+    postcode[m] = dmg.digit_typos(postcode[m], rd)
+    postcode = np.where(capture("postcode"), postcode, None)
+
+    out = pd.DataFrame({
+        "record_key": regs["record_key"].to_numpy(),
+        "site_id": regs["site_id"].to_numpy(),
+        "setting_type": regs["setting_type"].to_numpy(),
+        "system_kind": regs["system_kind"].to_numpy(),
+        "source_system": system,
+        "local_id": regs["local_id"].to_numpy(),
+        "given_name": given,
+        "middle_names": middle,
+        "family_name": family,
+        "date_of_birth": np.where(dob_missing, np.datetime64("NaT"), dob.astype("datetime64[D]")),
+        "sex": sex,
+        "ethnicity": eth,
+        "postcode": postcode,
+    })
+    # Identifiers: captured per system, some mistyped, a few valid but another child's.
+    for field in IDENTIFIERS:
+        true = col(field)
+        value = np.where(capture(field) & pd.notna(true), true, None)
+        present = pd.notna(value)
+        wrong = draw(damage.id_wrong_valid) & present
+        if wrong.any():
+            pool = true[pd.notna(true)]
+            value[wrong] = pool[rd.integers(0, len(pool), int(wrong.sum()))]
+        typo = draw(damage.id_mistyped) & present & ~wrong
+        value[typo] = dmg.digit_typos(value[typo], rd)
+        out[field] = value
+        if field in CHECKED_IDENTIFIERS:
+            out[f"{field}_valid"] = _valid(field, value)
+        out[f"{field}_damage"] = np.where(wrong, "wrong_valid", np.where(typo, "mistyped", None))
+    out["true_child_id"] = col("true_child_id")
+    out["child_index"] = ci
+    out["site_no"] = regs["site_no"].to_numpy()
+    out["seq"] = regs["seq"].to_numpy()
+    out["first_admission"] = regs["first_admission"].to_numpy()
+    out.attrs["units"] = regs.attrs["units"].merge(
+        regs[["child_index", "site_no", "source_system", "registration", "record_key"]],
+        on=["child_index", "site_no", "source_system", "registration"], how="left")
+    return out
+
+
+_NEIGHBOURS = {
+    "A": "BC", "B": "AC", "C": "AS", "D": "MGA", "E": "NG", "F": "GH", "G": "DS", "H": "L", "J": "L",
+    "K": "L", "L": "HS", "M": "PD", "N": "P", "P": "MN", "R": "L", "S": "CG",
+}
+
+
+def _neighbour_ethnicity(codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Another plausible code for the same child (e.g. D recorded as M, N as P)."""
+    table = {k: tuple(v) for k, v in _NEIGHBOURS.items()}
+    return dmg.lookup_variant(codes, table, rng)
+
+
+def _valid(field: str, values: np.ndarray) -> np.ndarray:
+    s = pd.Series(values, dtype=object)
+    present = s.notna().to_numpy()
+    out = np.zeros(len(s), dtype=bool)
+    if not present.any():
+        return out
+    v = s[present].astype(str)
+    if field == "nhs_number":
+        out[present] = ids.nhs_numbers_valid(v.to_numpy())
+    elif field == "upn":
+        ok = v.str.fullmatch(r"[A-Z]\d{12}").to_numpy()
+        good = np.zeros(len(v), dtype=bool)
+        if ok.any():
+            body = v[ok].str[1:].astype(np.int64).to_numpy()
+            good[ok] = ids.upn_check_letters(body) == v[ok].str[0].to_numpy()
+        out[present] = good
+    elif field == "pnc_id":
+        ok = v.str.fullmatch(r"\d{4}/\d{7}[A-Z]").to_numpy()
+        good = np.zeros(len(v), dtype=bool)
+        if ok.any():
+            yy = v[ok].str[2:4].astype(np.int64).to_numpy()
+            serial = v[ok].str[5:12].astype(np.int64).to_numpy()
+            good[ok] = ids.pnc_check_letters(yy, serial) == v[ok].str[12].to_numpy()
+        out[present] = good
+    return out
+
+
+def person_records(
+    n_children: int, seed: int, damage: DamageConfig | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Canonical ``person`` rows for a synthetic world, and the ground truth.
+
+    Identifiers that fail their check are nulled, as an adapter would do (it reports them to
+    rejects); valid-but-wrong identifiers stay. Provenance: ``source_file`` is the system's
+    person export, ``source_row`` the record's row in it, ``mapping_id`` "synth".
+    Truth columns: record_key, true_child_id, ethnic_group, sex (+ ethnicity, name_origin).
+    """
+    world = generate_world(n_children, seed)
+    rec = damaged_records(world, damage)
+    return _canonical(rec), truth_records(world, rec)
+
+
+def _canonical(rec: pd.DataFrame) -> pd.DataFrame:
+    from stairs_link.schema import columns_of
+
+    out = rec[[c.name for c in columns_of("person") if c.name in rec.columns]].copy()
+    for field in CHECKED_IDENTIFIERS:
+        out[field] = np.where(rec[f"{field}_valid"].to_numpy(), rec[field].to_numpy(), None)
+    out["date_of_birth"] = pd.to_datetime(out["date_of_birth"]).dt.date
+    out["source_file"] = rec["source_system"].map(PERSON_FILE).to_numpy()
+    out["source_row"] = rec["seq"].to_numpy() + 1
+    out["extracted_at"] = EXTRACT_DATE + "T06:00:00"
+    out["mapping_id"] = "synth"
+    out.attrs = {}
+    return out.reset_index(drop=True)
+
+
+def truth_records(world: World, rec: pd.DataFrame) -> pd.DataFrame:
+    """Ground truth per record: record_key -> true child, with true ethnic group and sex."""
+    ch = world.children
+    ci = rec["child_index"].to_numpy()
+    eth = ch["ethnicity"].to_numpy()[ci]
+    return pd.DataFrame({
+        "record_key": rec["record_key"].to_numpy(),
+        "true_child_id": rec["true_child_id"].to_numpy(),
+        "ethnic_group": pd.Series(eth).map(ETHNIC_GROUP).to_numpy(),
+        "sex": ch["sex"].to_numpy()[ci],
+        "ethnicity": eth,
+        "name_origin": ch["origin"].to_numpy()[ci],
+    })
