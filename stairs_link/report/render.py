@@ -1,0 +1,292 @@
+"""`report`: one self-contained, disclosure-controlled HTML file for evaluators.
+
+Every count goes through :func:`stairs_link.privacy.disclosure.suppress_count` before it is
+written or drawn, and sits in an element with ``class="count"``; charts are drawn from the same
+suppressed strings and list them in ``data-labels``. Percentages are shown only when neither
+the numerator nor the rest of the denominator is a small (suppressed) count, so no hidden
+count can be worked back from a percentage and a rounded total. The file has no external
+resources: styles are inline and pictures are base64 PNGs.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from stairs_link.report import plots
+from stairs_link.report.tables import (
+    Dataset,
+    cluster_sizes,
+    coverage_by_site,
+    formulation_coverage,
+    formulation_delay,
+    formulation_median_days,
+    load_dataset,
+    moves_by_kind,
+    transition_matrix,
+    weight_histogram,
+)
+
+CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.45}
+h1{font-size:1.6rem}h2{font-size:1.25rem;border-bottom:1px solid #ccc;padding-bottom:.2rem;margin-top:2rem}
+table{border-collapse:collapse;margin:.8rem 0;font-size:.9rem}th,td{border:1px solid #ccc;padding:.25rem .6rem;text-align:left}
+td.count,td.pct,td.stat{text-align:right;font-variant-numeric:tabular-nums}thead th{background:#f2f2f2}
+figure{margin:1rem 0}img{max-width:100%}.note{color:#555;font-size:.9rem}
+"""
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """The disclosure rule in force: counts 1..threshold become "*", others round to ``rounding``."""
+
+    threshold: int = 7
+    rounding: int = 5
+
+    def count(self, n: int) -> str:
+        from stairs_link.privacy.disclosure import suppress_count
+
+        return suppress_count(int(n), threshold=self.threshold, rounding=self.rounding)
+
+    def small(self, n: int) -> bool:
+        return 0 < int(n) <= self.threshold
+
+    def percent(self, numerator: int, denominator: int) -> str:
+        """Whole-number percentage, or "*" when it could reveal a small count."""
+        if denominator == 0 or self.small(numerator) or self.small(denominator - numerator):
+            return "*"
+        return f"{round(100 * numerator / denominator)}%"
+
+
+class _Page:
+    """Accumulates HTML; every dynamic text is escaped."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def add(self, raw: str) -> None:
+        self.parts.append(raw)
+
+    def heading(self, text: str, level: int = 2) -> None:
+        self.add(f"<h{level}>{html.escape(text)}</h{level}>")
+
+    def para(self, text: str, cls: str | None = None) -> None:
+        attr = f' class="{cls}"' if cls else ""
+        self.add(f"<p{attr}>{html.escape(text)}</p>")
+
+    def table(self, header: list[str], rows: list[list[tuple[str, str]]], caption: str | None = None) -> None:
+        """``rows``: lists of (css class, text); class "label" cells become row headers."""
+        out = ["<table>"]
+        if caption:
+            out.append(f"<caption>{html.escape(caption)}</caption>")
+        out.append("<thead><tr>" + "".join(f'<th scope="col">{html.escape(h)}</th>' for h in header) + "</tr></thead>")
+        out.append("<tbody>")
+        for row in rows:
+            cells = []
+            for cls, text in row:
+                if cls == "label":
+                    cells.append(f'<th scope="row">{html.escape(text)}</th>')
+                else:
+                    cells.append(f'<td class="{cls}">{html.escape(text)}</td>')
+            out.append("<tr>" + "".join(cells) + "</tr>")
+        out.append("</tbody></table>")
+        self.add("".join(out))
+
+    def figure(self, png_labels: tuple[str, list[str]], alt: str) -> None:
+        png, labels = png_labels
+        self.add(
+            f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{png}" '
+            f"data-labels='{html.escape(json.dumps(labels), quote=True)}'></figure>"
+        )
+
+    def render(self, title: str) -> str:
+        return (
+            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>"
+            + "\n".join(self.parts)
+            + "</body></html>\n"
+        )
+
+
+def render_report(
+    dataset_dir: str | Path,
+    out: str | Path,
+    *,
+    threshold: int = 7,
+    rounding: int = 5,
+    linked_dir: str | Path | None = None,
+) -> Path:
+    """Write the evaluator report for ``dataset_dir`` to ``out`` (one HTML file) and return its path."""
+    data = load_dataset(Path(dataset_dir), Path(linked_dir) if linked_dir is not None else None)
+    rule = Disclosure(threshold=threshold, rounding=rounding)
+    page = _Page()
+    title = "stairs-link: children's pathways through the secure estate"
+    page.heading(title, 1)
+    page.para(
+        f"Built from {Path(dataset_dir).name} on {datetime.now(timezone.utc):%Y-%m-%d}. Disclosure control: "
+        f"counts from 1 to {threshold} are shown as *, other counts are rounded to the nearest {rounding}, "
+        "0 stays 0; percentages are withheld (*) where they could reveal a small count.",
+        "note",
+    )
+    _overview(page, data, rule)
+    _coverage(page, data, rule)
+    _linkage(page, data, rule)
+    _pathways(page, data, rule)
+    _formulations(page, data, rule)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page.render(title), encoding="utf-8")
+    return out
+
+
+def _counts(rule: Disclosure, values: list[int]) -> list[tuple[str, str]]:
+    return [("count", rule.count(v)) for v in values]
+
+
+def _overview(page: _Page, data: Dataset, rule: Disclosure) -> None:
+    page.heading("Overview")
+    t = data.transitions
+    rows = [
+        [("label", "children"), *_counts(rule, [len(data.children)])],
+        [("label", "source records linked into them"), *_counts(rule, [len(data.sources)])],
+        [("label", "stays (episodes of several systems merged)"), *_counts(rule, [len(data.stays)])],
+        [("label", "moves in the children's pathways"), *_counts(rule, [len(t)])],
+    ]
+    page.table(["", "count"], rows)
+
+
+def _coverage(page: _Page, data: Dataset, rule: Disclosure) -> None:
+    page.heading("Data coverage by site")
+    page.para("What each site sent: the kinds of system, and how many records, children, stays and events.")
+    cov = coverage_by_site(data)
+    kinds = data.sources.groupby("site_id")["system_kind"].agg(lambda s: ", ".join(sorted(set(s))))
+    count_columns = ["records", "children", "stays", "formulations", "incidents", "education", "measures"]
+    rows = [
+        [("label", str(r["site_id"])), ("text", str(r["setting_type"])), ("text", kinds.get(r["site_id"], "")),
+         *_counts(rule, [int(r[c]) for c in count_columns])]
+        for _, r in cov.iterrows()
+    ]
+    page.table(["site", "setting type", "system kinds", *count_columns], rows)
+
+
+def _linkage(page: _Page, data: Dataset, rule: Disclosure) -> None:
+    page.heading("Linkage quality")
+    sizes = cluster_sizes(data)
+    labels = [rule.count(v) for v in sizes["children"]]
+    page.para("How many source records were linked into each child. Large clusters can be false matches; "
+              "single records can be missed matches.")
+    page.table(["records per child", "children"],
+               [[("label", s), ("count", c)] for s, c in zip(sizes["records per child"], labels, strict=True)])
+    page.figure(plots.bar_chart(list(sizes["records per child"]), labels, title="Children by number of linked records",
+                                xlabel="children"), "Bar chart of children by number of linked records")
+    if data.pairs is None:
+        page.para("No linkage pairs were found (pass --linked LINKED, or build from a linkage run that wrote "
+                  "pairs.parquet), so the match-weight distribution is not shown.", "note")
+    else:
+        hist = weight_histogram(data.pairs)
+        labels = [rule.count(v) for v in hist["pairs"]]
+        page.para("Scored record pairs by match weight (log2 Bayes factor): true matches gather at high weights, "
+                  "non-matches at low weights; pairs in between are the uncertain ones.")
+        page.figure(plots.bar_chart(list(hist["match weight"]), labels, title="Scored pairs by match weight",
+                                    xlabel="pairs"), "Bar chart of scored pairs by match weight")
+        page.table(["match weight", "pairs"],
+                   [[("label", w), ("count", c)] for w, c in zip(hist["match weight"], labels, strict=True)])
+    review_rows = [[("label", "scored pairs"), *_counts(rule, [0 if data.pairs is None else len(data.pairs)])]]
+    if data.review is not None:
+        review_rows.append([("label", "pairs in the clerical review band"), *_counts(rule, [len(data.review)])])
+    else:
+        page.para("No review.csv was found, so the size of the clerical review band is not shown.", "note")
+    page.table(["", "count"], review_rows)
+
+
+def _pathways(page: _Page, data: Dataset, rule: Disclosure) -> None:
+    page.heading("Children's pathways")
+    page.para("Moves between settings: admission from the community, transfer between settings, release to the "
+              "community, re-admission within the window, and moves to the young adult estate. Episodes that "
+              "several systems of one setting recorded for the same stay are merged first, so they are not moves.")
+    matrix = transition_matrix(data)
+    cells = [[rule.count(v) for v in row] for row in matrix.to_numpy().tolist()]
+    page.figure(
+        plots.heatmap(list(matrix.index), list(matrix.columns), cells, title="Moves from one kind of setting to another",
+                      xlabel="to", ylabel="from"),
+        "Heat map of moves between kinds of setting",
+    )
+    page.table(["from \\ to", *[c.replace("_", " ") for c in matrix.columns]],
+               [[("label", str(r).replace("_", " ")), *[("count", c) for c in row]]
+                for r, row in zip(matrix.index, cells, strict=True)])
+    kinds = moves_by_kind(data)
+    rows = []
+    for _, r in kinds.iterrows():
+        sending = r["kind"] in {"transfer", "release", "young_adult_estate"}
+        receiving = r["kind"] in {"transfer", "admission", "readmission"}
+        rows.append([
+            ("label", r["kind"].replace("_", " ")),
+            ("count", rule.count(r["moves"])),
+            ("count", rule.count(r["children"])),
+            ("pct", rule.percent(int(r["formulation_before"]), int(r["moves"])) if sending else "n/a"),
+            ("pct", rule.percent(int(r["formulation_at_receiving"]), int(r["moves"])) if receiving else "n/a"),
+        ])
+    page.para("Do formulations move with the child? For each kind of move: the share with a formulation at the "
+              "sending setting before the move, and the share with a formulation at the receiving setting soon "
+              "after arrival (window set at build time, --formulation-days).")
+    page.table(["kind of move", "moves", "children", "formulation before the move",
+                "formulation at the receiving setting"], rows)
+
+
+def _formulations(page: _Page, data: Dataset, rule: Disclosure) -> None:
+    page.heading("Formulation coverage")
+    cov = formulation_coverage(data)
+    page.para("Stays with at least one formulation recorded at the setting during the stay, by kind of setting "
+              "and year of admission.")
+    rows = []
+    for _, r in cov.iterrows():
+        rows.append([("label", f"{r['setting_type']} {int(r['year'])}"),
+                     ("count", rule.count(r["stays"])), ("count", rule.count(r["with_formulation"])),
+                     ("pct", rule.percent(int(r["with_formulation"]), int(r["stays"])))])
+    page.table(["setting type and year", "stays", "with a formulation", "share"], rows)
+    years = sorted(cov["year"].unique().tolist())
+    series = {}
+    for setting, part in cov.groupby("setting_type"):
+        by_year = part.set_index("year")
+        series[str(setting)] = [
+            rule.percent(int(by_year.loc[y, "with_formulation"]), int(by_year.loc[y, "stays"]))
+            if y in by_year.index else "*" for y in years
+        ]
+    if years:
+        page.figure(plots.grouped_bars([str(y) for y in years], series, title="Stays with a formulation",
+                                       ylabel="share of stays", percent=True),
+                    "Bar chart of the share of stays with a formulation by year and kind of setting")
+        page.para("* marks a share withheld to protect a small count.", "note")
+
+    page.heading("Time to first formulation after admission", 3)
+    delay = formulation_delay(data)
+    settings = [c for c in delay.columns if c != "time to first formulation"]
+    cells = {s: [rule.count(v) for v in delay[s]] for s in settings}
+    page.table(["time to first formulation", *settings],
+               [[("label", band), *[("count", cells[s][i]) for s in settings]]
+                for i, band in enumerate(delay["time to first formulation"])])
+    if settings:
+        page.figure(plots.grouped_bars(list(delay["time to first formulation"]), cells,
+                                       title="Stays by time from admission to first formulation", ylabel="stays"),
+                    "Bar chart of stays by time from admission to first formulation")
+    medians = formulation_median_days(data)
+    rows = [[("label", str(r["setting_type"])), ("count", rule.count(r["stays"])),
+             ("stat", f"{r['median']:.0f}" if r["stays"] > rule.threshold else "*")]
+            for _, r in medians.iterrows()]
+    page.table(["setting type", "stays with a formulation", "median days to it"], rows)
+
+
+def suppressed_values(report_html: str) -> tuple[list[str], list[str]]:
+    """(texts of every class="count" element, every chart label) of a report, for checking."""
+    counts = re.findall(r'class="count">([^<]*)<', report_html)
+    labels: list[str] = []
+    for raw in re.findall(r"data-labels='([^']*)'", report_html):
+        labels.extend(json.loads(html.unescape(raw)))
+    return counts, labels
+
+
+__all__ = ["Disclosure", "render_report", "suppressed_values"]
