@@ -1,0 +1,230 @@
+"""Comparison kernels: (record index pairs) -> int8 comparison level (gamma) per pair.
+
+Gamma -1 means missing (no evidence), 0 disagreement, higher values stronger agreement; the
+labels are ``Comparison.levels()``. String similarities are computed once per UNIQUE pair of
+distinct values in a chunk (rapidfuzz ``cpdist``, C++, multi-threaded) and mapped back.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import process
+from rapidfuzz.distance import JaroWinkler, OSA
+
+from stairs_link.linkage.config import Comparison
+from stairs_link.linkage.prepare import Features
+
+GAMMA_MISSING = -1
+
+
+@lru_cache(maxsize=1)
+def nickname_table() -> pd.DataFrame:
+    """(name, group) rows from ``data/nicknames.csv``: names in one group are variants."""
+    text = resources.files("stairs_link.linkage").joinpath("data/nicknames.csv").read_text(encoding="utf-8")
+    rows = [(name.strip(), g) for g, line in enumerate(
+        ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#"))
+        for name in line.split(",") if name.strip()]
+    return pd.DataFrame(rows, columns=["name", "group"]).drop_duplicates()
+
+
+def _unique_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct unordered (a, b) code pairs and the inverse index mapping pairs to them."""
+    lo = np.minimum(a, b).astype(np.int64)
+    hi = np.maximum(a, b).astype(np.int64)
+    width = np.int64(hi.max() + 1) if len(hi) else np.int64(1)
+    packed, inverse = np.unique(lo * width + hi, return_inverse=True)
+    return packed // width, packed % width, inverse
+
+
+def similarity(values: np.ndarray, a: np.ndarray, b: np.ndarray, scorer=JaroWinkler) -> np.ndarray:
+    """Normalised similarity of values[a] vs values[b] (element-wise), computed per unique pair."""
+    if len(a) == 0:
+        return np.zeros(0)
+    ua, ub, inverse = _unique_pairs(a, b)
+    sims = process.cpdist(list(values[ua]), list(values[ub]), scorer=scorer.normalized_similarity,
+                          workers=-1, dtype=np.float32)
+    return np.asarray(sims)[inverse]
+
+
+def _distance(values: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Optimal-string-alignment edit distance (substitution, insertion, deletion, transposition)."""
+    if len(a) == 0:
+        return np.zeros(0, dtype=np.int32)
+    ua, ub, inverse = _unique_pairs(a, b)
+    dist = process.cpdist(list(values[ua]), list(values[ub]), scorer=OSA.distance, workers=-1,
+                          dtype=np.int32)
+    return np.asarray(dist)[inverse]
+
+
+def _shared_group(values: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """True where values[a] and values[b] are in a common nickname/variant group."""
+    table = nickname_table()
+    member = pd.Series(values, dtype="string").isin(table["name"]).to_numpy()
+    out = np.zeros(len(a), dtype=bool)
+    check = np.flatnonzero(member[a] & member[b])
+    if len(check) == 0:
+        return out
+    left = pd.DataFrame({"pair": check, "name": values[a[check]]}).merge(table, on="name")
+    right = pd.DataFrame({"pair": check, "name": values[b[check]]}).merge(table, on="name")
+    both = left.merge(right, on=["pair", "group"])["pair"].unique()
+    out[both] = True
+    return out
+
+
+def _shared_token(values: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """True where one value's parts (split on spaces; folding turns hyphens into spaces)
+    include the other value or one of its parts, e.g. SMITH vs SMITH JONES."""
+    multi = np.fromiter((" " in v for v in values), dtype=bool, count=len(values))
+    out = np.zeros(len(a), dtype=bool)
+    check = np.flatnonzero(multi[a] | multi[b])
+    if len(check) == 0:
+        return out
+    ua, ub, inverse = _unique_pairs(a[check], b[check])
+    # Python set logic on the few distinct multi-part pairs only.
+    hit = np.fromiter((bool(set(values[x].split()) & set(values[y].split())) for x, y in zip(ua, ub)),
+                      dtype=bool, count=len(ua))
+    out[check] = hit[inverse]
+    return out
+
+
+def _assign(levels: list[str], conditions: dict[str, np.ndarray], missing: np.ndarray) -> np.ndarray:
+    """Gamma = index of the highest level whose condition holds (0 if none), -1 if missing."""
+    gamma = np.zeros(len(missing), dtype=np.int8)
+    for index, label in enumerate(levels):
+        if index and label in conditions:
+            gamma[conditions[label]] = index
+    gamma[missing] = GAMMA_MISSING
+    return gamma
+
+
+def _jw_levels(comp: Comparison, values: np.ndarray, a: np.ndarray, b: np.ndarray,
+               todo: np.ndarray, conditions: dict[str, np.ndarray]) -> None:
+    sims = np.zeros(len(a), dtype=np.float32)
+    sims[todo] = similarity(values, a[todo], b[todo])
+    for t in comp.thresholds:
+        conditions[f"jaro_winkler>={t}"] = todo & (sims >= t)
+
+
+def compare_name(comp: Comparison, feats: Features, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    codes, values = feats.strings(comp.column, "fold", comp.null_values)
+    a, b = codes[i], codes[j]
+    missing = (a < 0) | (b < 0)
+    exact = (a == b) & ~missing
+    todo = ~missing & ~exact
+    conditions: dict[str, np.ndarray] = {"exact": exact}
+    _jw_levels(comp, values, a, b, todo, conditions)
+    if comp.nicknames:
+        nick = np.zeros(len(a), dtype=bool)
+        nick[todo] = _shared_group(values, a[todo], b[todo])
+        conditions["nickname"] = nick
+    if comp.other_column:
+        ocodes, ovalues = feats.strings(comp.other_column, "fold", comp.null_values)
+        # other column's values re-coded into this column's value space (-1: not present)
+        to_here = np.append(pd.Index(values).get_indexer(ovalues), -1).astype(np.int64)
+        swap = ((a == to_here[ocodes[j]]) | (b == to_here[ocodes[i]])) & todo
+        conditions["swap"] = swap
+    if comp.tokens:
+        tok = np.zeros(len(a), dtype=bool)
+        tok[todo] = _shared_token(values, a[todo], b[todo])
+        conditions["token"] = tok
+    if comp.phonetic:
+        pcodes, _ = feats.strings(comp.column, "metaphone", comp.null_values)
+        pa_, pb_ = pcodes[i], pcodes[j]
+        conditions["phonetic"] = todo & (pa_ == pb_) & (pa_ >= 0)
+    return _assign(comp.levels(), conditions, missing)
+
+
+def compare_string(comp: Comparison, feats: Features, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    codes, values = feats.strings(comp.column, "norm", comp.null_values)
+    a, b = codes[i], codes[j]
+    missing = (a < 0) | (b < 0)
+    exact = (a == b) & ~missing
+    conditions: dict[str, np.ndarray] = {"exact": exact}
+    if comp.kind == "string":
+        _jw_levels(comp, values, a, b, ~missing & ~exact, conditions)
+    return _assign(comp.levels(), conditions, missing)
+
+
+def _digits_differing(x: np.ndarray, y: np.ndarray, width: int = 8) -> np.ndarray:
+    diff = np.zeros(len(x), dtype=np.int8)
+    for k in range(width):
+        p = 10 ** k
+        diff += ((x // p) % 10 != (y // p) % 10)
+    return diff
+
+
+def compare_date(comp: Comparison, feats: Features, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    parts = feats.dates(comp.column)
+    missing = ~(parts["valid"][i] & parts["valid"][j])
+    yl, yr = parts["year"][i], parts["year"][j]
+    ml, mr = parts["month"][i], parts["month"][j]
+    dl, dr = parts["day"][i], parts["day"][j]
+    same_y, same_m, same_d = yl == yr, ml == mr, dl == dr
+    exact = same_y & same_m & same_d
+    swap = same_y & (ml == dr) & (dl == mr) & ~exact
+    ymd_l = yl.astype(np.int64) * 10000 + ml * 100 + dl
+    ymd_r = yr.astype(np.int64) * 10000 + mr * 100 + dr
+    one_digit = _digits_differing(ymd_l, ymd_r) == 1
+    off = ((same_m & same_d & (np.abs(yl - yr) == 1))
+           | (same_y & same_d & (np.abs(ml - mr) == 1))
+           | (same_y & same_m & (np.abs(dl - dr) == 1))
+           | (np.abs(parts["days"][i] - parts["days"][j]) == 1))
+    conditions = {"exact": exact, "day_month_swap": swap, "one_digit": one_digit, "one_unit_off": off}
+    return _assign(comp.levels(), conditions, missing)
+
+
+def compare_postcode(comp: Comparison, feats: Features, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    codes, _ = feats.strings(comp.column, "compact", comp.null_values)
+    out_codes, _ = feats.strings(comp.column, "outward", comp.null_values)
+    a, b = codes[i], codes[j]
+    missing = (a < 0) | (b < 0)
+    conditions = {"exact": (a == b) & ~missing,
+                  "outward": (out_codes[i] == out_codes[j]) & (out_codes[i] >= 0)}
+    return _assign(comp.levels(), conditions, missing)
+
+
+def compare_identifier(comp: Comparison, feats: Features, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    codes, values = feats.strings(comp.column, "compact", comp.null_values)
+    ok = feats.valid_identifier(comp.column, comp.validator)
+    a, b = codes[i], codes[j]
+    present = (a >= 0) & (b >= 0)
+    va = present & ok[np.maximum(a, 0)]
+    vb = present & ok[np.maximum(b, 0)]
+    same = present & (a == b)
+    conditions = {"exact": same & va}
+    near = same & ~va  # the same invalid value on both: a keying error copied, weaker evidence
+    if comp.fuzzy:
+        todo = present & ~same
+        dist = np.full(len(a), 99, dtype=np.int32)
+        dist[todo] = _distance(values, a[todo], b[todo])
+        near = near | (todo & (dist <= 1))
+        conditions["one_character"] = near
+    else:
+        conditions["one_character"] = np.zeros(len(a), dtype=bool)
+    # Evidence against only when both values are valid; an invalid value far from the other
+    # tells us nothing (it may be a different kind of number typed into the field).
+    missing = ~present | (~(va & vb) & ~conditions["one_character"] & ~same)
+    return _assign(comp.levels(), conditions, missing)
+
+
+KERNELS = {
+    "name": compare_name,
+    "string": compare_string,
+    "exact": compare_string,
+    "date": compare_date,
+    "postcode": compare_postcode,
+    "identifier": compare_identifier,
+}
+
+
+def compare(comparisons: tuple[Comparison, ...], feats: Features, i: np.ndarray, j: np.ndarray
+            ) -> np.ndarray:
+    """Gamma matrix (pairs x comparisons, int8) for record index pairs ``i``, ``j``."""
+    gamma = np.empty((len(i), len(comparisons)), dtype=np.int8)
+    for k, comp in enumerate(comparisons):
+        gamma[:, k] = KERNELS[comp.kind](comp, feats, i, j)
+    return gamma

@@ -1,0 +1,255 @@
+"""Linkage specification: comparisons, blocking rules and thresholds as plain typed objects.
+
+The spec is kept apart from its execution (as in Splink): a :class:`LinkageConfig` is a
+dataclass that loads from YAML or a dict and dumps to JSON; the engine modules
+(``prepare``, ``blocking``, ``compare``, ``model``, ``cluster``) execute it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stairs_link.errors import LinkageError
+
+COMPARISON_KINDS = ("name", "date", "exact", "string", "postcode", "identifier")
+VALIDATORS = ("nhs_number", "upn", "pnc_id")
+# Key transforms allowed in blocking keys ``column:transform`` (see prepare.Features.codes).
+KEY_TRANSFORMS = ("fold", "metaphone", "soundex", "nysiis", "first1", "first2", "first3",
+                  "year", "month", "day", "outward", "valid")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One comparison of a column between two records, giving an int8 level (gamma).
+
+    kind:
+      ``name``        exact / nickname / Jaro-Winkler / swap with ``other_column`` / shared
+                      token (hyphenated or multiple names) / phonetic levels;
+      ``date``        exact / day-month swap / one-digit typo / one day, month or year off;
+      ``exact``       exact agreement only (e.g. sex);
+      ``string``      exact / Jaro-Winkler thresholds (generic column);
+      ``postcode``    full / outward code;
+      ``identifier``  exact (valid) / one-character difference / two valid different values.
+    Missing values (null, or invalid for a validated identifier) give gamma -1: no evidence.
+    """
+
+    name: str
+    kind: str
+    column: str
+    other_column: str | None = None
+    thresholds: tuple[float, ...] = (0.92, 0.80)
+    phonetic: bool = False
+    nicknames: bool = False
+    tokens: bool = False
+    term_frequency: bool = False
+    validator: str | None = None
+    fuzzy: bool = True
+    null_values: tuple[str, ...] = ()  # values meaning "not known" (compared as missing)
+
+    def levels(self) -> list[str]:
+        """Level labels from the lowest (gamma 0, disagreement) to the highest."""
+        if self.kind == "name":
+            top = ["exact"] + (["nickname"] if self.nicknames else [])
+            top.append(f"jaro_winkler>={self.thresholds[0]}")
+            mid = (["swap"] if self.other_column else []) + (["token"] if self.tokens else [])
+            mid += ["phonetic"] if self.phonetic else []
+            low = [f"jaro_winkler>={t}" for t in self.thresholds[1:]]
+            return ["else", *reversed(top + mid + low)]
+        if self.kind == "date":
+            return ["else", "one_unit_off", "one_digit", "day_month_swap", "exact"]
+        if self.kind == "exact":
+            return ["else", "exact"]
+        if self.kind == "string":
+            return ["else", *[f"jaro_winkler>={t}" for t in reversed(self.thresholds)], "exact"]
+        if self.kind == "postcode":
+            return ["else", "outward", "exact"]
+        if self.kind == "identifier":
+            return ["else", "one_character", "exact"] if self.fuzzy else ["else", "exact"]
+        raise _bad_kind(self)
+
+    def columns(self) -> list[str]:
+        return [self.column] + ([self.other_column] if self.other_column else [])
+
+
+@dataclass(frozen=True)
+class BlockingRule:
+    """Candidate pairs = records agreeing on every key. A key is ``column`` or ``column:transform``
+    (transforms: fold, metaphone, soundex, nysiis, first1-3, year, month, day, outward, valid)."""
+
+    name: str
+    keys: tuple[str, ...]
+
+    def columns(self) -> list[str]:
+        return [k.split(":")[0] for k in self.keys]
+
+
+def _default_comparisons() -> tuple[Comparison, ...]:
+    return (
+        Comparison("given_name", "name", "given_name", other_column="family_name",
+                   thresholds=(0.92, 0.80), phonetic=True, nicknames=True, tokens=True,
+                   term_frequency=True),
+        Comparison("family_name", "name", "family_name", other_column="given_name",
+                   thresholds=(0.92, 0.80), phonetic=True, tokens=True, term_frequency=True),
+        Comparison("date_of_birth", "date", "date_of_birth"),
+        Comparison("sex", "exact", "sex", null_values=("unknown", "indeterminate")),
+        Comparison("postcode", "postcode", "postcode"),
+        Comparison("nhs_number", "identifier", "nhs_number", validator="nhs_number"),
+        Comparison("upn", "identifier", "upn", validator="upn"),
+        Comparison("pnc_id", "identifier", "pnc_id", validator="pnc_id"),
+    )
+
+
+def _default_blocking() -> tuple[BlockingRule, ...]:
+    return (
+        BlockingRule("nhs_number", ("nhs_number:valid",)),
+        BlockingRule("upn", ("upn:valid",)),
+        BlockingRule("pnc_id", ("pnc_id:valid",)),
+        BlockingRule("dob_family_initial", ("date_of_birth", "family_name:first1")),
+        BlockingRule("dob_given_initial", ("date_of_birth", "given_name:first1")),
+        BlockingRule("names_phonetic", ("given_name:metaphone", "family_name:metaphone")),
+        BlockingRule("family_year", ("family_name:fold", "date_of_birth:year")),
+        BlockingRule("given_year_month", ("given_name:fold", "date_of_birth:year",
+                                          "date_of_birth:month")),
+        BlockingRule("postcode_year", ("postcode", "date_of_birth:year")),
+    )
+
+
+@dataclass(frozen=True)
+class LinkageConfig:
+    """Everything that decides how records are linked; defaults fit the canonical person table.
+
+    Thresholds are match probabilities: pairs at or above ``link_threshold`` are linked
+    (subject to cannot-link rules); pairs within ``review_band`` go to clerical review.
+    """
+
+    comparisons: tuple[Comparison, ...] = field(default_factory=_default_comparisons)
+    blocking: tuple[BlockingRule, ...] = field(default_factory=_default_blocking)
+    link_threshold: float = 0.5
+    review_band: tuple[float, float] = (0.2, 0.8)
+    keep_pairs_min_probability: float = 0.01
+    deterministic_identifiers: tuple[str, ...] = ("nhs_number", "upn", "pnc_id")
+    deterministic_conflict_weight: float = -8.0
+    cannot_link_identifiers: tuple[str, ...] = ("nhs_number", "upn", "pnc_id")
+    cannot_link_same_source: bool = False
+    max_cluster_size: int = 12
+    max_pairs: int = 200_000_000
+    u_sample_pairs: int = 2_000_000
+    em_max_iterations: int = 30
+    em_tolerance: float = 1e-5
+    chunk_pairs: int = 4_000_000
+    seed: int = 42
+    record_key: str = "record_key"
+    source_columns: tuple[str, ...] = ("site_id", "source_system")
+
+    def __post_init__(self) -> None:
+        problems = []
+        names = [c.name for c in self.comparisons]
+        if len(set(names)) != len(names):
+            problems.append("comparison names must be unique")
+        for c in self.comparisons:
+            if c.kind not in COMPARISON_KINDS:
+                problems.append(f"comparison '{c.name}': unknown kind '{c.kind}' "
+                                f"(valid: {', '.join(COMPARISON_KINDS)})")
+            if c.validator is not None and c.validator not in VALIDATORS:
+                problems.append(f"comparison '{c.name}': unknown validator '{c.validator}' "
+                                f"(valid: {', '.join(VALIDATORS)})")
+            if not c.thresholds or any(not 0 < t <= 1 for t in c.thresholds) \
+                    or list(c.thresholds) != sorted(c.thresholds, reverse=True):
+                problems.append(f"comparison '{c.name}': thresholds must be in (0, 1], descending")
+        for rule in self.blocking:
+            for key in rule.keys:
+                parts = key.split(":")
+                if len(parts) > 2 or (len(parts) == 2 and parts[1] not in KEY_TRANSFORMS):
+                    problems.append(f"blocking rule '{rule.name}': bad key '{key}' (transforms: "
+                                    f"{', '.join(KEY_TRANSFORMS)})")
+        if not self.blocking:
+            problems.append("at least one blocking rule is needed")
+        lo, hi = self.review_band
+        if not 0 <= lo <= hi <= 1 or not 0 < self.link_threshold < 1:
+            problems.append("link_threshold must be in (0, 1) and review_band 0 <= low <= high <= 1")
+        for ident in (*self.deterministic_identifiers, *self.cannot_link_identifiers):
+            if ident not in names:
+                problems.append(f"identifier '{ident}' is not one of the comparisons ({', '.join(names)})")
+        if problems:
+            raise LinkageError("invalid linkage configuration: " + "; ".join(problems),
+                               reason="bad_config", fix="correct the configuration file")
+
+    # ---- serialisation -------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict (tuples become lists)."""
+        return json.loads(json.dumps(asdict(self)))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, file: str | None = None) -> LinkageConfig:
+        """Build from a dict as written in YAML; unknown keys are an error listing valid ones."""
+        if not isinstance(data, dict):
+            raise LinkageError("linkage configuration must be a mapping", reason="bad_config",
+                               file=file, fix="write key: value pairs at the top level")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise LinkageError(f"unknown configuration key(s): {', '.join(unknown)}",
+                               reason="bad_config", file=file,
+                               fix=f"valid keys: {', '.join(sorted(known))}")
+        kwargs: dict[str, Any] = {}
+        try:
+            for key, value in data.items():
+                if key == "comparisons":
+                    kwargs[key] = tuple(_comparison(c) for c in value)
+                elif key == "blocking":
+                    kwargs[key] = tuple(BlockingRule(r["name"], tuple(r["keys"])) for r in value)
+                elif isinstance(value, list):
+                    kwargs[key] = tuple(value)
+                else:
+                    kwargs[key] = value
+        except (TypeError, KeyError) as exc:
+            raise LinkageError(f"malformed configuration entry ({exc!r})", reason="bad_config",
+                               file=file, fix="see docs/linkage.md for the configuration format") from None
+        try:
+            return cls(**kwargs)
+        except LinkageError as exc:
+            exc.file = file
+            raise
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> LinkageConfig:
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise LinkageError(f"cannot read linkage configuration ({exc})", reason="bad_config",
+                               file=str(path), fix="check the path and the YAML syntax") from None
+        return cls.from_dict(data or {}, file=str(path))
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    def comparison(self, name: str) -> Comparison:
+        for c in self.comparisons:
+            if c.name == name:
+                return c
+        raise LinkageError(f"no comparison named '{name}'", reason="bad_config")
+
+
+def _comparison(data: dict[str, Any]) -> Comparison:
+    valid = {f.name for f in fields(Comparison)}
+    unknown = sorted(set(data) - valid)
+    if unknown:
+        raise LinkageError(f"comparison '{data.get('name')}': unknown key(s) {', '.join(unknown)}",
+                           reason="bad_config", fix=f"valid keys: {', '.join(sorted(valid))}")
+    data = dict(data)
+    if "thresholds" in data:
+        data["thresholds"] = tuple(float(t) for t in data["thresholds"])
+    if "null_values" in data:
+        data["null_values"] = tuple(str(v) for v in data["null_values"])
+    return Comparison(**data)
+
+
+def _bad_kind(c: Comparison) -> LinkageError:
+    return LinkageError(f"comparison '{c.name}': unknown kind '{c.kind}'", reason="bad_config",
+                        fix=f"use one of: {', '.join(COMPARISON_KINDS)}")

@@ -1,0 +1,423 @@
+"""The linkage run: block -> compare -> train (u sample, EM) -> score -> deterministic pass ->
+decisions -> cluster -> outputs. Pairs are processed in chunks; per pair only two int32
+record indices, one packed int64 comparison pattern and a uint32 rule mask are held.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from stairs_link.errors import LinkageError
+from stairs_link.linkage.blocking import BlockingPlan, blocked_pairs, plan_blocking
+from stairs_link.linkage.cluster import CannotLink, cluster
+from stairs_link.linkage.compare import compare
+from stairs_link.linkage.config import LinkageConfig
+from stairs_link.linkage.model import (
+    FSModel,
+    estimate_prior,
+    estimate_u,
+    fit_m,
+    pack,
+    pattern_base,
+    unpack,
+)
+from stairs_link.linkage.prepare import Features
+from stairs_link.linkage.review import excel_safe, read_decisions
+
+
+@dataclass
+class LinkOutput:
+    """Result of a linkage run (see docs/linkage.md for every column)."""
+
+    clusters: pd.DataFrame
+    pairs: pd.DataFrame
+    model: dict[str, Any]
+    summary: dict[str, Any]
+    review: pd.DataFrame
+    explain: str = ""
+
+
+@dataclass
+class _Pairs:
+    i: list[np.ndarray] = field(default_factory=list)
+    j: list[np.ndarray] = field(default_factory=list)
+    code: list[np.ndarray] = field(default_factory=list)
+    mask: list[np.ndarray] = field(default_factory=list)
+
+    def add(self, i: np.ndarray, j: np.ndarray, code: np.ndarray, mask: np.ndarray) -> None:
+        self.i.append(i)
+        self.j.append(j)
+        self.code.append(code)
+        self.mask.append(mask)
+
+    def chunks(self):
+        return zip(self.i, self.j, self.code, self.mask)
+
+    def __len__(self) -> int:
+        return int(sum(len(x) for x in self.i))
+
+
+class _Clock:
+    def __init__(self, progress: bool) -> None:
+        self.progress = progress
+        self.timings: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.timings[stage] = round(now - self._t, 3)
+        self._t = now
+        if self.progress:
+            from stairs_link.cli.common import echo_progress
+
+            echo_progress(f"link: {stage} done in {self.timings[stage]:.1f} s")
+
+
+def _check_person(person: pd.DataFrame, config: LinkageConfig) -> None:
+    key = config.record_key
+    if key not in person.columns:
+        raise LinkageError("person table has no record key column", reason="missing_column", column=key,
+                           fix="stage the table with `stairs-link adapt` (it writes record_key)")
+    keys = person[key]
+    if keys.isna().any():
+        row = int(np.flatnonzero(keys.isna().to_numpy())[0]) + 1
+        raise LinkageError("record key is null", reason="null_key", row=row, column=key,
+                           fix="every person record needs a record_key")
+    dup = keys.duplicated()
+    if dup.any():
+        row = int(np.flatnonzero(dup.to_numpy())[0]) + 1
+        raise LinkageError(f"record key '{keys[dup].iloc[0]}' occurs more than once ({int(dup.sum())} duplicates)",
+                           reason="duplicate_key", row=row, column=key,
+                           fix="link each staged directory once; record keys must be unique across inputs")
+
+
+def _random_pairs(n: int, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    size = int(min(size, n * (n - 1) // 2))
+    i = rng.integers(0, n, size)
+    j = rng.integers(0, n - 1, size)
+    j = j + (j >= i)  # uniform over j != i
+    return i.astype(np.int32), j.astype(np.int32)
+
+
+def _tf_tables(config: LinkageConfig, feats: Features) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """comparison index -> (fold codes per record, relative frequency per distinct value)."""
+    tables = {}
+    for k, c in enumerate(config.comparisons):
+        if c.term_frequency:
+            form = "fold" if c.kind == "name" else "norm"
+            codes, values = feats.strings(c.column, form, c.null_values)
+            counts = np.bincount(codes[codes >= 0], minlength=len(values)).astype(np.float64)
+            tables[k] = (codes, counts / max(counts.sum(), 1.0))
+    return tables
+
+
+def _score(fs: FSModel, gamma: np.ndarray, i: np.ndarray, tf: dict[int, tuple[np.ndarray, np.ndarray]]
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """(partial weights, match weights) for a chunk; term-frequency adjustment on exact levels:
+    the exact-level u is replaced by the frequency of the agreed value (floored)."""
+    pw = fs.partial_weights(gamma)
+    for k, (codes, freq) in tf.items():
+        top = len(fs.m[k]) - 1
+        exact = gamma[:, k] == top
+        if exact.any():
+            f = np.maximum(freq[codes[i[exact]]], 1.0 / max(len(codes), 1))
+            pw[exact, k] = (np.log2(fs.m[k][top]) - np.log2(f)).astype(np.float32)
+    return pw, fs.prior_weight + pw.sum(axis=1, dtype=np.float64)
+
+
+def _probability(weight: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp2(-np.clip(weight, -200, 200)))
+
+
+def _decision_pairs(decisions: pd.DataFrame | None, keys: pd.Series
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Decisions as (i, j, is_match) record indices, i < j; also the count of unknown keys."""
+    if decisions is None or len(decisions) == 0:
+        empty = np.zeros(0, dtype=np.int32)
+        return empty, empty, np.zeros(0, dtype=bool), 0
+    index = pd.Index(keys)
+    a = index.get_indexer(decisions["record_key_l"].astype(str))
+    b = index.get_indexer(decisions["record_key_r"].astype(str))
+    known = (a >= 0) & (b >= 0) & (a != b)
+    frame = pd.DataFrame({"i": np.minimum(a, b)[known], "j": np.maximum(a, b)[known],
+                          "match": (decisions["decision"].to_numpy() == "match")[known]})
+    frame = frame.drop_duplicates(["i", "j"], keep="last")  # later rows correct earlier ones
+    return (frame["i"].to_numpy(np.int32), frame["j"].to_numpy(np.int32), frame["match"].to_numpy(),
+            int((~known).sum()))
+
+
+def link_table(person: pd.DataFrame, config: LinkageConfig | None = None, *, model: dict | None = None,
+               decisions: pd.DataFrame | None = None, progress: bool = False) -> LinkOutput:
+    """Link the records of one person table (all sites and systems together) into children.
+
+    ``model``: a dict from a previous run's model.json; its configuration and parameters are
+    used as they are (no training), so the same input gives identical results.
+    ``decisions``: reviewer decisions (record_key_l, record_key_r, decision) overriding the model.
+    """
+    clock = _Clock(progress)
+    fs: FSModel | None = None
+    if model is not None:
+        fs, config = FSModel.from_dict(model)
+    config = config or LinkageConfig()
+    _check_person(person, config)
+    person = person.reset_index(drop=True)
+    n = len(person)
+    feats = Features(person)
+    comps = config.comparisons
+    base = pattern_base(comps)
+    plan = plan_blocking(config, feats)
+    plan.check(config.max_pairs)
+    clock.lap("blocking plan")
+
+    pairs = _Pairs()
+    counts: list[pd.Series] = []
+    for i, j, mask, _ in blocked_pairs(plan, config.chunk_pairs):
+        code = pack(compare(comps, feats, i, j), base)
+        pairs.add(i, j, code, mask)
+        counts.append(pd.DataFrame({"code": code, "mask": mask}).value_counts())
+    di, dj, dmatch, unknown_decisions = _decision_pairs(decisions, person[config.record_key])
+    extra = plan.rule_mask(di, dj) == 0 if len(di) else np.zeros(0, dtype=bool)
+    if extra.any():  # decided pairs no blocking rule finds: compare them too
+        code = pack(compare(comps, feats, di[extra], dj[extra]), base)
+        pairs.add(di[extra], dj[extra], code, np.zeros(int(extra.sum()), dtype=np.uint32))
+    clock.lap("blocking and comparison")
+
+    patterns = (pd.concat(counts).groupby(level=["code", "mask"]).sum().rename("n").reset_index()
+                if counts else pd.DataFrame({"code": np.zeros(0, np.int64), "mask": np.zeros(0, np.uint32),
+                                             "n": np.zeros(0, np.int64)}))
+    total_pairs = n * (n - 1) / 2
+    if fs is None:
+        ri, rj = _random_pairs(n, config.u_sample_pairs, config.seed)
+        u = estimate_u(compare(comps, feats, ri, rj), comps)
+        rule_columns = [set(r.columns()) for r in config.blocking]
+        m, training = fit_m(patterns, comps, rule_columns, u, base,
+                            max_iter=config.em_max_iterations, tol=config.em_tolerance)
+        for s in training["em_sessions"]:
+            s["rule"] = config.blocking[s["rule"]].name
+        fs = FSModel(comps, m, u, 0.5, training)
+        by_code = patterns.groupby("code")["n"].sum()
+        pattern_weight = fs.partial_weights(unpack(by_code.index.to_numpy(), len(comps), base)).sum(axis=1)
+        fs.prior = estimate_prior(pattern_weight.astype(np.float64), by_code.to_numpy(), total_pairs)
+        fs.training.update({"u_sample_pairs": int(len(ri)), "records": n, "blocked_pairs": len(pairs)})
+        clock.lap("training")
+
+    tf = _tf_tables(config, feats)
+    det_ks = [k for k, c in enumerate(comps) if c.name in config.deterministic_identifiers]
+    ident_ks = [k for k, c in enumerate(comps) if c.kind == "identifier"]
+    demo_ks = [k for k in range(len(comps)) if k not in ident_ks]
+    dec_ids = pd.Series(dmatch, index=di.astype(np.int64) * n + dj) if len(di) else pd.Series(dtype=bool)
+    kept: list[pd.DataFrame] = []
+    edges: list[tuple[np.ndarray, ...]] = []
+    counters = {"deterministic_links": 0, "deterministic_conflicts": 0}
+    for i, j, code, mask in pairs.chunks():
+        gamma = unpack(code, len(comps), base)
+        pw, weight = _score(fs, gamma, i, tf)
+        prob = _probability(weight)
+        det = np.zeros(len(i), dtype=bool)
+        for k in det_ks:
+            det |= gamma[:, k] == len(comps[k].levels()) - 1
+        conflict = det & (pw[:, demo_ks].sum(axis=1) < config.deterministic_conflict_weight)
+        det &= ~conflict
+        counters["deterministic_links"] += int(det.sum())
+        counters["deterministic_conflicts"] += int(conflict.sum())
+        decision = pd.Series(pd.NA, index=range(len(i)), dtype="object")
+        if len(dec_ids):
+            hit = dec_ids.reindex(i.astype(np.int64) * n + j)
+            decision = hit.map({True: "match", False: "non-match"}).reset_index(drop=True)
+        has_dec = decision.notna().to_numpy()
+        dec_match = (decision == "match").to_numpy()
+        accept = np.where(has_dec, dec_match, (det | (prob >= config.link_threshold)) & ~conflict)
+        order_weight = np.where(det, np.inf, weight)
+        edges.append((i[accept], j[accept], order_weight[accept], dec_match[accept]))
+        keep = (prob >= config.keep_pairs_min_probability) | det | conflict | has_dec
+        if keep.any():
+            found = np.where(mask[keep] > 0, np.log2((mask[keep] & -mask[keep].astype(np.int64)).clip(1)), -1)
+            frame = pd.DataFrame({"i": i[keep], "j": j[keep], "match_weight": weight[keep],
+                                  "match_probability": prob[keep], "found_by": found.astype(np.int16),
+                                  "deterministic": det[keep], "identifier_conflict": conflict[keep],
+                                  "decision": decision[keep].to_numpy(), "linked": accept[keep]})
+            for k, c in enumerate(comps):
+                frame[f"gamma_{c.name}"] = gamma[keep, k]
+                frame[f"bf_{c.name}"] = pw[keep, k]
+            kept.append(frame)
+    clock.lap("scoring")
+
+    if edges:
+        ei, ej, ew, ef = (np.concatenate(x) for x in zip(*edges))
+    else:
+        ei, ej, ew, ef = np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0), np.zeros(0, bool)
+    rules = CannotLink(
+        identifiers={comps[k].name: _valid_codes(feats, comps[k]) for k in range(len(comps))
+                     if comps[k].name in config.cannot_link_identifiers},
+        source=(pd.MultiIndex.from_frame(person[list(config.source_columns)].astype(str)).factorize()[0]
+                if config.cannot_link_same_source else None),
+        forbidden_i=di[~dmatch], forbidden_j=dj[~dmatch])
+    labels, cstats = cluster(n, ei.astype(np.int64), ej.astype(np.int64), ew.astype(np.float64),
+                             ef.astype(bool), rules)
+    clusters = _clusters_frame(person[config.record_key], labels)
+    clock.lap("clustering")
+
+    keys = person[config.record_key].to_numpy()
+    pairs_df = pd.concat(kept, ignore_index=True) if kept else _empty_pairs(comps)
+    pairs_df.insert(0, "record_key_l", keys[pairs_df["i"].to_numpy()] if len(pairs_df) else pd.Series(dtype=str))
+    pairs_df.insert(1, "record_key_r", keys[pairs_df["j"].to_numpy()] if len(pairs_df) else pd.Series(dtype=str))
+    names = np.array([r.name for r in config.blocking] + ["decision"], dtype=object)
+    pairs_df["found_by"] = names[pairs_df["found_by"].to_numpy()]
+    review = _review(pairs_df, person, config)
+    pairs_df = pairs_df.drop(columns=["i", "j"]).sort_values("match_weight", ascending=False,
+                                                             ignore_index=True, kind="stable")
+    model_dict = fs.to_dict(config)
+    summary = _summary(config, plan, pairs, pairs_df, clusters, cstats, counters, fs, clock,
+                       len(di), unknown_decisions, n)
+    return LinkOutput(clusters, pairs_df, model_dict, summary, review, plan.explain())
+
+
+def _valid_codes(feats: Features, comp) -> np.ndarray:
+    codes, _ = feats.strings(comp.column, "compact", comp.null_values)
+    ok = feats.valid_identifier(comp.column, comp.validator)
+    return np.where((codes >= 0) & ok[np.maximum(codes, 0)], codes, -1)
+
+
+def _empty_pairs(comps) -> pd.DataFrame:
+    cols = {"i": np.zeros(0, np.int64), "j": np.zeros(0, np.int64), "match_weight": np.zeros(0),
+            "match_probability": np.zeros(0), "found_by": np.zeros(0, np.int16),
+            "deterministic": np.zeros(0, bool), "identifier_conflict": np.zeros(0, bool),
+            "decision": np.zeros(0, object), "linked": np.zeros(0, bool)}
+    for c in comps:
+        cols[f"gamma_{c.name}"] = np.zeros(0, np.int8)
+        cols[f"bf_{c.name}"] = np.zeros(0, np.float32)
+    return pd.DataFrame(cols)
+
+
+def _clusters_frame(keys: pd.Series, labels: np.ndarray) -> pd.DataFrame:
+    """child_id numbered by each cluster's smallest record key (deterministic across runs)."""
+    frame = pd.DataFrame({"record_key": keys.astype(str).to_numpy(), "label": labels})
+    first = frame.groupby("label")["record_key"].min().sort_values()
+    rank = pd.Series(np.arange(len(first)), index=first.index)
+    frame["child_id"] = [f"child-{r:07d}" for r in rank.reindex(frame["label"]).to_numpy()]
+    frame["cluster_size"] = frame.groupby("label")["record_key"].transform("size").astype(np.int32)
+    return frame[["record_key", "child_id", "cluster_size"]]
+
+
+def _review(pairs_df: pd.DataFrame, person: pd.DataFrame, config: LinkageConfig) -> pd.DataFrame:
+    lo, hi = config.review_band
+    p = pairs_df["match_probability"]
+    band = (p >= lo) & (p < hi) & ~pairs_df["deterministic"]
+    sel = (band | pairs_df["identifier_conflict"]) & pairs_df["decision"].isna()
+    rows = pairs_df[sel]
+    out = pd.DataFrame({
+        "record_key_l": rows["record_key_l"], "record_key_r": rows["record_key_r"],
+        "match_probability": rows["match_probability"].round(4), "match_weight": rows["match_weight"].round(2),
+        "reason": np.where(rows["identifier_conflict"], "identifier_conflict", "uncertain"),
+        "decision": "",
+    })
+    columns = list(dict.fromkeys(col for c in config.comparisons for col in c.columns()))
+    for col in columns:
+        values = person[col].astype("string")
+        out[f"{col}_l"] = values.to_numpy()[rows["i"].to_numpy()]
+        out[f"{col}_r"] = values.to_numpy()[rows["j"].to_numpy()]
+    return excel_safe(out.sort_values("match_probability", ascending=False, ignore_index=True))
+
+
+def _summary(config, plan: BlockingPlan, pairs: _Pairs, pairs_df, clusters, cstats, counters, fs, clock,
+             n_decisions, unknown_decisions, n) -> dict[str, Any]:
+    found_by = pairs_df["found_by"].value_counts()
+    sizes = clusters.drop_duplicates("child_id")["cluster_size"]
+    large = clusters[clusters["cluster_size"] > config.max_cluster_size].drop_duplicates("child_id")
+    return {
+        "records": n,
+        "children": int(clusters["child_id"].nunique()),
+        "candidate_pairs_by_rule": plan.counts,
+        "compared_pairs": len(pairs),
+        "kept_pairs": int(len(pairs_df)),
+        "kept_pairs_found_by_rule": {k: int(v) for k, v in found_by.items()},
+        "linked_pairs": int(pairs_df["linked"].sum()),
+        "deterministic_links": counters["deterministic_links"],
+        "deterministic_conflicts": counters["deterministic_conflicts"],
+        "review_pairs": None,  # filled by caller when the review sheet is known
+        "decisions": {"given": n_decisions + unknown_decisions, "applied": n_decisions,
+                      "unknown_record_keys": unknown_decisions},
+        "thresholds": {"link_threshold": config.link_threshold, "review_band": list(config.review_band),
+                       "keep_pairs_min_probability": config.keep_pairs_min_probability,
+                       "link_threshold_weight": math.log2(config.link_threshold / (1 - config.link_threshold)),
+                       "deterministic_conflict_weight": config.deterministic_conflict_weight},
+        "prior_match_probability": fs.prior,
+        "clustering": cstats,
+        "cluster_size_distribution": {str(k): int(v) for k, v in sizes.value_counts().sort_index().items()},
+        "large_clusters": [{"child_id": r.child_id, "size": int(r.cluster_size)}
+                           for r in large.itertuples()],
+        "max_cluster_size": config.max_cluster_size,
+        "timings_seconds": clock.timings,
+    }
+
+
+def read_person(staged_dirs: list[Path]) -> pd.DataFrame:
+    """person.parquet of every staged directory, concatenated."""
+    from stairs_link.schema import read_table
+
+    frames = []
+    for directory in staged_dirs:
+        frames.append(read_table(Path(directory) / "person.parquet", "person"))
+    if not frames:
+        raise LinkageError("no staged directories given", reason="no_input",
+                           fix="pass one or more directories written by `stairs-link adapt`")
+    person = pd.concat(frames, ignore_index=True)
+    dup = person["record_key"].duplicated()
+    if dup.any():
+        raise LinkageError(f"record key '{person.loc[dup, 'record_key'].iloc[0]}' appears in more than one "
+                           "staged directory (or twice in one)", reason="duplicate_key", column="record_key",
+                           fix="pass each staged directory once")
+    return person
+
+
+def link(staged_dirs: list[Path], out_dir: Path, *, config_path: Path | None = None,
+         model_path: Path | None = None, decisions_path: Path | None = None,
+         progress: bool = False) -> LinkOutput:
+    """Link staged directories and write clusters, pairs, model, review sheet and summary."""
+    start = time.perf_counter()
+    config = LinkageConfig.from_yaml(config_path) if config_path else None
+    model = None
+    if model_path is not None:
+        try:
+            model = json.loads(Path(model_path).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise LinkageError(f"cannot read model ({exc})", reason="bad_model", file=str(model_path),
+                               fix="pass the model.json written by `stairs-link link`") from None
+    decisions = read_decisions(decisions_path) if decisions_path else None
+    person = read_person([Path(d) for d in staged_dirs])
+    read_seconds = time.perf_counter() - start
+    result = link_table(person, config, model=model, decisions=decisions, progress=progress)
+    write_outputs(result, Path(out_dir))
+    result.summary["timings_seconds"] = {"read": round(read_seconds, 3), **result.summary["timings_seconds"],
+                                         "total": round(time.perf_counter() - start, 3)}
+    _write_json(Path(out_dir) / "summary.json", result.summary)
+    return result
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(data, indent=2, default=_json_default) + "\n", encoding="utf-8")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value)}")
+
+
+def write_outputs(result: LinkOutput, out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result.summary["review_pairs"] = int(len(result.review))
+    result.clusters.to_parquet(out_dir / "clusters.parquet", index=False)
+    result.pairs.to_parquet(out_dir / "pairs.parquet", index=False)
+    _write_json(out_dir / "model.json", result.model)
+    result.review.to_csv(out_dir / "review.csv", index=False, encoding="utf-8")
+    _write_json(out_dir / "summary.json", result.summary)

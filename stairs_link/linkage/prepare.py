@@ -1,0 +1,197 @@
+"""Record features for blocking and comparison, computed once per UNIQUE value.
+
+Every feature is an integer code per record (-1 = missing) plus the array of distinct values
+the codes index. Folding, phonetic coding and validation run on the distinct values only
+(tens of thousands even for a million records) and are mapped back by the codes, so the
+per-record work is numpy indexing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jellyfish
+import numpy as np
+import pandas as pd
+
+from stairs_link.errors import LinkageError
+
+MISSING = -1
+
+
+def _norm(values: pd.Series) -> pd.Series:
+    """Generic matching form: trimmed, upper case, internal whitespace collapsed."""
+    return values.astype("string").str.strip().str.upper().str.replace(r"\s+", " ", regex=True)
+
+
+def _fold(values: pd.Series) -> pd.Series:
+    from stairs_link.standardise.text import fold_name  # Arrow kernels, accents/punctuation
+
+    return fold_name(values.astype("string")).astype("string")
+
+
+def _compact(values: pd.Series) -> pd.Series:
+    """Identifier form: upper case without spaces or hyphens."""
+    return _norm(values).str.replace(r"[\s-]+", "", regex=True)
+
+
+def _outward(values: pd.Series) -> pd.Series:
+    """Postcode outward code: everything before the last three characters (the inward code)."""
+    compact = _compact(values)
+    return compact.where(compact.str.len() > 3).str[:-3]
+
+
+_PHONETIC: dict[str, Callable[[str], str]] = {
+    "metaphone": jellyfish.metaphone,
+    "soundex": jellyfish.soundex,
+    "nysiis": jellyfish.nysiis,
+}
+
+
+def _validator(name: str) -> Callable[[pd.Series], pd.Series]:
+    """The standardiser checking an identifier's check digit, returning a valid-flag series."""
+    import stairs_link.standardise as std
+
+    func = getattr(std, name, None)
+    if func is None:
+        raise LinkageError(f"identifier validator '{name}' is not available in stairs_link.standardise",
+                           reason="bad_config", fix="remove `validator` from the comparison")
+
+    def valid(values: pd.Series) -> pd.Series:
+        result = func(values)
+        return result.value.notna().to_numpy()
+
+    return valid
+
+
+class Features:
+    """Lazily computed, cached per-record integer codes for one person table."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame.reset_index(drop=True)
+        self.n = len(self.frame)
+        self._cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+
+    def column(self, name: str) -> pd.Series:
+        if name not in self.frame.columns:
+            raise LinkageError(f"column '{name}' named in the linkage configuration is not in the person table",
+                               reason="missing_column", column=name,
+                               fix="add the column to the input or remove it from the configuration")
+        return self.frame[name]
+
+    def _raw(self, column: str, null_values: tuple[str, ...] = ()) -> tuple[np.ndarray, pd.Series]:
+        key = ("raw", column, null_values)
+        if key not in self._cache:
+            series = self.column(column)
+            if null_values:
+                series = series.astype("string")
+                series = series.mask(series.str.strip().str.lower().isin([v.lower() for v in null_values]))
+            codes, uniques = pd.factorize(series, use_na_sentinel=True)
+            self._cache[key] = (codes.astype(np.int32), pd.Series(uniques))
+        return self._cache[key]
+
+    def strings(self, column: str, form: str = "norm", null_values: tuple[str, ...] = ()
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """(codes, distinct values) of ``column`` in matching form ``form``.
+
+        Forms: norm (trim/upper), fold (names: accents and punctuation), compact (identifiers:
+        no spaces or hyphens), outward (postcode district), metaphone/soundex/nysiis (of the
+        folded name), first1-3 (first letters of the folded name). Blank results are missing.
+        """
+        key = ("str", column, form, null_values)
+        if key in self._cache:
+            return self._cache[key]
+        codes, uniques = self._raw(column, null_values)
+        if pd.api.types.is_datetime64_any_dtype(uniques) or not (
+                pd.api.types.is_string_dtype(uniques) or pd.api.types.is_object_dtype(uniques)):
+            uniques = uniques.astype("string")
+        if form == "norm":
+            mapped = _norm(uniques)
+        elif form == "fold":
+            mapped = _fold(uniques)
+        elif form == "compact":
+            mapped = _compact(uniques)
+        elif form == "outward":
+            mapped = _outward(uniques)
+        elif form in _PHONETIC:
+            folded_codes, folded = self.strings(column, "fold", null_values)
+            func = _PHONETIC[form]
+            # jellyfish works one string at a time: run it on distinct folded values only.
+            ph = np.array([func(v) if v else "" for v in folded], dtype=object)
+            ph = pd.Series(ph, dtype="string").mask(lambda s: s == "")
+            result = self._refactor(folded_codes, ph)
+            self._cache[key] = result
+            return result
+        elif form in ("first1", "first2", "first3"):
+            mapped = _fold(uniques).str.replace(" ", "", regex=False).str[: int(form[-1])]
+        else:
+            raise LinkageError(f"unknown transform '{form}' for column '{column}'", reason="bad_config",
+                               column=column, fix="see docs/linkage.md for the key transforms")
+        result = self._refactor(codes, pd.Series(mapped, dtype="string"))
+        self._cache[key] = result
+        return result
+
+    @staticmethod
+    def _refactor(codes: np.ndarray, mapped: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """Re-code records through a mapping of their distinct values (blank -> missing)."""
+        mapped = mapped.mask(mapped.str.len() == 0)
+        new_codes, new_uniques = pd.factorize(mapped, use_na_sentinel=True)
+        lookup = np.append(new_codes.astype(np.int32), np.int32(MISSING))  # index -1 -> missing
+        return lookup[codes], np.asarray(new_uniques, dtype=object)
+
+    def dates(self, column: str) -> dict[str, np.ndarray]:
+        """Date parts as int32 arrays: days since epoch, year, month, day, and a valid mask."""
+        key = ("date", column)
+        if key not in self._cache:
+            series = self.column(column)
+            if not _is_date(series) and series.notna().any():
+                raise LinkageError(f"column '{column}' is compared as a date but holds {series.dtype} values",
+                                   reason="bad_type", column=column,
+                                   fix="stage it as a date (canonical type date32) before linking")
+            stamp = pd.to_datetime(series)
+            valid = stamp.notna().to_numpy()
+            parts = {
+                "valid": valid,
+                "days": np.where(valid, stamp.to_numpy().astype("datetime64[D]").astype(np.int64), 0),
+                "year": stamp.dt.year.fillna(0).to_numpy(np.int32),
+                "month": stamp.dt.month.fillna(0).to_numpy(np.int32),
+                "day": stamp.dt.day.fillna(0).to_numpy(np.int32),
+            }
+            self._cache[key] = (parts, None)  # type: ignore[assignment]
+        return self._cache[key][0]  # type: ignore[return-value]
+
+    def valid_identifier(self, column: str, validator: str | None) -> np.ndarray:
+        """Per distinct compact value of ``column``: True when it passes its check digit."""
+        key = ("valid", column, validator)
+        if key not in self._cache:
+            _, uniques = self.strings(column, "compact")
+            if validator is None or len(uniques) == 0:
+                flags = np.ones(len(uniques), dtype=bool)
+            else:
+                flags = np.asarray(_validator(validator)(pd.Series(uniques, dtype="string")), dtype=bool)
+            self._cache[key] = (flags, None)  # type: ignore[assignment]
+        return self._cache[key][0]
+
+    def key_codes(self, key: str, validators: dict[str, str | None]) -> np.ndarray:
+        """Blocking-key codes for ``column[:transform]`` (int64, -1 missing)."""
+        column, _, transform = key.partition(":")
+        series = self.column(column)
+        if transform in ("year", "month", "day") or (transform == "" and _is_date(series)):
+            parts = self.dates(column)
+            values = parts["days"] if transform == "" else parts[transform]
+            return np.where(parts["valid"], values, MISSING).astype(np.int64)
+        if transform == "valid":
+            codes, _ = self.strings(column, "compact")
+            ok = self.valid_identifier(column, validators.get(column))
+            ok_rec = np.where(codes >= 0, ok[np.maximum(codes, 0)], False)
+            return np.where(ok_rec, codes, MISSING).astype(np.int64)
+        form = transform or "norm"
+        codes, _ = self.strings(column, form)
+        return codes.astype(np.int64)
+
+
+def _is_date(series: pd.Series) -> bool:
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return True
+    sample = series.dropna().head(20)
+    return len(sample) > 0 and sample.map(lambda v: hasattr(v, "toordinal")).all()
