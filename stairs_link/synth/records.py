@@ -75,8 +75,9 @@ def _local_ids(system: str, site_no: np.ndarray, seq: np.ndarray) -> np.ndarray:
     return vals.astype(object)
 
 
-def _registrations(world: World, rng: np.random.Generator) -> pd.DataFrame:
-    """One row per (child, site, system, registration): which records exist."""
+def _registrations(world: World, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Which records exist: one row per (child, site, system, registration), and the
+    stay-by-system units (one row per true stay and system that recorded it)."""
     stays = world.stays
     children = world.children
     site_sys = pd.DataFrame(
@@ -120,21 +121,21 @@ def _registrations(world: World, rng: np.random.Generator) -> pd.DataFrame:
         local[sel] = _local_ids(system, regs.loc[sel, "site_no"].to_numpy(), regs.loc[sel, "seq"].to_numpy())
     regs["local_id"] = local
     regs["record_key"] = regs["site_id"] + ":" + regs["source_system"] + ":" + regs["local_id"]
-    # stays -> record map (for event tables): which registration each stay belongs to
-    regs.attrs["units"] = units
-    return regs
+    return regs, units
 
 
-def damaged_records(world: World, damage: DamageConfig | None = None) -> pd.DataFrame:
+def damaged_records(world: World, damage: DamageConfig | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Person records with damage applied, identifiers as *keyed* (possibly failing checks).
 
-    Columns: the canonical person fields plus ``true_child_id``, ``child_index``, ``site_no``,
-    ``seq``, ``first_admission`` and ``<identifier>_valid`` flags.
+    Returns ``(records, units)``. ``records`` has the canonical person fields plus
+    ``true_child_id``, ``child_index``, ``site_no``, ``seq``, ``first_admission``,
+    ``<identifier>_valid`` flags and ``<identifier>_damage`` notes; ``units`` maps each true
+    stay to the ``record_key`` of every system that recorded it (for the event tables).
     """
     damage = damage or DamageConfig()
     r = streams(world.seed)
     rng = r["records"]
-    regs = _registrations(world, rng)
+    regs, units = _registrations(world, rng)
     rd = r["damage"]
     ch = world.children
     ci = regs["child_index"].to_numpy()
@@ -208,7 +209,7 @@ def damaged_records(world: World, damage: DamageConfig | None = None) -> pd.Data
     postcode[m] = dmg.digit_typos(postcode[m], rd)
     postcode = np.where(capture("postcode"), postcode, None)
 
-    out = pd.DataFrame({
+    cols = {
         "record_key": regs["record_key"].to_numpy(),
         "site_id": regs["site_id"].to_numpy(),
         "setting_type": regs["setting_type"].to_numpy(),
@@ -222,7 +223,7 @@ def damaged_records(world: World, damage: DamageConfig | None = None) -> pd.Data
         "sex": sex,
         "ethnicity": eth,
         "postcode": postcode,
-    })
+    }
     # Identifiers: captured per system, some mistyped, a few valid but another child's.
     for field in IDENTIFIERS:
         true = col(field)
@@ -234,19 +235,19 @@ def damaged_records(world: World, damage: DamageConfig | None = None) -> pd.Data
             value[wrong] = pool[rd.integers(0, len(pool), int(wrong.sum()))]
         typo = draw(damage.id_mistyped) & present & ~wrong
         value[typo] = dmg.digit_typos(value[typo], rd)
-        out[field] = value
+        cols[field] = value
         if field in CHECKED_IDENTIFIERS:
-            out[f"{field}_valid"] = _valid(field, value)
-        out[f"{field}_damage"] = np.where(wrong, "wrong_valid", np.where(typo, "mistyped", None))
-    out["true_child_id"] = col("true_child_id")
-    out["child_index"] = ci
-    out["site_no"] = regs["site_no"].to_numpy()
-    out["seq"] = regs["seq"].to_numpy()
-    out["first_admission"] = regs["first_admission"].to_numpy()
-    out.attrs["units"] = regs.attrs["units"].merge(
+            cols[f"{field}_valid"] = _valid(field, value)
+        cols[f"{field}_damage"] = np.where(wrong, "wrong_valid", np.where(typo, "mistyped", None))
+    cols["true_child_id"] = col("true_child_id")
+    cols["child_index"] = ci
+    cols["site_no"] = regs["site_no"].to_numpy()
+    cols["seq"] = regs["seq"].to_numpy()
+    cols["first_admission"] = regs["first_admission"].to_numpy()
+    units = units.merge(
         regs[["child_index", "site_no", "source_system", "registration", "record_key"]],
         on=["child_index", "site_no", "source_system", "registration"], how="left")
-    return out
+    return pd.DataFrame(cols), units
 
 
 _NEIGHBOURS = {
@@ -299,23 +300,22 @@ def person_records(
     Truth columns: record_key, true_child_id, ethnic_group, sex (+ ethnicity, name_origin).
     """
     world = generate_world(n_children, seed)
-    rec = damaged_records(world, damage)
+    rec, _ = damaged_records(world, damage)
     return _canonical(rec), truth_records(world, rec)
 
 
 def _canonical(rec: pd.DataFrame) -> pd.DataFrame:
     from stairs_link.schema import columns_of
 
-    out = rec[[c.name for c in columns_of("person") if c.name in rec.columns]].copy()
+    cols = {c.name: rec[c.name].to_numpy() for c in columns_of("person") if c.name in rec.columns}
     for field in CHECKED_IDENTIFIERS:
-        out[field] = np.where(rec[f"{field}_valid"].to_numpy(), rec[field].to_numpy(), None)
-    out["date_of_birth"] = pd.to_datetime(out["date_of_birth"]).dt.date
-    out["source_file"] = rec["source_system"].map(PERSON_FILE).to_numpy()
-    out["source_row"] = rec["seq"].to_numpy() + 1
-    out["extracted_at"] = EXTRACT_DATE + "T06:00:00"
-    out["mapping_id"] = "synth"
-    out.attrs = {}
-    return out.reset_index(drop=True)
+        cols[field] = np.where(rec[f"{field}_valid"].to_numpy(), rec[field].to_numpy(), None)
+    cols["date_of_birth"] = pd.to_datetime(rec["date_of_birth"]).dt.date.to_numpy()
+    cols["source_file"] = rec["source_system"].map(PERSON_FILE).to_numpy()
+    cols["source_row"] = rec["seq"].to_numpy() + 1
+    cols["extracted_at"] = np.full(len(rec), EXTRACT_DATE + "T06:00:00", dtype=object)
+    cols["mapping_id"] = np.full(len(rec), "synth", dtype=object)
+    return pd.DataFrame(cols)
 
 
 def truth_records(world: World, rec: pd.DataFrame) -> pd.DataFrame:
