@@ -1,0 +1,70 @@
+"""`stairs-link check` and `stairs-link coverage`: quality of staged (and linked) data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from stairs_link.cli.common import StairsCommand, echo_progress
+
+_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
+
+
+@click.command(cls=StairsCommand)
+@click.argument("directories", nargs=-1, required=True, type=_DIR, metavar="STAGED...")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for check.json and check.html.")
+@click.option("--show-values", is_flag=True, default=False,
+              help="Show real values in the examples (personal data!). Default: masked values "
+                   "and row numbers only.")
+@click.option("--max-cluster-size", type=click.IntRange(min=2), default=None,
+              help="Largest plausible number of records for one child (linked checks; default 20).")
+@click.option("-q", "--quiet", is_flag=True, help="Only the verdict line.")
+def check(directories: tuple[Path, ...], out_dir: Path, show_values: bool,
+          max_cluster_size: int | None, quiet: bool) -> None:
+    """Check staged directories against the quality rules; exit 1 if a critical check fails.
+
+    \b
+    STAGED... are `stairs-link adapt` output folders. Add a `stairs-link link` output folder
+    (with clusters.parquet) to also check the linkage: contradictions within one child and
+    oversized clusters. Writes REPORT_DIR/check.json and REPORT_DIR/check.html.
+    Warnings never change the exit code.
+    """
+    from stairs_link.quality.linked import MAX_CLUSTER_SIZE
+    from stairs_link.quality.runner import check as run_check
+
+    echo_progress(f"checking {len(directories)} director{'y' if len(directories) == 1 else 'ies'}...",
+                  quiet=quiet)
+    result = run_check(list(directories), out_dir, show_values=show_values,
+                       max_cluster_size=max_cluster_size or MAX_CLUSTER_SIZE)
+    counts = result.counts()
+    if not quiet:
+        for outcome in result.failures:
+            rows = "" if outcome.unexpected_count is None else f" ({outcome.unexpected_count} rows)"
+            columns = ", ".join(outcome.columns) or "-"
+            click.echo(f"{outcome.severity.upper():8} {outcome.table}.{columns}: "
+                       f"{outcome.title}{rows}  [{outcome.source}]")
+    verdict = "PASSED" if result.passed else "FAILED"
+    click.echo(f"{verdict}: {counts['critical_failed']} critical, {counts['warnings']} warning(s), "
+               f"{counts['passed']}/{counts['checks']} checks passed in {result.seconds:.1f}s. "
+               f"Report: {out_dir / 'check.html'}")
+    if not result.passed:
+        raise SystemExit(1)  # run_cli drops the code of ctx.exit(1) (standalone_mode=False)
+
+
+@click.command(cls=StairsCommand)
+@click.argument("directories", nargs=-1, required=True, type=_DIR, metavar="STAGED...")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for coverage.parquet, coverage.csv and coverage.png.")
+def coverage(directories: tuple[Path, ...], out_dir: Path) -> None:
+    """Which canonical fields each site provides: a site x field completeness matrix.
+
+    Writes coverage.parquet and coverage.csv (share of rows filled, 0 to 1) and a heatmap,
+    coverage.png.
+    """
+    from stairs_link.quality.coverage import coverage as run_coverage
+
+    matrix = run_coverage(list(directories), out_dir)
+    click.echo(f"{matrix.shape[0]} site(s) x {matrix.shape[1]} fields -> {out_dir / 'coverage.csv'}, "
+               f"{out_dir / 'coverage.png'}")

@@ -1,0 +1,43 @@
+"""Quality checks on staged (and linked) data, and the site x field coverage matrix.
+
+``check`` runs the great-expectations suites in ``expectations/`` (plus structure checks,
+checks across directories and checks after linkage) and writes check.json / check.html;
+``coverage`` writes the site x field completeness matrix and heatmap.
+
+Importing this package is cheap: pandas and great-expectations are imported only when a
+function is called (great-expectations only by ``check``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from stairs_link.quality.results import CheckResult
+
+__all__ = ["CheckResult", "Outcome", "check", "coverage"]
+
+
+def check(staged_dirs: list[Path], out_dir: Path, *, show_values: bool = False, **options: object) -> CheckResult:
+    """Check staged directories (and linked ones among them); see :func:`.runner.check`."""
+    from stairs_link.quality.runner import check as _check
+
+    return _check(staged_dirs, out_dir, show_values=show_values, **options)  # type: ignore[arg-type]
+
+
+def coverage(staged_dirs: list[Path], out_dir: Path) -> pd.DataFrame:
+    """Site x field completeness matrix, written as Parquet, CSV and a heatmap PNG."""
+    from stairs_link.quality.coverage import coverage as _coverage
+
+    return _coverage(staged_dirs, out_dir)
+
+
+def __getattr__(name: str) -> object:
+    if name in ("CheckResult", "Outcome"):
+        from stairs_link.quality import results
+
+        return getattr(results, name)
+    raise AttributeError(name)

@@ -1,0 +1,84 @@
+"""Coverage: which canonical fields each site actually provides (site x field completeness).
+
+The direct answer to the evaluation's finding of "little overlap in information available
+across multiple sites". A cell is the share of the site's rows of that table where the field
+is filled; a site with no rows of a table scores 0 for its fields (it provides none of them).
+Keys and provenance columns, which every staged row has, are left out.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from stairs_link.errors import QualityError
+from stairs_link.quality.prepare import load_staged
+from stairs_link.schema.tables import TABLES
+
+#: Columns every staged row carries (keys and provenance): not informative for coverage.
+_ALWAYS_THERE = frozenset({
+    "record_key", "site_id", "setting_type", "system_kind", "source_system", "local_id",
+    "source_file", "source_row", "extracted_at", "mapping_id",
+})
+
+FIELDS = [f"{t}.{c.name}" for t, cols in TABLES.items() for c in cols if c.name not in _ALWAYS_THERE]
+
+
+def coverage_matrix(staged_dirs: list[Path]) -> pd.DataFrame:
+    """Site x ``table.field`` completeness (0..1), sites as the index, fields in schema order."""
+    if not staged_dirs:
+        raise QualityError("no staged directory given", reason="no_staged_dirs",
+                           fix="pass one or more --out directories of `stairs-link adapt`")
+    parts: dict[str, list[pd.DataFrame]] = {t: [] for t in TABLES}
+    for directory in staged_dirs:
+        staged = load_staged(directory)
+        for name, table in staged.tables.items():
+            parts[name].append(table.frame)
+    sites = sorted(pd.concat([f["site_id"] for f in parts["person"]]).dropna().unique())
+    columns = {}
+    for name, frames in parts.items():
+        fields = [c.name for c in TABLES[name] if c.name not in _ALWAYS_THERE]
+        if not frames:
+            for field in fields:
+                columns[f"{name}.{field}"] = pd.Series(0.0, index=sites)
+            continue
+        frame = pd.concat(frames, ignore_index=True)
+        filled = frame[fields].notna().groupby(frame["site_id"]).mean()
+        filled = filled.reindex(sites).fillna(0.0)
+        for field in fields:
+            columns[f"{name}.{field}"] = filled[field].astype(float)
+    matrix = pd.DataFrame(columns, index=pd.Index(sites, name="site_id"))[FIELDS]
+    return matrix
+
+
+def coverage(staged_dirs: list[Path], out_dir: Path) -> pd.DataFrame:
+    """Build the matrix and write coverage.parquet, coverage.csv and coverage.png to ``out_dir``."""
+    matrix = coverage_matrix([Path(d) for d in staged_dirs])
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    matrix.reset_index().to_parquet(out_dir / "coverage.parquet", index=False)
+    matrix.to_csv(out_dir / "coverage.csv", encoding="utf-8", lineterminator="\n", float_format="%.4f")
+    plot_heatmap(matrix, out_dir / "coverage.png")
+    return matrix
+
+
+def plot_heatmap(matrix: pd.DataFrame, path: Path) -> Path:
+    """A site x field heatmap (share filled, 0 white to 1 dark) saved as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display needed; safe on servers and in tests
+    import matplotlib.pyplot as plt
+
+    width = max(8.0, 0.28 * matrix.shape[1] + 3)
+    height = max(2.5, 0.45 * matrix.shape[0] + 2.2)
+    fig, ax = plt.subplots(figsize=(width, height))
+    image = ax.imshow(matrix.to_numpy(), aspect="auto", cmap="Blues", vmin=0.0, vmax=1.0)
+    ax.set_xticks(range(matrix.shape[1]), matrix.columns, rotation=90, fontsize=7)
+    ax.set_yticks(range(matrix.shape[0]), matrix.index, fontsize=8)
+    ax.set_title("Share of rows with the field filled, by site")
+    fig.colorbar(image, ax=ax, fraction=0.02, pad=0.01, label="share filled")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,68 @@
+"""Example rows for failed checks: row numbers always, values masked unless asked for.
+
+Values of coded, numeric and provenance columns are shown as they are (a wrong code is what
+the officer must fix, and it identifies nobody); every other value (names, dates, identifiers,
+postcodes, local ids) is masked as ``94*******9`` (dates as ``2030-**-**``) unless
+``show_values`` is set.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import pandas as pd
+
+from stairs_link.schema.tables import TABLES
+
+PLAIN_COLUMNS = frozenset(
+    {"source_file", "source_row", "extracted_at", "mapping_id", "site_id", "setting_type",
+     "system_kind", "source_system", "score", "hours_offered", "hours_attended",
+     "disciplines_present", "cluster_size", "child_id"}
+    | {c.name for cols in TABLES.values() for c in cols if c.codes}
+)
+
+MAX_EXAMPLES = 5
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def mask(text: str) -> str:
+    """Keep the first two and the last character: ``9434765919`` -> ``94*******9``."""
+    if len(text) <= 3:
+        return "*" * len(text)
+    return text[:2] + "*" * (len(text) - 3) + text[-1]
+
+
+def show(value: Any, column: str, *, show_values: bool) -> Any:
+    """A JSON-friendly example value, masked unless plain or ``show_values``."""
+    if value is None or (not isinstance(value, (list, tuple)) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        value = value.date().isoformat() if value == value.normalize() else value.isoformat()
+    elif isinstance(value, (dt.date, dt.datetime)):
+        value = value.isoformat()
+    elif hasattr(value, "item"):
+        value = value.item()  # numpy scalar -> Python
+    if column in PLAIN_COLUMNS or show_values:
+        return value
+    if _ISO_DATE.match(str(value)):
+        return str(value)[:4] + "-**-**"  # the year tells a wrong century or a future date
+    return mask(str(value))
+
+
+def example_rows(
+    frame: pd.DataFrame, index: list[int], columns: list[str], *, show_values: bool
+) -> list[dict[str, Any]]:
+    """Up to MAX_EXAMPLES rows of ``frame`` at ``index``: source file and row, and the values
+    of ``columns`` (masked by default)."""
+    rows = frame.loc[[i for i in index[:MAX_EXAMPLES] if i in frame.index]]
+    out = []
+    for i, row in rows.iterrows():  # at most MAX_EXAMPLES rows
+        out.append({
+            "source_file": row.get("source_file"),
+            "source_row": None if pd.isna(row.get("source_row")) else int(row.get("source_row")),
+            "values": {c: show(row.get(c), c, show_values=show_values) for c in columns if c in frame},
+        })
+    return out

@@ -1,0 +1,212 @@
+"""Checks across staged directories and after linkage, in pandas (GX validates one table at a
+time; these need joins). They report in the same :class:`Outcome` format as the suites.
+
+* combined: a record_key must be unique across all staged directories.
+* linked (``LINKED/clusters.parquet``: record_key, child_id, cluster_size): every clustered
+  record is known, cluster_size is right, no oversized clusters (critical: chaining in the
+  linker), and contradictions within one child (warnings: different sex or date of birth
+  across records, overlapping stays at two different sites). Contradictions are warnings
+  because damaged source data produces a few even when linkage is right; each one is worth
+  a look in the clerical review.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from stairs_link.errors import QualityError
+from stairs_link.quality.examples import MAX_EXAMPLES, example_rows
+from stairs_link.quality.prepare import Staged
+from stairs_link.quality.results import CRITICAL, WARNING, Outcome
+
+CLUSTER_COLUMNS = ("record_key", "child_id", "cluster_size")
+
+#: A child passes through at most a few settings with 2-4 systems each; a cluster larger than
+#: this almost always means the linker chained different children together.
+MAX_CLUSTER_SIZE = 20
+
+
+def is_linked_dir(directory: Path) -> bool:
+    return (directory / "clusters.parquet").exists()
+
+
+def _concat(staged: list[Staged], table: str, columns: list[str]) -> pd.DataFrame:
+    frames = [
+        s.tables[table].frame[columns].assign(_staged=str(s.directory))
+        for s in staged if table in s.tables
+    ]
+    if not frames:
+        return pd.DataFrame(columns=[*columns, "_staged"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def combined_checks(staged: list[Staged], *, show_values: bool) -> list[Outcome]:
+    """record_key unique across every staged directory given."""
+    person = _concat(staged, "person", ["record_key", "source_file", "source_row"])
+    dirs_per_key = person.groupby("record_key")["_staged"].nunique()
+    repeated = dirs_per_key[dirs_per_key > 1].index
+    bad = person.index[person["record_key"].isin(repeated)].tolist()
+    return [Outcome(
+        check_id="combined.record_key.unique_across_directories", scope="combined", source="",
+        table="person", expectation_type="stairs_link.unique_across_directories",
+        columns=["record_key"], severity=CRITICAL, success=not bad,
+        title="each record_key is in one staged directory only",
+        element_count=len(person), unexpected_count=len(bad),
+        unexpected_percent=100.0 * len(bad) / max(len(person), 1),
+        examples=example_rows(person, bad, ["record_key", "_staged"], show_values=show_values),
+        why="The same record staged twice (e.g. one export adapted into two directories) would "
+            "be counted twice and linked to itself.",
+        fix="Give each site system's export one staged directory, and pass each directory once.",
+    )]
+
+
+def read_clusters(directory: Path) -> pd.DataFrame:
+    """LINKED/clusters.parquet with its required columns, or a clear error."""
+    path = directory / "clusters.parquet"
+    try:
+        clusters = pq.read_table(path).to_pandas()
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise QualityError(
+            f"not a readable Parquet file ({exc})", reason="corrupt_parquet", file=str(path),
+            fix="re-create it with `stairs-link link`",
+        ) from None
+    missing = [c for c in CLUSTER_COLUMNS if c not in clusters.columns]
+    if missing:
+        raise QualityError(
+            f"clusters table lacks column(s) {', '.join(missing)}", reason="missing_column",
+            file=str(path), column=missing[0], fix="re-create it with `stairs-link link`",
+        )
+    return clusters
+
+
+def _outcome(check_id: str, title: str, severity: str, columns: list[str], *, source: str,
+             table: str, element_count: int, bad_count: int, why: str, fix: str,
+             examples: list[dict[str, Any]], observed: Any = None) -> Outcome:
+    return Outcome(
+        check_id=check_id, scope="linked", source=source, table=table,
+        expectation_type=f"stairs_link.{check_id.split('.', 1)[1]}", columns=columns,
+        severity=severity, success=bad_count == 0, title=title, why=why, fix=fix,
+        element_count=element_count, unexpected_count=bad_count,
+        unexpected_percent=100.0 * bad_count / max(element_count, 1), examples=examples,
+        observed_value=observed,
+    )
+
+
+def _child_examples(frame: pd.DataFrame, children: pd.Index, columns: list[str], *,
+                    show_values: bool) -> list[dict[str, Any]]:
+    """Example records of the first few offending children, with their child_id."""
+    rows = frame.index[frame["child_id"].isin(children[:MAX_EXAMPLES])].tolist()
+    return example_rows(frame, rows[: MAX_EXAMPLES * 2], ["child_id", *columns], show_values=show_values)
+
+
+def linked_checks(
+    linked_dir: Path, staged: list[Staged], *, show_values: bool,
+    max_cluster_size: int = MAX_CLUSTER_SIZE,
+) -> list[Outcome]:
+    """Checks on one linked directory against the staged directories it was built from."""
+    source = str(linked_dir)
+    clusters = read_clusters(linked_dir)
+    person = _concat(staged, "person", ["record_key", "site_id", "date_of_birth", "sex",
+                                        "source_file", "source_row"])
+    common = dict(source=source, table="clusters")
+    out = []
+
+    unknown = ~clusters["record_key"].isin(person["record_key"])
+    out.append(_outcome(
+        "linked.record_key.known", "every clustered record is in the staged data", CRITICAL,
+        ["record_key"], element_count=len(clusters), bad_count=int(unknown.sum()),
+        examples=[{"source_file": "clusters.parquet", "source_row": int(i) + 1, "values": {}}
+                  for i in clusters.index[unknown][:MAX_EXAMPLES]],
+        why="A clustered record that is not in the staged directories cannot be checked or built.",
+        fix="Pass the same staged directories that `stairs-link link` was run on.", **common,
+    ))
+
+    sizes = clusters.groupby("child_id")["record_key"].transform("size")
+    wrong_size = clusters["cluster_size"] != sizes
+    out.append(_outcome(
+        "linked.cluster_size.consistent", "cluster_size equals the number of records of the child",
+        CRITICAL, ["cluster_size"], element_count=len(clusters), bad_count=int(wrong_size.sum()),
+        examples=example_rows(clusters.assign(source_file="clusters.parquet",
+                                              source_row=clusters.index + 1),
+                              clusters.index[wrong_size].tolist(), ["child_id", "cluster_size"],
+                              show_values=show_values),
+        why="Later stages use cluster_size to spot singletons and large clusters.",
+        fix="Re-create clusters.parquet with `stairs-link link`.", **common,
+    ))
+
+    per_child = clusters.groupby("child_id").size()
+    oversized = per_child[per_child > max_cluster_size]
+    out.append(_outcome(
+        "linked.cluster_size.not_oversized",
+        f"no child has more than {max_cluster_size} records", CRITICAL, ["child_id"],
+        element_count=len(per_child), bad_count=len(oversized),
+        observed={"largest_cluster": int(per_child.max()) if len(per_child) else 0},
+        examples=[{"source_file": "clusters.parquet", "source_row": None,
+                   "values": {"child_id": str(c), "cluster_size": int(n)}}
+                  for c, n in oversized.sort_values(ascending=False).head(MAX_EXAMPLES).items()],
+        why="A child passes through a few settings with a few systems each; a very large "
+            "cluster means the linker chained different children together.",
+        fix="Raise the match threshold or tighten blocking in `stairs-link link`, then review "
+            "the largest clusters in review.csv.", **common,
+    ))
+
+    records = person.merge(clusters[["record_key", "child_id"]], on="record_key", how="inner")
+    multi = records.groupby("child_id")["record_key"].transform("size") > 1
+    records = records[multi].reset_index(drop=True)
+    n_children = int(records["child_id"].nunique())
+    for column, label in (("sex", "sex"), ("date_of_birth", "date of birth")):
+        values = records[column]
+        if column == "sex":
+            values = values.where(values != "unknown")
+        distinct = values.groupby(records["child_id"]).nunique()
+        bad = distinct[distinct > 1].index
+        out.append(_outcome(
+            f"linked.{column}.consistent", f"one {label} per child", WARNING, [column],
+            element_count=n_children, bad_count=len(bad),
+            examples=_child_examples(records, bad, [column, "site_id"], show_values=show_values),
+            why=f"Records linked into one child disagree on {label}: either a recording error "
+                "at a site or two different children linked together.",
+            fix="Review these children in review.csv; correct the source record if it is a "
+                "recording error, or raise the match threshold if they are different children.",
+            **common,
+        ))
+
+    out.append(_overlaps(staged, clusters, show_values=show_values, source=source))
+    return out
+
+
+def _overlaps(staged: list[Staged], clusters: pd.DataFrame, *, show_values: bool,
+              source: str) -> Outcome:
+    """Stays of one child at two different sites that overlap in time (vectorised self-join)."""
+    episodes = _concat(staged, "episode", ["record_key", "site_id", "admission_date",
+                                           "discharge_date", "extracted_at", "source_file",
+                                           "source_row"])
+    episodes = episodes.merge(clusters[["record_key", "child_id"]], on="record_key", how="inner")
+    start = pd.to_datetime(episodes["admission_date"])
+    # an open stay lasts until the export was taken
+    end = pd.to_datetime(episodes["discharge_date"]).fillna(
+        pd.to_datetime(episodes["extracted_at"].astype("string").str.slice(0, 10), errors="coerce"))
+    stays = pd.DataFrame({"child_id": episodes["child_id"], "site_id": episodes["site_id"],
+                          "start": start, "end": end, "row": episodes.index})
+    pairs = stays.merge(stays, on="child_id", suffixes=("_a", "_b"))
+    overlap = pairs[(pairs["site_id_a"] < pairs["site_id_b"])
+                    & (pairs["start_a"] < pairs["end_b"]) & (pairs["start_b"] < pairs["end_a"])]
+    bad = pd.Index(overlap["child_id"].unique())
+    rows = pd.unique(overlap[["row_a", "row_b"]].to_numpy().ravel()).tolist()
+    return _outcome(
+        "linked.episode.no_overlap", "no child is in two settings at the same time", WARNING,
+        ["admission_date", "discharge_date", "site_id"], source=source, table="episode",
+        element_count=int(stays["child_id"].nunique()), bad_count=len(bad),
+        examples=example_rows(episodes, rows[: MAX_EXAMPLES * 2],
+                              ["child_id", "site_id", "admission_date", "discharge_date"],
+                              show_values=show_values),
+        why="A child cannot be in two settings at once: either a date is wrong (often a missing "
+            "or mistyped discharge date) or two different children were linked together.",
+        fix="Check the admission and discharge dates at both sites; if they are right, review "
+            "the link in review.csv.",
+    )

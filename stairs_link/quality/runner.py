@@ -1,0 +1,82 @@
+"""`check`: run every quality check on staged (and linked) directories, write the reports."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from stairs_link.errors import QualityError
+from stairs_link.quality.html import render_html
+from stairs_link.quality.linked import MAX_CLUSTER_SIZE, combined_checks, is_linked_dir, linked_checks
+from stairs_link.quality.prepare import Staged, load_staged, prepare
+from stairs_link.quality.results import CheckResult, Outcome
+from stairs_link.quality.suites import load_suite
+
+
+def split_dirs(directories: list[Path]) -> tuple[list[Path], list[Path]]:
+    """Sort the given directories into staged ones and linked ones (holding clusters.parquet)."""
+    staged, linked = [], []
+    for directory in map(Path, directories):
+        # anything that is not a linked directory is read as staged; load_staged then says
+        # exactly what is missing from it
+        (linked if is_linked_dir(directory) else staged).append(directory)
+    return staged, linked
+
+
+def check(
+    staged_dirs: list[Path],
+    out_dir: Path,
+    *,
+    show_values: bool = False,
+    suites_dir: Path | None = None,
+    max_cluster_size: int = MAX_CLUSTER_SIZE,
+) -> CheckResult:
+    """Check staged directories (and any linked directory among them); write check.json and
+    check.html to ``out_dir``. ``result.passed`` is False when any critical check failed.
+
+    >>> result = check([Path("staged/sch-oakfield-systmone")], Path("report"))  # doctest: +SKIP
+    """
+    started = time.perf_counter()
+    staged_paths, linked_paths = split_dirs(list(staged_dirs))
+    if not staged_paths:
+        raise QualityError(
+            "no staged directory given", reason="no_staged_dirs",
+            fix="pass at least one --out directory of `stairs-link adapt` (with a linked "
+                "directory, pass the staged directories it was built from too)",
+        )
+    staged: list[Staged] = [load_staged(p) for p in staged_paths]
+    for s in staged:
+        prepare(s)
+
+    from stairs_link.quality.gx_runner import GXRunner  # imports great_expectations
+
+    runner = GXRunner()
+    results: list[Outcome] = []
+    for s in staged:
+        results.extend(s.structure)
+        for name, table in s.tables.items():
+            results.extend(runner.validate(
+                name, load_suite(name, suites_dir), table.prepared, table.frame,
+                source=str(s.directory), show_values=show_values,
+            ))
+    if len(staged) > 1:
+        results.extend(combined_checks(staged, show_values=show_values))
+    for linked in linked_paths:
+        results.extend(linked_checks(linked, staged, show_values=show_values,
+                                     max_cluster_size=max_cluster_size))
+
+    result = CheckResult(results=results, out_dir=Path(out_dir),
+                         sources=[str(p) for p in [*staged_paths, *linked_paths]])
+    result.seconds = round(time.perf_counter() - started, 3)
+    write_reports(result, Path(out_dir), show_values=show_values)
+    return result
+
+
+def write_reports(result: CheckResult, out_dir: Path, *, show_values: bool) -> None:
+    """check.json (every check, machine-readable) and check.html (for people)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    payload = {**result.to_dict(), "show_values": show_values}
+    (out_dir / "check.json").write_text(
+        json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    (out_dir / "check.html").write_text(render_html(result, show_values=show_values), encoding="utf-8")
