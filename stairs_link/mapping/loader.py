@@ -214,47 +214,62 @@ def _describe(path: Path_) -> str:
 
 
 def _schema_problems(doc: _Doc) -> list[Problem]:
-    problems = []
-    for error in sorted(_validator().iter_errors(doc.data), key=lambda e: [str(p) for p in e.absolute_path]):
-        path = tuple(error.absolute_path)
-        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-            allowed = list(error.schema.get("properties", {}))
-            for key in error.instance:
-                if key in allowed:
-                    continue
-                origin, line = _locate(doc, (*path, key))
-                where = _describe(path)
-                if len(path) == 3 and path[0] == "tables" and path[2] == "fields":
-                    what = f"unknown canonical field '{key}' in table '{path[1]}'"
-                elif len(path) == 1 and path[0] == "tables":
-                    what = f"unknown canonical table '{key}'"
-                else:
-                    what = f"unknown key '{key}' under {where}"
-                close = suggest(key, allowed)
-                problems.append(Problem(
-                    reason="unknown_key", file=origin, line=line,
-                    message=what + (f"; did you mean '{close}'?" if close else ""),
-                    fix=f"use one of: {', '.join(allowed)}",
-                ))
-            continue
-        origin, line = _locate(doc, path)
-        message = error.message
-        fix = None
-        if error.validator == "enum":
-            options = [str(o) for o in error.validator_value]
-            close = difflib.get_close_matches(str(error.instance), options, n=1, cutoff=0.5)
-            message = f"'{error.instance}' is not allowed for {_describe(path)}" + (
-                f"; did you mean '{close[0]}'?" if close else "")
-            fix = f"use one of: {', '.join(options)}"
-        elif error.validator == "anyOf" and path and path[-2:-1] == ("fields",):
-            message = f"field '{path[-1]}' must be a column name, or a block with `column:`/`columns:`/`value:`"
-            fix = "write e.g. `date_of_birth: DOB` or `date_of_birth: {column: DOB, formats: ['%d/%m/%Y']}`"
-        elif error.validator == "anyOf":
-            message = f"{_describe(path)}: {error.message}"
-        else:
-            message = f"{_describe(path)}: {error.message}"
-        problems.append(Problem(reason="schema", file=origin, line=line, message=message, fix=fix))
+    problems: list[Problem] = []
+    errors = sorted(_validator().iter_errors(doc.data), key=lambda e: [str(p) for p in e.absolute_path])
+    for error in errors:
+        _explain(error, doc, problems)
     return problems
+
+
+def _explain(error: jsonschema.ValidationError, doc: _Doc, problems: list[Problem]) -> None:
+    """Turn one JSON Schema error into problems a non-programmer can act on."""
+    path = tuple(error.absolute_path)
+    if error.validator == "anyOf" and isinstance(error.instance, dict):
+        # A field block: report what is wrong inside the block, not "matches no alternative".
+        inner = [e for e in error.context if e.validator != "type"]
+        if inner:
+            for sub in inner:
+                _explain(sub, doc, problems)
+            return
+    if error.validator == "anyOf" and isinstance(error.instance, str):
+        enums = [e for e in error.context if e.validator == "enum"]  # e.g. a built-in map name
+        if enums:
+            _explain(enums[0], doc, problems)
+            return
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = list(error.schema.get("properties", {}))
+        for key in error.instance:
+            if key in allowed:
+                continue
+            origin, line = _locate(doc, (*path, key))
+            if len(path) == 3 and path[0] == "tables" and path[2] == "fields":
+                what = f"unknown canonical field '{key}' in table '{path[1]}'"
+            elif len(path) == 1 and path[0] == "tables":
+                what = f"unknown canonical table '{key}'"
+            else:
+                what = f"unknown key '{key}' under {_describe(path)}"
+            close = suggest(key, allowed)
+            problems.append(Problem(
+                reason="unknown_key", file=origin, line=line,
+                message=what + (f"; did you mean '{close}'?" if close else ""),
+                fix=f"use one of: {', '.join(allowed)}",
+            ))
+        return
+    origin, line = _locate(doc, path)
+    message = f"{_describe(path)}: {error.message}"
+    fix = None
+    if error.validator == "enum":
+        options = [str(o) for o in error.validator_value]
+        close = difflib.get_close_matches(str(error.instance), options, n=1, cutoff=0.5)
+        message = f"'{error.instance}' is not allowed for {_describe(path)}" + (
+            f"; did you mean '{close[0]}'?" if close else "")
+        fix = f"use one of: {', '.join(options)}"
+    elif error.validator == "anyOf" and len(path) >= 2 and path[-2] == "fields":
+        message = f"field '{path[-1]}' must be a column name, or a block with `column:`/`columns:`/`value:`"
+        fix = "write e.g. `date_of_birth: DOB` or `date_of_birth: {column: DOB, formats: ['%d/%m/%Y']}`"
+    elif error.validator == "pattern":
+        fix = "use lower-case letters, digits and '-' (e.g. sch-oakfield)"
+    problems.append(Problem(reason="schema", file=origin, line=line, message=message, fix=fix))
 
 
 def _field_spec(table: str, name: str, raw: Any, doc: _Doc, problems: list[Problem]) -> FieldSpec | None:

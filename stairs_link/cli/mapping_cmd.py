@@ -1,0 +1,78 @@
+"""`stairs-link mapping check|new`: validate a mapping (optionally against an export), draft one."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from stairs_link.cli.common import StairsCommand
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+def mapping() -> None:
+    """Check a mapping file, or draft one from an export's header."""
+
+
+@mapping.command(cls=StairsCommand)
+@click.argument("mapping_file", metavar="MAPPING", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--against", "export", type=click.Path(exists=True, path_type=Path),
+              help="An export (file or directory) to check the mapping against: files, columns, codes, dates.")
+@click.option("--encoding", help="Force the text encoding of the export (default: the mapping's, else detected).")
+def check(mapping_file: Path, export: Path | None, encoding: str | None) -> None:
+    """Report every problem in MAPPING at once, each with file, line and a suggested fix.
+
+    With --against, also check that the export has the files and columns the mapping names,
+    and count codes the value maps do not know and values that do not parse. Exit code 1 when
+    there are problems.
+    """
+    from stairs_link.mapping.check import check_against
+    from stairs_link.mapping.loader import validate_mapping
+
+    spec, problems = validate_mapping(mapping_file)
+    notes: list[str] = []
+    if spec is not None and export is not None:
+        problems, notes = check_against(spec, export, encoding=encoding)
+    for note in notes:
+        click.echo(note)
+    if problems:
+        click.echo(f"{mapping_file}: {len(problems)} problem(s)")
+        for problem in problems:
+            click.echo(f"  - {problem}")
+        sys.exit(1)
+    click.echo(f"{mapping_file}: OK" + (f" against {export}" if export else ""))
+
+
+@mapping.command(cls=StairsCommand)
+@click.argument("export", type=click.Path(exists=True, path_type=Path))
+@click.option("--kind", required=True, type=click.Choice(["health", "operations", "education", "social_care"]),
+              help="Kind of source system.")
+@click.option("--site", required=True, help="Site id, e.g. sch-oakfield.")
+@click.option("--system", "source_system", help="Source system name (default: the export directory's name).")
+@click.option("--setting", "setting_type", type=click.Choice(["SCH", "STC", "YOI"]),
+              help="Setting type (default: from the site id prefix).")
+@click.option("--out", "-o", "out_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the draft here (default: print it).")
+def new(export: Path, kind: str, site: str, source_system: str | None, setting_type: str | None,
+        out_file: Path | None) -> None:
+    """Draft a mapping from EXPORT (a file or a directory of files) for a developer to finish.
+
+    Column names are fuzzy-matched to canonical fields (with synonyms such as DOB, D.O.B,
+    pers_forename); date formats and code lists are guessed from the values. Everything
+    uncertain is marked TODO. Then run `stairs-link mapping check FILE --against EXPORT`.
+    """
+    from stairs_link.mapping.scaffold import draft_mapping
+
+    text = draft_mapping(export, kind=kind, site_id=site, source_system=source_system, setting_type=setting_type)
+    if out_file is None:
+        click.echo(text, nl=False)
+        return
+    if out_file.exists():
+        raise click.ClickException(f"{out_file} exists; not overwriting it (delete it or choose another --out)")
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    out_file.write_text(text, encoding="utf-8")
+    click.echo(f"wrote draft mapping {out_file}; finish the TODOs, then run "
+               f"`stairs-link mapping check {out_file} --against {export}`")
