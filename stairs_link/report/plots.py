@@ -81,7 +81,7 @@ def heatmap(rows: list[str], columns: list[str], cells: list[list[str]], *, titl
 def grouped_bars(groups: list[str], series: dict[str, list[str]], *, title: str, ylabel: str,
                  percent: bool = False) -> tuple[str, list[str]]:
     """Vertical bars per group (e.g. year), one bar per series (e.g. setting type), annotated."""
-    fig, ax = plt.subplots(figsize=(max(5, 1.1 * len(groups) * max(len(series), 1)), 3.2))
+    fig, ax = plt.subplots(figsize=(min(10, max(5, 0.45 * len(groups) * max(len(series), 1))), 3.4))
     x = np.arange(len(groups))
     width = 0.8 / max(len(series), 1)
     drawn = []
@@ -93,7 +93,7 @@ def grouped_bars(groups: list[str], series: dict[str, list[str]], *, title: str,
         for xi, h, text in zip(positions, heights, labels, strict=True):
             ax.text(xi, h + tallest * 0.02, text, ha="center", fontsize=7)
             drawn.append(text)
-    ax.set_xticks(x, groups, fontsize=8)
+    ax.set_xticks(x, groups, fontsize=8, rotation=20 if max(map(len, groups), default=0) > 6 else 0)
     if percent:
         ax.set_ylim(0, 110)
         ax.set_yticks([0, 25, 50, 75, 100], ["0%", "25%", "50%", "75%", "100%"], fontsize=8)

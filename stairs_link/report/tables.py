@@ -180,12 +180,12 @@ def formulation_delay(data: Dataset) -> pd.DataFrame:
     """Stays by setting type and days from admission to the first formulation (banded)."""
     stays = _stay_formulations(data)
     days = stays["days_to_formulation"]
-    labels = np.full(len(stays), "no formulation during the stay", dtype=object)
+    labels = np.full(len(stays), "none during the stay", dtype=object)
     for lo, hi, label in DELAY_BINS:
         mask = (days >= lo) & ((days <= hi) if hi is not None else True)
         labels[mask.to_numpy()] = label
     stays["band"] = labels
-    order = [b[2] for b in DELAY_BINS] + ["no formulation during the stay"]
+    order = [b[2] for b in DELAY_BINS] + ["none during the stay"]
     table = pd.crosstab(stays["band"], stays["setting_type"]).reindex(order, fill_value=0)
     table.index.name = "time to first formulation"
     return table.reset_index()
