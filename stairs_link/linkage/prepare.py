@@ -175,6 +175,8 @@ class Features:
     def key_codes(self, key: str, validators: dict[str, str | None]) -> np.ndarray:
         """Blocking-key codes for ``column[:transform]`` (int64, -1 missing)."""
         column, _, transform = key.partition(":")
+        if "|" in column:
+            return self._unordered_key(column.split("|"), transform or "norm")
         series = self.column(column)
         if transform in ("year", "month", "day") or (transform == "" and _is_date(series)):
             parts = self.dates(column)
@@ -188,6 +190,25 @@ class Features:
         form = transform or "norm"
         codes, _ = self.strings(column, form)
         return codes.astype(np.int64)
+
+
+    def _unordered_key(self, columns: list[str], form: str) -> np.ndarray:
+        """Key for ``a|b:form``: the unordered set of the columns' values, so a given/family
+        swap blocks with the unswapped record."""
+        parts = []
+        for column in columns:
+            codes, uniques = self.strings(column, form)
+            values = pd.Series(np.append(uniques, None)[codes], dtype="string")  # code -1 -> None
+            parts.append(values)
+        missing = np.zeros(self.n, dtype=bool)
+        for p in parts:
+            missing |= p.isna().to_numpy()
+        ordered = pd.concat(parts, axis=1).fillna("")
+        cols = np.sort(ordered.to_numpy(dtype=object).astype(str), axis=1)
+        text = pd.Series(cols[:, 0]).str.cat([pd.Series(cols[:, k]) for k in range(1, cols.shape[1])],
+                                             sep="\x1f")
+        codes, _ = pd.factorize(text)
+        return np.where(missing, MISSING, codes).astype(np.int64)
 
 
 def _is_date(series: pd.Series) -> bool:
