@@ -192,8 +192,9 @@ def _load_previous(previous: str | Path) -> tuple[pd.DataFrame, pd.DataFrame | N
 
 
 def _link_summary(person: pd.DataFrame, pairs: pd.DataFrame | None) -> pd.DataFrame:
-    """Per child: records, systems, sites, and min/mean match probability of the scored pairs
-    inside the cluster (null for a single-record child or when no pairs file exists)."""
+    """Per child: records, systems, sites, and min/mean match probability of the edges inside
+    the cluster (pairs the linkage linked, or every scored pair when it does not say which);
+    null for a single-record child or when no pairs file exists."""
     per_child = person.groupby("child_id").agg(
         n_records=("record_key", "size"),
         n_sites=("site_id", "nunique"),

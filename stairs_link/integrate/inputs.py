@@ -195,7 +195,8 @@ def check_clusters_cover(person: pd.DataFrame, clusters: pd.DataFrame, linked_di
 
 
 def load_pairs(linked_dir: Path) -> pd.DataFrame | None:
-    """Read LINKED/pairs.parquet (record_key_l, record_key_r, match_weight, match_probability), if present."""
+    """The linked pairs of LINKED/pairs.parquet (record_key_l, record_key_r, match_weight,
+    match_probability), or None when the file is absent."""
     path = Path(linked_dir) / "pairs.parquet"
     if not path.exists():
         return None
@@ -210,4 +211,8 @@ def load_pairs(linked_dir: Path) -> pd.DataFrame | None:
             column=missing[0],
             fix="re-create it with `stairs-link link`",
         )
+    # when the linkage marks which pairs it linked, only those are the cluster's edges
+    if "linked" in schema.names:
+        frame = pq.read_table(path, columns=[*wanted, "linked"]).to_pandas()
+        return frame[frame["linked"].fillna(False).astype(bool)][wanted].reset_index(drop=True)
     return pq.read_table(path, columns=wanted).to_pandas()

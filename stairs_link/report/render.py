@@ -201,6 +201,10 @@ def _linkage(page: _Page, data: Dataset, rule: Disclosure) -> None:
     else:
         page.para("No review.csv was found, so the size of the clerical review band is not shown.", "note")
     page.table(["", "count"], review_rows)
+    band = ((data.linkage_summary or {}).get("thresholds") or {}).get("review_band")
+    if isinstance(band, list) and len(band) == 2:
+        page.para(f"Review band: pairs with a match probability from {band[0]} to {band[1]} are listed for "
+                  "clerical review.", "note")
 
 
 def _pathways(page: _Page, data: Dataset, rule: Disclosure) -> None:

@@ -7,7 +7,7 @@ from datetime import date
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from conftest import PEOPLE, TRUE_CHILD, write_world
+from integrate_world import PEOPLE, TRUE_CHILD, write_world
 
 from stairs_link.errors import IntegrationError
 from stairs_link.integrate import build

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
-from conftest import EPISODES, PEOPLE, TRUE_CHILD, write_world
+from integrate_world import EPISODES, PEOPLE, TRUE_CHILD, write_world
 
 from stairs_link.integrate import assign_child_ids, build
 
@@ -62,14 +62,14 @@ def test_new_year_of_exports_keeps_earlier_ids(tmp_path):
     extra_b = ("B", "sch-a", "SCH", "health", "systmone", "h9", "Ben", "Hill", PEOPLE[4][8], "male", "M",
                None, None, None, None, "2025-01-01")
     year2 = [*PEOPLE, extra_b]
-    import conftest
+    import integrate_world
 
-    conftest.TRUE_CHILD["sch-a:systmone:h9"] = "B"
+    integrate_world.TRUE_CHILD["sch-a:systmone:h9"] = "B"
     try:
         linked2, staged2 = write_world(tmp_path / "y2", people=year2)
         build(linked2, staged2, tmp_path / "ds2", previous=tmp_path / "ds1")
     finally:
-        del conftest.TRUE_CHILD["sch-a:systmone:h9"]
+        del integrate_world.TRUE_CHILD["sch-a:systmone:h9"]
     one = pd.read_parquet(tmp_path / "ds1" / "record_map.parquet").set_index("record_key")["child_id"]
     two = pd.read_parquet(tmp_path / "ds2" / "record_map.parquet").set_index("record_key")["child_id"]
     assert (two.reindex(one.index) == one).all()

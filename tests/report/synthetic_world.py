@@ -1,0 +1,52 @@
+"""A 300-child dataset from the project's generator, built once per test module.
+
+Person rows come from ``stairs_link.synth.person_records`` (canonical rows as an adapter would
+stage them); each record gets the true stays of its child at its site as episodes, and about
+two thirds of stays get a formulation some days after admission. Clusters are the truth
+(a perfect linkage), so the report tests do not depend on the linkage stage.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from stairs_link.schema import write_table
+from stairs_link.synth import generate_world, person_records
+
+
+def write_synthetic_world(root: Path, n_children: int = 300, seed: int = 42) -> tuple[Path, list[Path]]:
+    person, truth = person_records(n_children, seed)
+    stays = generate_world(n_children, seed).stays
+    rng = np.random.default_rng(seed)
+    owner = person[["record_key", "site_id", "setting_type", "source_system"]].merge(
+        truth[["record_key", "true_child_id"]], on="record_key")
+    episodes = owner.merge(stays.drop(columns=["setting_type"]), on=["true_child_id", "site_id"])
+    episodes["episode_id"] = "ep" + episodes.groupby("record_key").cumcount().astype(str)
+    episodes["admission_date"] = pd.to_datetime(episodes["admission_date"]).dt.date
+    episodes["discharge_date"] = pd.to_datetime(episodes["discharge_date"]).dt.date
+    # one formulation per stay for ~2/3 of stays, recorded by the stay's first record
+    firsts = episodes.drop_duplicates(["true_child_id", "site_id", "admission_date"]).copy()
+    firsts = firsts[rng.random(len(firsts)) < 0.66]
+    firsts["formulation_date"] = (pd.to_datetime(firsts["admission_date"])
+                                  + pd.to_timedelta(rng.integers(0, 60, len(firsts)), unit="D")).dt.date
+    firsts["formulation_type"] = "initial"
+    staged = []
+    for (site, system), rows in person.groupby(["site_id", "source_system"], sort=True):
+        directory = root / "staged" / site / system
+        write_table("person", rows, directory / "person.parquet")
+        for name, frame in (("episode", episodes), ("formulation", firsts)):
+            part = frame[frame["record_key"].isin(rows["record_key"])].assign(
+                source_file=f"{system}.csv", source_row=1, mapping_id="synth")
+            write_table(name, part, directory / f"{name}.parquet")
+        staged.append(directory)
+    linked = root / "linked"
+    linked.mkdir(parents=True)
+    truth.rename(columns={"true_child_id": "child_id"})[["record_key", "child_id"]].to_parquet(
+        linked / "clusters.parquet", index=False)
+    (root / "truth").mkdir()
+    truth.to_parquet(root / "truth" / "records.parquet", index=False)
+    stays.to_parquet(root / "truth" / "pathway.parquet", index=False)
+    return linked, staged
