@@ -66,7 +66,8 @@ def new(export: Path, kind: str, site: str, source_system: str | None, setting_t
     """
     from stairs_link.mapping.scaffold import draft_mapping
 
-    text = draft_mapping(export, kind=kind, site_id=site, source_system=source_system, setting_type=setting_type)
+    text = draft_mapping(export, kind=kind, site_id=site, source_system=source_system, setting_type=setting_type,
+                         out_file=out_file)
     if out_file is None:
         click.echo(text, nl=False)
         return

@@ -11,7 +11,7 @@ import re
 
 SYNONYMS: dict[str, list[str]] = {
     "local_id": ["id", "local id", "patient id", "patientid", "person id", "pers person id", "child", "child id",
-                 "childid", "client id", "pupil id", "record id", "case id", "system id", "prisoner id",
+                 "childid", "client id", "client no", "client number", "pupil id", "record id", "case id", "system id", "prisoner id",
                  "offender id", "internal id", "mis id", "admission no", "adno", "young person id", "ypid", "yp id"],
     "given_name": ["forename", "forenames", "first name", "firstname", "given name", "givenname",
                    "pers forename", "legal forename", "christian name", "fname", "first"],

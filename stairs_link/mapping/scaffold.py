@@ -1,0 +1,233 @@
+"""`mapping new`: draft a mapping from an export for a developer to finish.
+
+Column names are matched to canonical fields by known synonyms first, then by rapidfuzz
+similarity to the synonyms; a table is guessed from each file's name. Date formats are guessed
+from the values (the format that parses the most of the first rows) and code maps are drafted
+from the distinct codes seen, so the developer only fills in the canonical codes. Everything
+uncertain carries a TODO. Only column names, formats and codes go into the draft, never values
+that could identify a child.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pandas as pd
+from rapidfuzz import fuzz, process
+
+from stairs_link.adapt.readers import open_export
+from stairs_link.mapping.builtin_maps import BUILTIN_MAPS
+from stairs_link.mapping.jsonschema import SCHEMA_PATH
+from stairs_link.mapping.model import NAME_FIELDS, SourceSpec, field_kind, mappable_fields
+from stairs_link.mapping.synonyms import SYNONYMS, normalise_header, synonym_for
+from stairs_link.schema.codes import CODE_LISTS
+
+TABLE_HINTS = {
+    "person": ["patient", "person", "pupil", "child", "client", "prisoner", "offender", "student", "header", "people",
+               "demographic", "young"],
+    "episode": ["episode", "stay", "admission", "movement", "placement", "booking", "custody"],
+    "formulation": ["formulation"],
+    "incident": ["incident", "restraint", "event", "behaviour", "occurrence"],
+    "education": ["education", "attendance", "timetable", "learning"],
+    "measure": ["measure", "outcome", "score", "ors", "assessment", "questionnaire"],
+}
+DATE_FORMATS = ["%d/%m/%Y", "%Y-%m-%d", "%d/%m/%y", "%d-%b-%y", "%d-%b-%Y", "%d.%m.%Y", "%Y%m%d", "%d %b %Y",
+                "%m/%d/%Y"]
+DATETIME_FORMATS = ["%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M",
+                    "%d/%m/%Y %H:%M:%S", "%d-%b-%y %H:%M", "%d/%m/%y %H:%M"]
+FULL_NAME = ["name", "full name", "patient name", "child name", "pupil name", "client name", "person name"]
+SETTINGS = {"sch": "SCH", "stc": "STC", "yoi": "YOI"}
+SAMPLE_ROWS = 2000
+
+
+def guess_table(file_name: str) -> str:
+    stem = normalise_header(Path(file_name).stem)
+    for table, hints in TABLE_HINTS.items():
+        if any(h in stem for h in hints):
+            return table
+    return "person"
+
+
+def match_columns(header: list[str], table: str) -> dict[str, tuple[str, int]]:
+    """canonical field -> (export column, score 0-100), each column used at most once."""
+    fields = list(mappable_fields(table))
+    choices: dict[str, str] = {}
+    for field in fields:
+        for synonym in [field.replace("_", " "), *SYNONYMS.get(field, [])]:
+            choices.setdefault(synonym, field)
+    scored: list[tuple[int, str, str]] = []
+    for column in header:
+        exact = synonym_for(column, fields)
+        if exact:
+            scored.append((100, column, exact))
+            continue
+        hit = process.extractOne(normalise_header(column), list(choices), scorer=fuzz.token_sort_ratio, score_cutoff=75)
+        if hit:
+            scored.append((int(hit[1]), column, choices[hit[0]]))
+    result: dict[str, tuple[str, int]] = {}
+    used: set[str] = set()
+    for score, column, field in sorted(scored, key=lambda t: -t[0]):
+        if field not in result and column not in used:
+            result[field] = (column, score)
+            used.add(column)
+    return result
+
+
+def _guess_formats(values: pd.Series, datetime: bool) -> tuple[str | None, bool, float]:
+    """Best format for the sample, whether values look like Excel serials, and the share parsed."""
+    text = values.astype(str).str.strip()
+    text = text[text != ""]
+    if text.empty:
+        return None, False, 0.0
+    if text.str.fullmatch(r"\d{4,5}(\.\d+)?").mean() > 0.5:
+        return None, True, 1.0
+    best, share = None, 0.0
+    for fmt in DATETIME_FORMATS + DATE_FORMATS if datetime else DATE_FORMATS:
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce").notna().mean()
+        if parsed > share:
+            best, share = fmt, float(parsed)
+    return best, False, share
+
+
+def _schema_ref(out_file: Path | None) -> str:
+    """Path to the shipped JSON Schema, relative to where the draft is written if possible."""
+    if out_file is None:
+        return SCHEMA_PATH.as_posix()
+    try:
+        return Path(os.path.relpath(SCHEMA_PATH, Path(out_file).resolve().parent)).as_posix()
+    except ValueError:  # another drive on Windows
+        return SCHEMA_PATH.as_posix()
+
+
+def guess_header_row(path: Path, fmt: str) -> tuple[int, str | None]:
+    """(header row, sheet): the first of the top 15 rows with the most non-empty cells,
+    skipping title lines that some systems put above the header."""
+    if fmt == "json":
+        return 1, None
+    if fmt == "xlsx":
+        import openpyxl
+
+        book = openpyxl.load_workbook(path, read_only=True)
+        sheet = book.worksheets[0]
+        counts = [sum(c is not None for c in row) for row in sheet.iter_rows(max_row=15, values_only=True)]
+        title = sheet.title
+        book.close()
+    else:
+        from stairs_link.adapt.readers import detect_delimiter, sha256_and_encoding
+
+        _, encoding = sha256_and_encoding(path, "auto")
+        if encoding is None:
+            return 1, None
+        with path.open("r", encoding=encoding, newline="") as handle:
+            head = [line for _, line in zip(range(15), handle)]
+        delimiter = detect_delimiter(max(head, key=lambda line: max(line.count(d) for d in ",;|\t")))
+        counts = [sum(bool(c.strip()) for c in line.split(delimiter)) for line in head]
+        title = None
+    if not counts:
+        return 1, title
+    return counts.index(max(counts)) + 1, title
+
+
+def _yaml_str(value: str) -> str:
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_ .-]*", value) and value.lower() not in (
+            "yes", "no", "on", "off", "true", "false", "null", "y", "n"):
+        return value
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _field_lines(field: str, column: str, score: int, sample: pd.DataFrame, kind: str, codes: str | None) -> list[str]:
+    todo = "" if score >= 95 else f"  # TODO check: matched '{column}' with score {score}"
+    col = _yaml_str(column)
+    values = sample[column] if column in sample else pd.Series([], dtype=object)
+    if kind in ("date", "datetime"):
+        fmt, serial, share = _guess_formats(values, kind == "datetime")
+        if serial:
+            return [f"      {field}: {{column: {col}, excel_serial: true}}{todo}"]
+        if fmt:
+            note = todo or (f"  # TODO check: '{fmt}' read {share:.0%} of sampled values" if share < 0.99 else "")
+            return [f"      {field}: {{column: {col}, formats: ['{fmt}']}}{note}"]
+        return [f"      {field}: {{column: {col}, formats: ['TODO %d/%m/%Y']}}  # TODO: no common date format fits"]
+    if kind == "coded" and codes:
+        seen = sorted({str(v).strip() for v in values if str(v).strip()})[:40]
+        valid = CODE_LISTS[codes]
+        for name, (produces, table) in sorted(BUILTIN_MAPS.items()):
+            upper = {k.upper() for k in table}
+            missing = [s for s in seen if s.upper() not in upper]
+            if produces == codes and seen and len(missing) <= max(1, len(seen) // 5):
+                note = f"  # TODO codes seen but not in {name}: {', '.join(missing)}" if missing else ""
+                return [f"      {field}: {{column: {col}, codes: {name}, unknown_codes: keep_unknown}}{todo}{note}"]
+        if seen and all(s in valid for s in seen):
+            return [f"      {field}: {{column: {col}, unknown_codes: reject}}{todo}  # values already canonical"]
+        lines = [f"      {field}:{todo}", f"        column: {col}",
+                 f"        unknown_codes: reject  # TODO: reject, keep_unknown or fail",
+                 f"        codes:  # TODO: the canonical code for each export code; canonical: {', '.join(valid)}"]
+        lines += [f"          {_yaml_str(s)}: TODO" for s in seen] or ["          TODO: TODO"]
+        return lines
+    return [f"      {field}: {col}{todo}"]
+
+
+def draft_mapping(export: Path, *, kind: str, site_id: str, source_system: str | None = None,
+                  setting_type: str | None = None, out_file: Path | None = None) -> str:
+    """The text of a draft mapping for ``export`` (a file or a directory of export files)."""
+    export = Path(export)
+    files = sorted(p for p in export.rglob("*") if p.is_file() and p.suffix.lower() in (".csv", ".txt", ".tsv", ".xlsx", ".json")) \
+        if export.is_dir() else [export]
+    system = source_system or (export.name if export.is_dir() else export.stem).lower().replace("_", "-")
+    setting = setting_type or SETTINGS.get(site_id.split("-")[0].lower(), "TODO")
+    lines = [
+        f"# yaml-language-server: $schema={_schema_ref(out_file)}",
+        f"# Draft made by `stairs-link mapping new` from {export.name}. Finish every TODO, then run",
+        "#   stairs-link mapping check THIS_FILE --against EXPORT",
+        "# Format: docs/mapping-format.md",
+        "mapping_version: 1",
+        f"site_id: {site_id}",
+        f"setting_type: {setting}" + ("  # TODO: SCH, STC or YOI" if setting == "TODO" else ""),
+        f"system_kind: {kind}",
+        f"source_system: {system}",
+        "tables:",
+    ]
+    done: set[str] = set()
+    for path in files:
+        table = guess_table(path.name)
+        if table in done:
+            lines.append(f"  # TODO: {path.name} also looks like a '{table}' file; add it to that table's `files:`")
+            continue
+        fmt = {".xlsx": "xlsx", ".json": "json"}.get(path.suffix.lower(), "csv")
+        header_row, sheet = guess_header_row(path, fmt)
+        source = SourceSpec(files=(path.name,), format=fmt, header_row=header_row, sheet=sheet)
+        info, batches = open_export(path, source, used=[])
+        sample = next(iter(batches)).frame.head(SAMPLE_ROWS) if info.header else pd.DataFrame()
+        if fmt == "xlsx":
+            batches.close()
+        done.add(table)
+        rel = path.relative_to(export).as_posix() if export.is_dir() else path.name
+        source_line = f"    source: {{files: {_yaml_str(rel)}"
+        if sheet:
+            source_line += f", sheet: {_yaml_str(sheet)}"
+        if header_row != 1:
+            source_line += f", header_row: {header_row}"
+        if info.encoding and info.encoding not in ("utf-8",):
+            source_line += f", encoding: {info.encoding}"
+        if info.delimiter and info.delimiter != ",":
+            source_line += ", delimiter: '\\t'" if info.delimiter == "\t" else f", delimiter: '{info.delimiter}'"
+        source_line += "}" + ("  # TODO: add `records_path:` if the records are nested" if fmt == "json" else "")
+        lines += [f"  {table}:  # guessed from the file name {path.name}", source_line, "    fields:"]
+        matched = match_columns(info.header, table)
+        columns = mappable_fields(table)
+        name_column = next((c for c in info.header if normalise_header(c) in FULL_NAME), None)
+        for field, column in columns.items():
+            if field in matched:
+                col, score = matched[field]
+                lines += _field_lines(field, col, score, sample, field_kind(column), column.codes)
+            elif field in NAME_FIELDS and name_column:
+                style = "family_comma_given" if name_column in sample and sample[name_column].astype(str).str.contains(",").mean() > 0.5 else "given_family"
+                lines.append(f"      {field}: {{column: {_yaml_str(name_column)}, split_name: {style}}}  # TODO check the style")
+            elif column.required and field not in ("episode_id", "extracted_at"):
+                lines.append(f"      {field}: TODO  # required: which column holds {field}?")
+        used = {m[0] for m in matched.values()} | ({name_column} if name_column else set())
+        unused = [c for c in info.header if c not in used]
+        if unused:
+            lines.append(f"      # columns not mapped: {', '.join(unused)}")
+    return "\n".join(lines) + "\n"
