@@ -1,0 +1,79 @@
+"""Checks after linkage: contradictions within one child, oversized clusters."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from conftest import make_tables, write_staged
+from stairs_link.cli import cli
+from stairs_link.quality import check
+
+
+def _linked(tmp_path: Path, clusters: pd.DataFrame) -> Path:
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    clusters.to_parquet(linked / "clusters.parquet", index=False)
+    return linked
+
+
+@pytest.fixture
+def two_sites(tmp_path: Path) -> tuple[Path, Path, list[str], list[str]]:
+    a = make_tables("sch-oakfield", "systmone", n=4)
+    b = make_tables("yoi-northgate", "nomis", n=4)
+    # records 0 of both sites are one child: same DOB/sex, stay at b starts after a ends
+    b["person"].loc[0, ["date_of_birth", "sex"]] = [a["person"].loc[0, "date_of_birth"], a["person"].loc[0, "sex"]]
+    b["episode"].loc[0, ["admission_date", "discharge_date"]] = [dt.date(2023, 6, 1), dt.date(2023, 9, 1)]
+    # records 1: same child but sex recorded differently, and overlapping stays
+    b["person"].loc[1, ["date_of_birth", "sex"]] = [a["person"].loc[1, "date_of_birth"], "male"]
+    a["person"].loc[1, "sex"] = "female"
+    b["episode"].loc[1, ["admission_date", "discharge_date"]] = [dt.date(2023, 3, 1), dt.date(2023, 8, 1)]
+    return (write_staged(tmp_path / "a", a), write_staged(tmp_path / "b", b),
+            a["person"]["record_key"].tolist(), b["person"]["record_key"].tolist())
+
+
+def test_contradictions_within_a_child(tmp_path: Path, two_sites) -> None:
+    a, b, keys_a, keys_b = two_sites
+    clusters = pd.DataFrame({
+        "record_key": keys_a + keys_b,
+        "child_id": ["c0", "c1", "c2", "c3", "c0", "c1", "c4", "c5"],
+    })
+    clusters["cluster_size"] = clusters.groupby("child_id")["record_key"].transform("size")
+    linked = _linked(tmp_path, clusters)
+    result = check([a, b, linked], tmp_path / "report")
+    by_id = {o.check_id: o for o in result.results if o.scope == "linked"}
+    assert by_id["linked.sex.consistent"].unexpected_count == 1
+    assert by_id["linked.date_of_birth.consistent"].success
+    overlap = by_id["linked.episode.no_overlap"]
+    assert overlap.unexpected_count == 1  # c1 only: c0's stays follow each other
+    assert {e["values"]["child_id"] for e in overlap.examples} == {"c1"}
+    assert by_id["linked.cluster_size.not_oversized"].success
+    assert by_id["linked.record_key.known"].success
+    # contradictions are warnings: the staged data are clean, so the check passes
+    assert result.passed
+
+
+def test_oversized_and_inconsistent_clusters_fail(tmp_path: Path, two_sites) -> None:
+    a, b, keys_a, keys_b = two_sites
+    clusters = pd.DataFrame({"record_key": keys_a + keys_b + ["sch-oakfield:systmone:GHOST"],
+                             "child_id": ["big"] * 8 + ["g"], "cluster_size": [8] * 8 + [2]})
+    linked = _linked(tmp_path, clusters)
+    out = CliRunner().invoke(cli, ["check", str(a), str(b), str(linked), "--out", str(tmp_path / "r"),
+                                   "--max-cluster-size", "6"])
+    assert out.exit_code == 1, out.output
+    assert "no child has more than 6 records" in out.output
+    assert "every clustered record is in the staged data" in out.output
+    assert "cluster_size equals the number of records" in out.output
+    assert "one date of birth per child" in out.output
+
+
+def test_linked_dir_without_required_columns(tmp_path: Path, two_sites) -> None:
+    a, b, keys_a, _ = two_sites
+    linked = _linked(tmp_path, pd.DataFrame({"record_key": keys_a}))
+    out = CliRunner().invoke(cli, ["check", str(a), str(linked), "--out", str(tmp_path / "r")])
+    assert out.exit_code == 2
+    assert "clusters.parquet" in out.output and "child_id" in out.output

@@ -1,0 +1,53 @@
+"""The committed suites match the builder, load in GX, and carry severity/why/fix."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from stairs_link.quality.suites import SUITES_DIR, build_suite, load_suite, render_suite
+from stairs_link.schema.tables import TABLES
+
+
+@pytest.mark.parametrize("table", list(TABLES))
+def test_committed_suite_matches_builder(table: str) -> None:
+    path = SUITES_DIR / f"{table}.json"
+    assert path.read_text(encoding="utf-8") == render_suite(table), (
+        f"{path} is stale: run `python -m stairs_link.quality.suites`")
+
+
+@pytest.mark.parametrize("table", list(TABLES))
+def test_every_expectation_has_severity_why_fix(table: str) -> None:
+    suite = load_suite(table)
+    ids = [e["meta"]["check_id"] for e in suite["expectations"]]
+    assert len(ids) == len(set(ids))
+    for exp in suite["expectations"]:
+        meta = exp["meta"]
+        assert meta["severity"] in ("critical", "warning")
+        assert exp["severity"] == meta["severity"]
+        assert meta["why"] and meta["fix"] and meta["columns"]
+        if meta["category"] == "completeness":
+            assert meta["severity"] == "warning" and 0 < exp["kwargs"]["mostly"] <= 1
+
+
+@pytest.mark.parametrize("table", list(TABLES))
+def test_suite_covers_code_lists_and_required_columns(table: str) -> None:
+    suite = build_suite(table)
+    checked = {e["kwargs"].get("column") for e in suite["expectations"]
+               if e["type"] == "expect_column_values_to_be_in_set"}
+    required = {e["kwargs"]["column"] for e in suite["expectations"]
+                if e["type"] == "expect_column_values_to_not_be_null" and e["meta"]["severity"] == "critical"}
+    for column in TABLES[table]:
+        if column.codes:
+            assert column.name in checked
+        if column.required:
+            assert column.name in required
+
+
+def test_suites_load_in_great_expectations() -> None:
+    from great_expectations.core.expectation_suite import ExpectationSuite
+
+    for table in TABLES:
+        suite = ExpectationSuite(**json.loads((SUITES_DIR / f"{table}.json").read_text(encoding="utf-8")))
+        assert len(suite.expectations) == len(build_suite(table)["expectations"])
