@@ -148,7 +148,7 @@ def _settings(link_type: str, present: set[str], uk_postcodes: bool):
         if column in present:
             comparisons.append(cl.JaroWinklerAtThresholds(column, [0.94, 0.8]))
 
-    rules = [block_on(c) for c in ID_COLUMNS if c in present]
+    rules = [block_on(c) for c in (*ID_COLUMNS, "soc_sec_id") if c in present]
     rules += [
         block_on("date_of_birth"),
         block_on("given_name", "family_name"),
