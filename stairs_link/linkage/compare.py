@@ -192,8 +192,8 @@ def compare_identifier(comp: Comparison, feats: Features, i: np.ndarray, j: np.n
     ok = feats.valid_identifier(comp.column, comp.validator)
     a, b = codes[i], codes[j]
     present = (a >= 0) & (b >= 0)
-    va = present & ok[np.maximum(a, 0)]
-    vb = present & ok[np.maximum(b, 0)]
+    va = present & np.append(ok, False)[a]
+    vb = present & np.append(ok, False)[b]
     same = present & (a == b)
     conditions = {"exact": same & va}
     near = same & ~va  # the same invalid value on both: a keying error copied, weaker evidence

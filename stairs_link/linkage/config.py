@@ -144,7 +144,7 @@ class LinkageConfig:
     cannot_link_same_source: bool = False
     max_cluster_size: int = 12
     max_pairs: int = 200_000_000
-    u_sample_pairs: int = 2_000_000
+    u_sample_pairs: int = 1_000_000
     em_max_iterations: int = 30
     em_tolerance: float = 1e-5
     chunk_pairs: int = 4_000_000
@@ -231,6 +231,19 @@ class LinkageConfig:
             raise LinkageError(f"cannot read linkage configuration ({exc})", reason="bad_config",
                                file=str(path), fix="check the path and the YAML syntax") from None
         return cls.from_dict(data or {}, file=str(path))
+
+    @classmethod
+    def preset(cls, name: str) -> LinkageConfig:
+        """A bundled configuration (``linkage/data/presets/<name>.yaml``), e.g. ``febrl4``."""
+        from importlib import resources
+
+        folder = resources.files("stairs_link.linkage").joinpath("data/presets")
+        names = sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+        if name not in names:
+            raise LinkageError(f"unknown linkage preset '{name}'", reason="bad_config",
+                               fix=f"use one of: {', '.join(names)}")
+        data = yaml.safe_load(folder.joinpath(f"{name}.yaml").read_text(encoding="utf-8"))
+        return cls.from_dict(data, file=f"preset {name}")
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)

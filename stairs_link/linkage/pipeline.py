@@ -31,6 +31,7 @@ from stairs_link.linkage.model import (
 )
 from stairs_link.linkage.prepare import Features
 from stairs_link.linkage.review import excel_safe, read_decisions
+from stairs_link.schema.tables import columns_of
 
 
 @dataclass
@@ -170,6 +171,13 @@ def link_table(person: pd.DataFrame, config: LinkageConfig | None = None, *, mod
     config = config or LinkageConfig()
     _check_person(person, config)
     person = person.reset_index(drop=True)
+    # A canonical column absent from the table is all-null by the schema's contract (as
+    # schema.to_arrow does); any other column the configuration names must be present.
+    used = {col for c in config.comparisons for col in c.columns()} | {
+        col for r in config.blocking for col in r.columns()}
+    absent = sorted(c.name for c in columns_of("person") if c.name in used and c.name not in person.columns)
+    if absent:
+        person = person.assign(**{name: pd.Series(pd.NA, index=person.index, dtype="object") for name in absent})
     n = len(person)
     feats = Features(person)
     comps = config.comparisons
@@ -218,6 +226,7 @@ def link_table(person: pd.DataFrame, config: LinkageConfig | None = None, *, mod
     kept: list[pd.DataFrame] = []
     edges: list[tuple[np.ndarray, ...]] = []
     counters = {"deterministic_links": 0, "deterministic_conflicts": 0}
+    suspect: dict[str, list[np.ndarray]] = {comps[k].name: [] for k in det_ks}
     for i, j, code, mask in pairs.chunks():
         gamma = unpack(code, len(comps), base)
         pw, weight = _score(fs, gamma, i, tf)
@@ -226,6 +235,9 @@ def link_table(person: pd.DataFrame, config: LinkageConfig | None = None, *, mod
         for k in det_ks:
             det |= gamma[:, k] == len(comps[k].levels()) - 1
         conflict = det & (pw[:, demo_ks].sum(axis=1) < config.deterministic_conflict_weight)
+        for k in det_ks:  # an identifier shared by demographically conflicting records is suspect
+            hit = conflict & (gamma[:, k] == len(comps[k].levels()) - 1)
+            suspect[comps[k].name].extend((i[hit], j[hit]))
         det &= ~conflict
         counters["deterministic_links"] += int(det.sum())
         counters["deterministic_conflicts"] += int(conflict.sum())
@@ -256,8 +268,8 @@ def link_table(person: pd.DataFrame, config: LinkageConfig | None = None, *, mod
     else:
         ei, ej, ew, ef = np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0), np.zeros(0, bool)
     rules = CannotLink(
-        identifiers={comps[k].name: _valid_codes(feats, comps[k]) for k in range(len(comps))
-                     if comps[k].name in config.cannot_link_identifiers},
+        identifiers={comps[k].name: _valid_codes(feats, comps[k], suspect.get(comps[k].name))
+                     for k in range(len(comps)) if comps[k].name in config.cannot_link_identifiers},
         source=(pd.MultiIndex.from_frame(person[list(config.source_columns)].astype(str)).factorize()[0]
                 if config.cannot_link_same_source else None),
         forbidden_i=di[~dmatch], forbidden_j=dj[~dmatch])
@@ -278,13 +290,21 @@ def link_table(person: pd.DataFrame, config: LinkageConfig | None = None, *, mod
     model_dict = fs.to_dict(config)
     summary = _summary(config, plan, pairs, pairs_df, clusters, cstats, counters, fs, clock,
                        len(di), unknown_decisions, n)
+    summary["absent_columns_treated_as_empty"] = absent
     return LinkOutput(clusters, pairs_df, model_dict, summary, review, plan.explain())
 
 
-def _valid_codes(feats: Features, comp) -> np.ndarray:
+def _valid_codes(feats: Features, comp, suspect: list[np.ndarray] | None) -> np.ndarray:
+    """Valid identifier codes per record for cannot-link (-1: none). Records whose value is
+    shared with a demographically conflicting record (``suspect``: likely a sibling's number
+    keyed by mistake) do not impose the rule with that value, so they can still join the
+    records of their own child."""
     codes, _ = feats.strings(comp.column, "compact", comp.null_values)
     ok = feats.valid_identifier(comp.column, comp.validator)
-    return np.where((codes >= 0) & ok[np.maximum(codes, 0)], codes, -1)
+    codes = np.where(np.append(ok, False)[codes], codes, -1)
+    if suspect:
+        codes[np.concatenate(suspect)] = -1
+    return codes
 
 
 def _empty_pairs(comps) -> pd.DataFrame:
@@ -379,19 +399,33 @@ def read_person(staged_dirs: list[Path]) -> pd.DataFrame:
     return person
 
 
+def load_model(path: str | Path) -> tuple[dict[str, Any], LinkageConfig]:
+    """A model.json as a dict, with the configuration it carries."""
+    try:
+        model = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise LinkageError(f"cannot read model ({exc})", reason="bad_model", file=str(path),
+                           fix="pass the model.json written by `stairs-link link`") from None
+    return model, FSModel.from_dict(model, file=str(path))[1]
+
+
 def link(staged_dirs: list[Path], out_dir: Path, *, config_path: Path | None = None,
          model_path: Path | None = None, decisions_path: Path | None = None,
-         progress: bool = False) -> LinkOutput:
-    """Link staged directories and write clusters, pairs, model, review sheet and summary."""
+         progress: bool = False, config: LinkageConfig | None = None) -> LinkOutput:
+    """Link staged directories and write clusters, pairs, model, review sheet and summary.
+
+    With ``model_path`` the model's own configuration is used (only ``max_pairs`` and
+    ``chunk_pairs`` may be changed through ``config``, as they do not change results).
+    """
     start = time.perf_counter()
-    config = LinkageConfig.from_yaml(config_path) if config_path else None
+    if config is None and config_path:
+        config = LinkageConfig.from_yaml(config_path)
     model = None
     if model_path is not None:
-        try:
-            model = json.loads(Path(model_path).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise LinkageError(f"cannot read model ({exc})", reason="bad_model", file=str(model_path),
-                               fix="pass the model.json written by `stairs-link link`") from None
+        model, model_config = load_model(model_path)
+        if config is not None:
+            model = {**model, "config": {**model["config"], "max_pairs": config.max_pairs,
+                                         "chunk_pairs": config.chunk_pairs}}
     decisions = read_decisions(decisions_path) if decisions_path else None
     person = read_person([Path(d) for d in staged_dirs])
     read_seconds = time.perf_counter() - start

@@ -185,7 +185,7 @@ class Features:
         if transform == "valid":
             codes, _ = self.strings(column, "compact")
             ok = self.valid_identifier(column, validators.get(column))
-            ok_rec = np.where(codes >= 0, ok[np.maximum(codes, 0)], False)
+            ok_rec = np.append(ok, False)[codes]  # code -1 -> False
             return np.where(ok_rec, codes, MISSING).astype(np.int64)
         form = transform or "norm"
         codes, _ = self.strings(column, form)
