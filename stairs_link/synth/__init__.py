@@ -15,3 +15,7 @@ from stairs_link.synth.records import person_records
 from stairs_link.synth.world import World, generate_world
 
 __all__ = ["DamageConfig", "World", "generate_world", "person_records"]
+
+from stairs_link.synth.exports import write_exports  # noqa: E402
+
+__all__ += ["write_exports"]

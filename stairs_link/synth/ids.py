@@ -17,6 +17,7 @@ in ``stairs_link.standardise`` (the synth tests cross-check the two); sources:
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 UPN_ALPHABET = "ABCDEFGHJKLMNPQRTUVWXYZ"
 PNC_ALPHABET = "ZABCDEFGHJKLMNPQRTUVWXY"
@@ -31,7 +32,7 @@ def _digits(values: np.ndarray, width: int) -> np.ndarray:
 
 def _zfill(values: np.ndarray, width: int) -> np.ndarray:
     """Integer array -> zero-padded decimal strings (object array)."""
-    return np.char.zfill(values.astype(np.int64).astype(str), width).astype(object)
+    return pd.Series(values.astype(np.int64).astype(str), dtype=object).str.zfill(width).to_numpy(dtype=object)
 
 
 def nhs_check_digits(first_nine: np.ndarray) -> np.ndarray:

@@ -31,7 +31,7 @@ CAPTURE: dict[str, dict[str, float]] = {
     "arbor": {"upn": 0.9, "postcode": 0.7, "middle_names": 0.0, "ethnicity": 0.85},
     "lcs": {"la_child_id": 1.0, "upn": 0.6, "nhs_number": 0.5, "postcode": 0.9, "middle_names": 1.0,
             "ethnicity": 0.95},
-    "mosaic": {"la_child_id": 1.0, "upn": 0.7, "postcode": 0.8, "middle_names": 0.0, "ethnicity": 0.95},
+    "mosaic": {"la_child_id": 1.0, "upn": 0.7, "postcode": 0.0, "middle_names": 0.0, "ethnicity": 0.95},
 }
 
 IDENTIFIERS = ("nhs_number", "upn", "pnc_id", "prison_number", "la_child_id")
@@ -118,6 +118,8 @@ def _registrations(world: World, rng: np.random.Generator) -> tuple[pd.DataFrame
     local = np.empty(len(regs), dtype=object)
     for system in sorted(SYSTEM_KIND):
         sel = (regs["source_system"] == system).to_numpy()
+        if not sel.any():
+            continue
         local[sel] = _local_ids(system, regs.loc[sel, "site_no"].to_numpy(), regs.loc[sel, "seq"].to_numpy())
     regs["local_id"] = local
     regs["record_key"] = regs["site_id"] + ":" + regs["source_system"] + ":" + regs["local_id"]
