@@ -32,6 +32,7 @@ import pyarrow.csv as pacsv
 from stairs_link.errors import InputFileError
 from stairs_link.mapping.model import SourceSpec
 
+TEXT = pd.StringDtype("pyarrow")  # Arrow-backed strings: no per-value Python objects
 CHUNK_BYTES = 8 << 20
 DEFAULT_BLOCK_BYTES = 16 << 20
 DELIMITER_CANDIDATES = (",", ";", "|", "\t")
@@ -202,7 +203,7 @@ def open_csv(path: Path, source: SourceSpec, *, encoding: str | None, used: list
             # data row numbers: good rows fill the numbers not taken by skipped (ragged) rows
             rows = _fill_row_numbers(staged_before, n, np.array(sorted(bad_before), dtype=np.int64))
             staged_before += n
-            frame = record_batch.to_pandas()
+            frame = record_batch.to_pandas(types_mapper={pa.string(): TEXT}.get)
             yield Batch(frame=frame, source_rows=rows, bad_rows=new_bad)
         if bad:  # ragged rows after the last good row
             yield Batch(frame=pd.DataFrame({n: pd.Series([], dtype=object) for n in names}),

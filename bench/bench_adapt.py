@@ -1,0 +1,152 @@
+"""Benchmark: adapt a 1,000,000-row person export, next to plain pyarrow CSV -> Parquet.
+
+    python bench/bench_adapt.py [--rows 1000000] [--workdir DIR] [--keep]
+
+Writes a systmone-like person CSV (from the synthetic generator's person-level API, in the
+layout of a real export: dd/mm/yyyy dates, NHS gender codes, DfE ethnicity codes, raw
+identifiers), then runs, each in a fresh subprocess so peak memory is measured per run
+(``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss``):
+
+1. ``stairs_link.adapt.adapt`` with a mapping for that layout;
+2. a plain ``pyarrow.csv.open_csv`` -> ``pyarrow.parquet.ParquetWriter`` streaming conversion
+   of the same file (the floor any adapter has to stand on).
+
+Prints rows/s and peak RSS for both and their ratio. Target (issue 2): >= 100,000 rows/s and
+peak < 1.5 GB on 2 cores. POSIX only (the ``resource`` module).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+ROOT = Path(__file__).resolve().parents[1]
+
+MAPPING = """\
+site_id: sch-bench
+setting_type: SCH
+system_kind: health
+source_system: systmone
+extracted_at: "2026-03-31"
+tables:
+  person:
+    source: {files: "patients.csv", encoding: utf-8, delimiter: ","}
+    fields:
+      local_id: PatientID
+      given_name: Forename
+      middle_names: Middle Names
+      family_name: Surname
+      date_of_birth: {column: DOB, formats: ['%d/%m/%Y']}
+      sex: {column: Gender, codes: nhs_gender_code, unknown_codes: keep_unknown}
+      ethnicity: {column: Ethnicity, codes: dfe_to_nhs_ethnicity, unknown_codes: keep_unknown}
+      postcode: Postcode
+      nhs_number: NHS Number
+      upn: UPN
+      pnc_id: PNC
+"""
+
+NHS_TO_DFE = {"A": "WBRI", "B": "WIRI", "C": "WOTH", "D": "MWBC", "E": "MWBA", "F": "MWAS", "G": "MOTH",
+              "H": "AIND", "J": "APKN", "K": "ABAN", "L": "AOTH", "M": "BCRB", "N": "BAFR", "P": "BOTH",
+              "R": "CHNE", "S": "OOTH", "Z": "REFU", "99": "NOBT"}
+SEX_TO_CODE = {"male": "1", "female": "2", "indeterminate": "9", "unknown": "X"}
+
+
+def person_frame(rows: int, seed: int = 7) -> pd.DataFrame:
+    """``rows`` person records in export form, from the synthetic generator (repeated with
+    fresh local ids if one world is smaller than ``rows``)."""
+    from stairs_link.synth import person_records
+
+    records, _ = person_records(max(rows // 4, 1000), seed)
+    reps = -(-rows // len(records))
+    records = pd.concat([records] * reps, ignore_index=True).iloc[:rows]
+    dob = pd.to_datetime(records["date_of_birth"])
+    return pd.DataFrame({
+        "PatientID": np.arange(1, rows + 1).astype(str),
+        "Forename": records["given_name"].fillna(""),
+        "Middle Names": records["middle_names"].fillna(""),
+        "Surname": records["family_name"].fillna(""),
+        "DOB": dob.dt.strftime("%d/%m/%Y").fillna(""),
+        "Gender": records["sex"].map(SEX_TO_CODE).fillna(""),
+        "Ethnicity": records["ethnicity"].map(NHS_TO_DFE).fillna(""),
+        "Postcode": records["postcode"].fillna("").str.replace(" ", "", regex=False),
+        "NHS Number": records["nhs_number"].fillna(""),
+        "UPN": records["upn"].fillna(""),
+        "PNC": records["pnc_id"].fillna(""),
+    })
+
+
+LAUNCHER = """
+import resource, subprocess, sys, time
+start = time.perf_counter()
+subprocess.run([sys.executable, "-c", sys.argv[1]], check=True)
+print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def child(code: str) -> tuple[float, float]:
+    """Run ``code`` in a fresh interpreter; (wall seconds incl. start-up, peak RSS in MB).
+
+    A tiny launcher process starts the worker and reads its RUSAGE_CHILDREN: measuring from
+    this (large) process would count the memory a forked child inherits before exec.
+    """
+    out = subprocess.run([sys.executable, "-c", LAUNCHER, code], check=True, cwd=ROOT, capture_output=True, text=True)
+    wall, peak_kb = out.stdout.split()[-2:]
+    return float(wall), int(peak_kb) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--workdir", type=Path)
+    args = parser.parse_args()
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="bench-adapt-"))
+    export = work / "export"
+    export.mkdir(parents=True, exist_ok=True)
+    csv_path = export / "patients.csv"
+    mapping = work / "systmone.yaml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    if not csv_path.exists():
+        t = time.perf_counter()
+        frame = person_frame(args.rows)
+        pacsv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), csv_path)
+        print(f"wrote {args.rows:,} rows ({csv_path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f}s",
+              file=sys.stderr)
+
+    baseline = f"""
+import pyarrow as pa, pyarrow.csv as c, pyarrow.parquet as pq
+r = c.open_csv({str(csv_path)!r}, read_options=c.ReadOptions(block_size=16 << 20),
+               convert_options=c.ConvertOptions(column_types={{n: pa.string() for n in {list(pd.read_csv(csv_path, nrows=0).columns)!r}}}))
+w = pq.ParquetWriter({str(work / 'plain.parquet')!r}, r.schema, compression='zstd')
+for b in r: w.write_batch(b)
+w.close()
+"""
+    base_wall, base_peak = child(baseline)
+    run = f"""
+from stairs_link.adapt import adapt
+adapt({str(mapping)!r}, [{str(export)!r}], {str(work / 'staged')!r})
+"""
+    adapt_wall, adapt_peak = child(run)
+    manifest = json.loads((work / "staged" / "manifest.json").read_text(encoding="utf-8"))
+    source = manifest["sources"][0]
+    assert source["rows_in"] == args.rows == source["rows_staged"] + source["rows_rejected"]
+    print(f"rows: {args.rows:,} (staged {source['rows_staged']:,}, rejected {source['rows_rejected']:,})")
+    print(f"pyarrow CSV->Parquet : {base_wall:6.2f}s  {args.rows / base_wall:12,.0f} rows/s  peak RSS {base_peak:7.0f} MB")
+    print(f"stairs-link adapt    : {adapt_wall:6.2f}s  {args.rows / adapt_wall:12,.0f} rows/s  peak RSS {adapt_peak:7.0f} MB")
+    print(f"ratio adapt/pyarrow  : {adapt_wall / base_wall:6.1f}x time, {adapt_peak / base_peak:.1f}x peak memory")
+    print("(wall times include interpreter start-up and imports in each fresh process)")
+    ok = args.rows / adapt_wall >= 100_000 and adapt_peak < 1536
+    print(f"target >= 100,000 rows/s and < 1.5 GB: {'met' if ok else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
