@@ -117,11 +117,12 @@ def build(
 
     # children: resolved demographics + identifiers + link confidence + nested lists
     children = resolve_demographics(person)
-    children = children.merge(identifiers_seen(person), on="child_id", how="left")
     children = children.merge(_link_summary(person, load_pairs(linked_dir)), on="child_id", how="left")
     children = children.sort_values("child_id").reset_index(drop=True)
     assert children["child_id"].tolist() == child_ids.tolist()
     table = pa.Table.from_pandas(children, preserve_index=False)
+    for name, column in identifiers_seen(person, child_ids).items():
+        table = table.append_column(name, column)
     for event_table, (_, column) in EVENT_OUTPUTS.items():
         table = table.append_column(column, nest(child_ids, events[event_table]))
     sources = person.sort_values(["child_id", "record_key"], kind="stable")[["child_id", *SOURCE_RECORD_COLUMNS]]

@@ -64,7 +64,9 @@ def assign_child_ids(
     this run appended to ``previous_history``).
     """
     frame = clusters[["record_key", "child_id"]].rename(columns={"child_id": "cluster"})
-    min_key = frame.groupby("cluster")["record_key"].min()
+    # smallest record_key per cluster (sort + first: avoids a Python fallback on object min)
+    min_key = frame.sort_values("record_key").drop_duplicates("cluster").set_index("cluster")["record_key"]
+    min_key = min_key.sort_index()
     size = frame.groupby("cluster").size()
     run = 1
     history_before = None

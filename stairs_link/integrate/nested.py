@@ -11,21 +11,30 @@ import pandas as pd
 import pyarrow as pa
 
 
+def _offsets(children: pd.Series, ids: np.ndarray) -> np.ndarray:
+    positions = pd.Index(children).get_indexer(ids)
+    if (positions < 0).any():
+        raise ValueError("rows refer to a child that is not in the children index")  # a bug, not user input
+    if len(positions) and (np.diff(positions) < 0).any():
+        raise ValueError("rows must be sorted by child before nesting")
+    counts = np.bincount(positions, minlength=len(children)) if len(positions) else np.zeros(len(children), np.int64)
+    return np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+
+
+def nest_values(children: pd.Series, ids: pd.Series, values: pa.Array) -> pa.ListArray:
+    """A list array aligned to ``children`` (sorted, unique ids) of ``values``, whose rows
+    belong to ``ids`` (sorted by child)."""
+    offsets = _offsets(children, np.asarray(ids, dtype=object))
+    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), values)
+
+
 def nest(children: pd.Series, events: pa.Table, *, key: str = "child_id") -> pa.ListArray:
     """A list<struct> array aligned to ``children`` (sorted, unique ids): each child's rows of
     ``events`` (already sorted by child then date) without the ``key`` column."""
-    ids = events.column(key).to_numpy(zero_copy_only=False).astype(object) if events.num_rows else np.array([], dtype=object)
-    order = pd.Index(children)
-    positions = order.get_indexer(ids)
-    if (positions < 0).any():
-        raise ValueError("events refer to a child that is not in the children index")  # bug, not user input
-    if len(positions) and (np.diff(positions) < 0).any():
-        raise ValueError("events must be sorted by child before nesting")
-    counts = np.bincount(positions, minlength=len(order)) if len(positions) else np.zeros(len(order), dtype=np.int64)
-    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    ids = events.column(key).to_numpy(zero_copy_only=False).astype(object)
     body = events.drop_columns([key])
     struct = pa.StructArray.from_arrays(
         [body.column(i).combine_chunks() for i in range(body.num_columns)],
         fields=list(body.schema),
     )
-    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), struct)
+    return nest_values(children, ids, struct)

@@ -18,6 +18,9 @@ carried it, otherwise the field is null.
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
+
+from stairs_link.integrate.nested import nest_values
 
 #: fields resolved for each child, in output order.
 FIELDS = [
@@ -92,17 +95,22 @@ def resolve_demographics(person: pd.DataFrame) -> pd.DataFrame:
     )
     long = long.merge(trust, on=["field", "system_kind"], how="left")
     long["trust_rank"] = long["trust_rank"].fillna(len(_HEALTH_FIRST)).astype(int)
-    long["extracted_at"] = long["extracted_at"].fillna("")
+    # ISO timestamps sort as text: rank them as integers so the aggregation stays in Cython
+    extracted = long["extracted_at"].fillna("").astype(str)
+    long["latest"] = pd.Series(pd.Categorical(extracted, categories=sorted(extracted.unique()), ordered=True)
+                               .codes, index=long.index)
+    long["valid"] = long["valid"].astype("int8")
     votes = (
         long.groupby(["child_id", "field", "value"], sort=False)
         .agg(
             valid=("valid", "max"),
             n=("valid", "size"),
             trust_rank=("trust_rank", "min"),
-            latest=("extracted_at", "max"),
+            latest=("latest", "max"),
         )
         .reset_index()
     )
+    votes["valid"] = votes["valid"].astype(bool)
     # invalid ("not known") values rank below every valid one, whatever their count
     votes = votes.sort_values(
         ["child_id", "field", "valid", "n", "trust_rank", "latest", "value"],
@@ -122,13 +130,12 @@ def resolve_demographics(person: pd.DataFrame) -> pd.DataFrame:
     return children.reset_index()
 
 
-def identifiers_seen(person: pd.DataFrame) -> pd.DataFrame:
-    """For each child, every distinct value of each identifier (sorted lists, possibly empty)."""
-    out = pd.DataFrame(index=pd.Index(sorted(person["child_id"].unique()), name="child_id"))
+def identifiers_seen(person: pd.DataFrame, child_ids: pd.Series) -> dict[str, pa.ListArray]:
+    """For each identifier, a list array aligned to ``child_ids`` (sorted, unique): every
+    distinct value the child's records hold, sorted (possibly empty)."""
+    out = {}
     for name in IDENTIFIERS:
         values = person.loc[person[name].notna(), ["child_id", name]].drop_duplicates()
-        values = values.sort_values(["child_id", name])
-        lists = values.groupby("child_id")[name].agg(list)
-        out[f"{name}s_seen"] = lists.reindex(out.index)
-        out[f"{name}s_seen"] = out[f"{name}s_seen"].apply(lambda v: v if isinstance(v, list) else [])
-    return out.reset_index()
+        values = values.sort_values(["child_id", name], kind="stable")
+        out[f"{name}s_seen"] = nest_values(child_ids, values["child_id"], pa.array(values[name], pa.string()))
+    return out
