@@ -74,3 +74,43 @@ def link(staged: tuple[Path, ...], out_dir: Path, config_path: Path | None, mode
 
 
 # evaluate command: see below
+
+
+@click.command(cls=StairsCommand)
+@click.argument("linked", type=click.Path(exists=True, path_type=Path))
+@click.option("--truth", "truth_path", required=True, type=click.Path(exists=True, path_type=Path),
+              help="Ground truth: a Parquet file (record_key, true_child_id, ...) or a synth truth "
+                   "directory holding records.parquet.")
+@click.option("--by", "by", multiple=True,
+              help="Report recall by this column (repeatable), e.g. --by ethnic_group --by sex --by site_id. "
+                   "Taken from the truth, else the staged person tables (--staged), else (site_id, "
+                   "source_system) the record_key.")
+@click.option("--staged", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="Staged directories (person.parquet) to take --by columns from (repeatable).")
+@click.option("--min-true-pairs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Groups with fewer true pairs are listed but left out of the recall gap.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the full result as JSON here.")
+def evaluate(linked: Path, truth_path: Path, by: tuple[str, ...], staged: tuple[Path, ...],
+             min_true_pairs: int, json_path: Path | None) -> None:
+    """Score LINKED/clusters.parquet against ground truth: pairwise and B-cubed precision,
+    recall and F1, and recall by subgroup so linkage bias is visible.
+
+    \b
+    Example:
+      stairs-link evaluate linked --truth synth/truth --by ethnic_group --by sex --by site_id
+    """
+    import json
+
+    from stairs_link.linkage.evaluate import (attach_columns, evaluate_clusters, format_report,
+                                              load_clusters, load_truth)
+
+    clusters, clusters_file = load_clusters(linked)
+    truth, truth_file = load_truth(truth_path)
+    truth = attach_columns(truth, by, clusters=clusters, staged=staged)
+    result = evaluate_clusters(clusters, truth, by, min_true_pairs=min_true_pairs,
+                               clusters_file=clusters_file, truth_file=truth_file)
+    click.echo(format_report(result))
+    if json_path is not None:
+        json_path.write_text(json.dumps(result, indent=2), encoding="utf-8")
+        echo_progress(f"written to {json_path}")
