@@ -224,6 +224,8 @@ def _convert(spec: FieldSpec, frame: pd.DataFrame, ctx: TableContext, out: _Coll
         return parsed.value
     if kind == "number":
         text = raw.astype(TEXT).str.strip()
+        if spec.decimal == ",":
+            text = text.str.replace(",", ".", regex=False)
         number = pd.to_numeric(text.where(text != "", None).astype(object), errors="coerce").astype("float64")
         invalid = (~_blank(raw)) & number.isna().to_numpy()
         whole = pa.types.is_integer(column.type)

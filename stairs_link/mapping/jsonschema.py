@@ -45,6 +45,7 @@ FIELD_OPTIONS: dict[str, Any] = {
                       "description": "What to do with a code the map does not know: reject the row, keep_unknown (canonical unknown, reported), or fail."},
     "unknown_value": {"type": "string", "description": "Canonical code used by keep_unknown (defaults to the list's unknown code)."},
     "ignore_case": {"type": "boolean", "description": "Match codes case-insensitively (default true)."},
+    "decimal": {"enum": [".", ","], "description": "Decimal mark of a number field (',' for '12,5')."},
     "description": {"type": "string", "description": "A note for people reading the mapping."},
 }
 

@@ -205,7 +205,7 @@ def suggest(name: str, options: list[str]) -> str | None:
     hit = synonym_for(name, options)
     if hit:
         return hit
-    close = difflib.get_close_matches(str(name), options, n=1, cutoff=0.5)
+    close = difflib.get_close_matches(str(name), options, n=1, cutoff=0.6)
     return close[0] if close else None
 
 
@@ -307,6 +307,8 @@ def _field_spec(table: str, name: str, raw: Any, doc: _Doc, problems: list[Probl
         if isinstance(fmt, str) and "%" not in fmt:
             problem(f"date format '{fmt}' has no % codes", "write formats with strptime codes, e.g. '%d/%m/%Y'",
                     "formats")
+    if "decimal" in raw and kind != "number":
+        problem("`decimal:` only applies to number fields", "remove `decimal:`", "decimal")
     codes = raw.get("codes")
     codes_name = None
     code_map: dict[str, str] | None = None
@@ -364,6 +366,7 @@ def _field_spec(table: str, name: str, raw: Any, doc: _Doc, problems: list[Probl
         unknown_codes=raw.get("unknown_codes"),
         unknown_value=None if unknown_value is None else str(unknown_value),
         ignore_case=bool(raw.get("ignore_case", True)),
+        decimal=str(raw.get("decimal", ".")),
         line=line,
     )
 

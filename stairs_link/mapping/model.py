@@ -95,6 +95,7 @@ class FieldSpec:
     unknown_codes: str | None = None
     unknown_value: str | None = None
     ignore_case: bool = True
+    decimal: str = "."
     line: int | None = None
 
     @property
