@@ -106,7 +106,7 @@ def _inherit(
     # among the old children a cluster received, the one with most shared records keeps its id
     keep = best.sort_values(["cluster", "n", "old_size", "old"], ascending=[True, False, False, True], kind="stable")
     keepers = keep.drop_duplicates("cluster", keep="first").set_index("cluster")["old"]
-    received = best.groupby("cluster")["old"].agg(lambda v: sorted(v))
+    n_received = best.groupby("cluster").size().reindex(min_key.index, fill_value=0)
 
     ids = pd.Series(index=min_key.index, dtype="object")
     ids.loc[keepers.index] = keepers
@@ -115,18 +115,16 @@ def _inherit(
     ids.loc[need_new] = _fresh_ids(min_key[need_new], taken)
 
     # events per new cluster
-    olds_in = shared.groupby("cluster")["old"].agg(lambda v: sorted(v))
+    shared = shared.sort_values(["cluster", "old"], kind="stable")
+    olds_in = shared.groupby("cluster", sort=False)["old"].agg(list)
+    touched_split = shared["old"].isin(split_olds).groupby(shared["cluster"]).any()
+    touched_split = touched_split.reindex(min_key.index, fill_value=False)
     event = pd.Series("created", index=min_key.index, dtype="object")
-    previous_ids = pd.Series([[] for _ in range(len(min_key))], index=min_key.index, dtype="object")
-    has_old = min_key.index.isin(olds_in.index)
-    previous_ids[has_old] = olds_in.reindex(min_key.index[has_old])
-    event[has_old] = "continued"
-    touched_split = olds_in.reindex(min_key.index).apply(
-        lambda v: isinstance(v, list) and any(o in split_olds for o in v)
-    )
-    event[touched_split] = "split"
-    n_received = received.reindex(min_key.index).apply(lambda v: len(v) if isinstance(v, list) else 0)
-    event[n_received > 1] = "merged"
+    event[min_key.index.isin(olds_in.index)] = "continued"
+    event[touched_split.to_numpy()] = "split"
+    event[(n_received > 1).to_numpy()] = "merged"
+    previous_ids = olds_in.reindex(min_key.index)
+    previous_ids = previous_ids.where(previous_ids.notna(), pd.Series([[]] * len(previous_ids), index=previous_ids.index))
     events = pd.DataFrame({"cluster": min_key.index, "child_id": ids.values, "event": event.values,
                            "previous_child_ids": previous_ids.values})
     gone = sorted(set(old_size.index) - set(shared["old"]))
