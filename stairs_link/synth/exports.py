@@ -247,13 +247,15 @@ def _inject_bad_rows(table: pd.DataFrame, layout: FileLayout, rng: np.random.Gen
     n = len(table)
     if n < 10 or layout.table not in ("person", "episode"):
         return []
-    k = max(1, int(round(n * BAD_ROW_RATE)))
+    # at least two per file, so that each file has both of its kinds of fault
+    k = max(2, int(round(n * BAD_ROW_RATE)))
     rows = np.sort(rng.choice(n, size=k, replace=False))
     date_cols = [c for c in layout.columns if c.date_format]
-    coded = [c for c in layout.columns if c.codes and c.canonical in ("sex", "legal_basis")]
+    coded = [c for c in layout.columns if c.codes and c.canonical in ("sex", "legal_basis", "discharge_destination")]
     required_dates = [c for c in date_cols if c.required]
+    order = rng.permutation(k)  # which rows get which fault
     bad = []
-    for j, row in enumerate(rows.tolist()):  # a handful of rows per file
+    for j, row in zip(order.tolist(), rows.tolist()):  # a handful of rows per file
         if layout.table == "person":
             col: Col = date_cols[0] if (j % 2 == 0 or not coded) else coded[0]
             kind = "unparseable_date" if col.date_format else "unknown_code"

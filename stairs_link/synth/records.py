@@ -236,7 +236,12 @@ def damaged_records(world: World, damage: DamageConfig | None = None) -> tuple[p
             pool = true[pd.notna(true)]
             value[wrong] = pool[rd.integers(0, len(pool), int(wrong.sum()))]
         typo = draw(damage.id_mistyped) & present & ~wrong
-        value[typo] = dmg.digit_typos(value[typo], rd)
+        if field == "pnc_id":  # the century digits are not covered by the check letter
+            head = pd.Series(value[typo], dtype=object).str[:2].to_numpy(dtype=object)
+            tail = pd.Series(value[typo], dtype=object).str[2:].to_numpy(dtype=object)
+            value[typo] = head + dmg.digit_typos(tail, rd)
+        else:
+            value[typo] = dmg.digit_typos(value[typo], rd)
         cols[field] = value
         if field in CHECKED_IDENTIFIERS:
             cols[f"{field}_valid"] = _valid(field, value)
