@@ -61,6 +61,7 @@ def example_rows(
     out = []
     for i, row in rows.iterrows():  # at most MAX_EXAMPLES rows
         out.append({
+            **({"directory": row["_q_source"]} if "_q_source" in row else {}),
             "source_file": row.get("source_file"),
             "source_row": None if pd.isna(row.get("source_row")) else int(row.get("source_row")),
             "values": {c: show(row.get(c), c, show_values=show_values) for c in columns if c in frame},

@@ -25,7 +25,10 @@ from stairs_link.quality.results import Outcome
 from stairs_link.schema.codes import CODE_LISTS
 from stairs_link.schema.tables import TABLES
 
-RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": MAX_EXAMPLES}
+# COMPLETE for the full unexpected index list (per-directory counts); the unexpected values
+# GX also returns stay in memory and are never written out.
+RESULT_FORMAT = {"result_format": "COMPLETE", "partial_unexpected_count": MAX_EXAMPLES,
+                 "include_unexpected_rows": False, "return_unexpected_index_query": False}
 
 
 def _quiet_offline_environment() -> None:
@@ -117,6 +120,10 @@ def _outcome(
     if not success and error is None:
         index = [int(i) for i in result.get("partial_unexpected_index_list") or []]
         outcome.examples = example_rows(original, index, outcome.columns, show_values=show_values)
+        every = result.get("unexpected_index_list")
+        if every is not None and "_q_source" in original:
+            counts = original["_q_source"].iloc[[int(i) for i in every]].value_counts()
+            outcome.by_source = {str(k): int(v) for k, v in counts.sort_index().items()}
         if meta["category"] == "validity" and expectation["type"] == "expect_column_values_to_be_in_set":
             outcome.unexpected_values = _code_counts(table, meta["columns"], original)
     return outcome

@@ -46,11 +46,13 @@ def _examples(outcome: Outcome) -> str:
         parts.append(f"<p>Values found:</p><table><tr><th>value</th><th>rows</th></tr>{items}</table>")
     if outcome.examples:
         columns = sorted({c for e in outcome.examples for c in e["values"]})
-        head = "".join(f"<th>{escape(c)}</th>" for c in ["file", "row", *columns])
+        where = ["directory"] if any("directory" in e for e in outcome.examples) else []
+        head = "".join(f"<th>{escape(c)}</th>" for c in [*where, "file", "row", *columns])
         body = "".join(
             "<tr>" + "".join(
                 f"<td>{escape(_text(v))}</td>"
-                for v in [e.get("source_file"), e.get("source_row"), *[e["values"].get(c) for c in columns]]
+                for v in [*[e.get(w) for w in where], e.get("source_file"), e.get("source_row"),
+                          *[e["values"].get(c) for c in columns]]
             ) + "</tr>"
             for e in outcome.examples
         )
@@ -71,6 +73,10 @@ def _card(outcome: Outcome) -> str:
         f"<p>The check could not run: {escape(outcome.error)}</p>" if outcome.error else
         f"<p><b>Rows affected:</b> {escape(_rows(outcome))}</p>" if _rows(outcome) else ""
     )
+    if outcome.by_source and len(outcome.by_source) > 1 or (
+            outcome.by_source and outcome.source not in outcome.by_source):
+        items = "".join(f"<li>{escape(d)}: {n:,}</li>" for d, n in outcome.by_source.items())
+        problem += f"<p>Rows affected per staged directory:</p><ul>{items}</ul>"
     observed = ""
     if outcome.observed_value is not None and outcome.scope in ("structure", "linked"):
         observed = f"<p><b>Found:</b> {escape(str(outcome.observed_value))}</p>"

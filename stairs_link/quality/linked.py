@@ -1,7 +1,6 @@
-"""Checks across staged directories and after linkage, in pandas (GX validates one table at a
-time; these need joins). They report in the same :class:`Outcome` format as the suites.
+"""Checks after linkage, in pandas (GX validates one table at a time; these need joins).
+They report in the same :class:`Outcome` format as the suites.
 
-* combined: a record_key must be unique across all staged directories.
 * linked (``LINKED/clusters.parquet``: record_key, child_id, cluster_size): every clustered
   record is known, cluster_size is right, no oversized clusters (critical: chaining in the
   linker), and contradictions within one child (warnings: different sex or date of birth
@@ -43,26 +42,6 @@ def _concat(staged: list[Staged], table: str, columns: list[str]) -> pd.DataFram
     if not frames:
         return pd.DataFrame(columns=[*columns, "_staged"])
     return pd.concat(frames, ignore_index=True)
-
-
-def combined_checks(staged: list[Staged], *, show_values: bool) -> list[Outcome]:
-    """record_key unique across every staged directory given."""
-    person = _concat(staged, "person", ["record_key", "source_file", "source_row"])
-    dirs_per_key = person.groupby("record_key")["_staged"].nunique()
-    repeated = dirs_per_key[dirs_per_key > 1].index
-    bad = person.index[person["record_key"].isin(repeated)].tolist()
-    return [Outcome(
-        check_id="combined.record_key.unique_across_directories", scope="combined", source="",
-        table="person", expectation_type="stairs_link.unique_across_directories",
-        columns=["record_key"], severity=CRITICAL, success=not bad,
-        title="each record_key is in one staged directory only",
-        element_count=len(person), unexpected_count=len(bad),
-        unexpected_percent=100.0 * len(bad) / max(len(person), 1),
-        examples=example_rows(person, bad, ["record_key", "_staged"], show_values=show_values),
-        why="The same record staged twice (e.g. one export adapted into two directories) would "
-            "be counted twice and linked to itself.",
-        fix="Give each site system's export one staged directory, and pass each directory once.",
-    )]
 
 
 def read_clusters(directory: Path) -> pd.DataFrame:

@@ -14,14 +14,17 @@ from typing import Any
 CRITICAL = "critical"
 WARNING = "warning"
 
+#: ``Outcome.source`` of a check run over several staged directories at once.
+ALL_SOURCES = "all staged directories"
+
 
 @dataclass
 class Outcome:
     """The result of one check on one table of one staged (or linked) directory."""
 
     check_id: str
-    scope: str  # "structure" | "table" | "combined" | "linked"
-    source: str  # staged/linked directory the check ran on ("" for combined checks)
+    scope: str  # "structure" | "table" | "linked"
+    source: str  # staged/linked directory the check ran on, or ALL_SOURCES
     table: str
     expectation_type: str
     columns: list[str]
@@ -37,6 +40,7 @@ class Outcome:
     kwargs: dict[str, Any] = field(default_factory=dict)
     examples: list[dict[str, Any]] = field(default_factory=list)
     unexpected_values: list[dict[str, Any]] = field(default_factory=list)  # coded columns only
+    by_source: dict[str, int] = field(default_factory=dict)  # unexpected rows per directory
     error: str | None = None  # the check could not run (e.g. GX raised); counts as a failure
 
     @property

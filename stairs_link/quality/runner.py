@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from pathlib import Path
+
+import pandas as pd
 
 from stairs_link.errors import QualityError
 from stairs_link.quality.html import render_html
-from stairs_link.quality.linked import MAX_CLUSTER_SIZE, combined_checks, is_linked_dir, linked_checks
+from stairs_link.quality.linked import MAX_CLUSTER_SIZE, is_linked_dir, linked_checks
 from stairs_link.quality.prepare import Staged, load_staged, prepare
-from stairs_link.quality.results import CheckResult, Outcome
+from stairs_link.quality.results import ALL_SOURCES, CheckResult, Outcome
 from stairs_link.quality.suites import load_suite
+from stairs_link.schema.tables import TABLES
 
 
 def split_dirs(directories: list[Path]) -> tuple[list[Path], list[Path]]:
@@ -52,16 +56,19 @@ def check(
     from stairs_link.quality.gx_runner import GXRunner  # imports great_expectations
 
     runner = GXRunner()
-    results: list[Outcome] = []
-    for s in staged:
-        results.extend(s.structure)
-        for name, table in s.tables.items():
-            results.extend(runner.validate(
-                name, load_suite(name, suites_dir), table.prepared, table.frame,
-                source=str(s.directory), show_values=show_values,
-            ))
-    if len(staged) > 1:
-        results.extend(combined_checks(staged, show_values=show_values))
+    results: list[Outcome] = [o for s in staged for o in s.structure]
+    for name in TABLES:
+        parts = [(str(s.directory), s.tables[name]) for s in staged if name in s.tables]
+        if not parts:
+            continue
+        # one validation per table over every directory (GX's cost is per expectation, not
+        # per row), with the directory kept in _q_source for the per-directory breakdown
+        original = _concat([t.frame.assign(_q_source=d) for d, t in parts])
+        prepared = _concat([t.prepared.assign(_q_source=d) for d, t in parts])
+        results.extend(runner.validate(
+            name, load_suite(name, suites_dir), prepared, original,
+            source=parts[0][0] if len(staged) == 1 else ALL_SOURCES, show_values=show_values,
+        ))
     for linked in linked_paths:
         results.extend(linked_checks(linked, staged, show_values=show_values,
                                      max_cluster_size=max_cluster_size))
@@ -71,6 +78,12 @@ def check(
     result.seconds = round(time.perf_counter() - started, 3)
     write_reports(result, Path(out_dir), show_values=show_values)
     return result
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # all-null columns in some directories
+        return pd.concat(frames, ignore_index=True)
 
 
 def write_reports(result: CheckResult, out_dir: Path, *, show_values: bool) -> None:

@@ -15,6 +15,7 @@ validation, because GX has no checksum or cross-table expectation:
 
 * ``_q_<identifier>_ok``: the NHS number / UPN / PNC ID is in canonical form and its check
   digit is right (computed with ``stairs_link.standardise``); null where the value is null.
+* ``_q_source``: the staged directory of the row (all directories are validated together).
 * ``_q_extracted_date``: ``extracted_at`` as a date. "No dates in the future" compares with
   the export's own extraction date, never the wall clock, so results are reproducible.
 * ``_q_extracted_at_ok``: ``extracted_at`` parses as ISO 8601.
@@ -196,7 +197,7 @@ def _common_tail(table: str) -> list[dict[str, Any]]:
         ),
         _exp(
             f"{table}.source_row.unique", "expect_compound_columns_to_be_unique",
-            {"column_list": ["source_file", "source_row"]},
+            {"column_list": ["_q_source", "source_file", "source_row"]},
             severity=WARNING, category="uniqueness", title="each source row appears once",
             columns=["source_file", "source_row"],
             why="Two canonical rows from the same row of the same file usually mean an export "

@@ -105,6 +105,11 @@ def test_duplicate_record_key_across_directories(tmp_path: Path) -> None:
     one = write_staged(tmp_path / "a", make_tables())
     two = write_staged(tmp_path / "b", make_tables())  # the same export staged twice
     result = check([one, two], tmp_path / "report")
-    combined = next(o for o in result.results if o.check_id == "combined.record_key.unique_across_directories")
-    assert not combined.success and combined.unexpected_count == 12
+    unique = next(o for o in result.results if o.check_id == "person.record_key.unique")
+    assert not unique.success and unique.unexpected_count == 12
+    assert unique.by_source == {str(one): 6, str(two): 6}
+    assert {e["directory"] for e in unique.examples} <= {str(one), str(two)}
+    # same file name and row numbers in two directories are not duplicates of each other
+    provenance = next(o for o in result.results if o.check_id == "person.source_row.unique")
+    assert provenance.success
     assert not result.passed
