@@ -89,10 +89,13 @@ def link(staged: tuple[Path, ...], out_dir: Path, config_path: Path | None, mode
               help="Staged directories (person.parquet) to take --by columns from (repeatable).")
 @click.option("--min-true-pairs", type=click.IntRange(min=1), default=1, show_default=True,
               help="Groups with fewer true pairs are listed but left out of the recall gap.")
+@click.option("--exclude-unlinked-truth", is_flag=True,
+              help="Score only truth records that reached linkage (e.g. when adapt rejected rows); "
+                   "the number left out is reported. Without it, differing record sets are an error.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the full result as JSON here.")
 def evaluate(linked: Path, truth_path: Path, by: tuple[str, ...], staged: tuple[Path, ...],
-             min_true_pairs: int, json_path: Path | None) -> None:
+             min_true_pairs: int, exclude_unlinked_truth: bool, json_path: Path | None) -> None:
     """Score LINKED/clusters.parquet against ground truth: pairwise and B-cubed precision,
     recall and F1, and recall by subgroup so linkage bias is visible.
 
@@ -109,6 +112,7 @@ def evaluate(linked: Path, truth_path: Path, by: tuple[str, ...], staged: tuple[
     truth, truth_file = load_truth(truth_path)
     truth = attach_columns(truth, by, clusters=clusters, staged=staged)
     result = evaluate_clusters(clusters, truth, by, min_true_pairs=min_true_pairs,
+                               exclude_unlinked_truth=exclude_unlinked_truth,
                                clusters_file=clusters_file, truth_file=truth_file)
     click.echo(format_report(result))
     if json_path is not None:

@@ -95,8 +95,13 @@ def _align(
     *,
     clusters_file: str | None,
     truth_file: str | None,
-) -> pd.DataFrame:
-    """Inner join on record_key, refusing record sets that differ (they would bias the scores)."""
+    exclude_unlinked_truth: bool = False,
+) -> tuple[pd.DataFrame, int]:
+    """Join on record_key, refusing record sets that differ (they would bias the scores).
+
+    With ``exclude_unlinked_truth`` truth records absent from the clusters (e.g. rows rejected
+    before linkage) are left out and counted instead; returns (joined frame, count left out).
+    """
     _check_keys(clusters, ["record_key", "child_id"], what="clusters", file=clusters_file)
     _check_keys(truth, ["record_key", "true_child_id"], what="truth", file=truth_file)
     merged = clusters[["record_key", "child_id"]].merge(
@@ -105,6 +110,8 @@ def _align(
     side = merged["_merge"].to_numpy()
     only_clusters = int((side == "left_only").sum())
     only_truth = int((side == "right_only").sum())
+    if exclude_unlinked_truth and only_truth and not only_clusters:
+        return merged[side == "both"].drop(columns="_merge").reset_index(drop=True), only_truth
     if only_clusters or only_truth:
         # Record keys carry local ids, so say how many and where, not which.
         if only_clusters:
@@ -125,9 +132,11 @@ def _align(
             file=truth_file,
             row=int(rows[0]),
             column="record_key",
-            fix="every input record must appear in clusters.parquet (unlinked ones as singletons)",
+            fix="every input record must appear in clusters.parquet (unlinked ones as singletons); "
+                "if rows were rejected before linkage, exclude them explicitly "
+                "(--exclude-unlinked-truth), and they are counted in the report",
         )
-    return merged.drop(columns="_merge")
+    return merged.drop(columns="_merge"), 0
 
 
 def _pairs_touching(group_sizes: pd.Series, in_group_sizes: pd.Series) -> np.ndarray:
@@ -192,6 +201,7 @@ def evaluate_clusters(
     by: Sequence[str] = (),
     *,
     min_true_pairs: int = 1,
+    exclude_unlinked_truth: bool = False,
     clusters_file: str | None = None,
     truth_file: str | None = None,
 ) -> dict[str, Any]:
@@ -201,6 +211,8 @@ def evaluate_clusters(
     ``true_child_id`` and any ``by`` columns (join them on beforehand if they live elsewhere).
     Both must describe exactly the same records. ``min_true_pairs`` excludes groups with fewer
     true pairs from the recall gap (they are still listed, with their counts).
+    ``exclude_unlinked_truth`` scores only truth records present in the clusters (records
+    rejected before linkage), reporting how many were left out; otherwise that is an error.
 
     Returns a JSON-ready dict: records, true/predicted children and pairs, true positives,
     pairwise ``precision``/``recall``/``f1``, ``bcubed_precision``/``bcubed_recall``/
@@ -217,8 +229,9 @@ def evaluate_clusters(
                 column=column,
                 fix="join the column onto the truth first (e.g. from the staged person tables)",
             )
-    frame = _align(clusters, truth[["record_key", "true_child_id", *by]],
-                   clusters_file=clusters_file, truth_file=truth_file)
+    frame, excluded = _align(clusters, truth[["record_key", "true_child_id", *by]],
+                             clusters_file=clusters_file, truth_file=truth_file,
+                             exclude_unlinked_truth=exclude_unlinked_truth)
     n_records = len(frame)
     if n_records == 0:
         raise LinkageError("no records to evaluate", reason="empty", file=clusters_file,
@@ -245,6 +258,7 @@ def evaluate_clusters(
     exact = (cell_n == cell_pred) & (cell_n == cell_true)
     result: dict[str, Any] = {
         "records": n_records,
+        "truth_records_excluded": excluded,
         "true_children": int(len(true_sizes)),
         "predicted_children": int(len(pred_sizes)),
         "true_pairs": true_pairs,
@@ -352,6 +366,8 @@ def format_report(result: dict[str, Any]) -> str:
     """A readable plain-text table of an :func:`evaluate_clusters` result (counts only, no ids)."""
     lines = [
         f"records               {result['records']:>12,}",
+        *([f"truth records left out {result['truth_records_excluded']:>10,}  (not in the linked output)"]
+          if result.get("truth_records_excluded") else []),
         f"true children         {result['true_children']:>12,}",
         f"predicted children    {result['predicted_children']:>12,}",
         f"children recovered    {result['children_exactly_recovered']:>12,}  (all records together, nothing else)",

@@ -227,3 +227,15 @@ def test_evaluate_real_linkage_on_synthetic_records():
     assert 0.8 < r["f1"] <= 1.0  # a working engine on easy data; a broken one fails this
     groups = r["by"]["ethnic_group"]["groups"]
     assert sum(g["records"] for g in groups.values()) == len(person)
+
+
+def test_exclude_unlinked_truth_counts_what_it_leaves_out():
+    clusters, truth = _frames({"a": "P1", "b": "P1"}, {"a": "T1", "b": "T1", "c": "T1"})
+    r = evaluate_clusters(clusters, truth, exclude_unlinked_truth=True)
+    assert r["truth_records_excluded"] == 1 and r["records"] == 2
+    assert r["true_pairs"] == 1 and r["recall"] == 1.0
+    assert "truth records left out" in format_report(r)
+    # a clustered record missing from the truth is still an error
+    clusters, truth = _frames({"a": "P1", "z": "P1"}, {"a": "T1", "c": "T1"})
+    with pytest.raises(LinkageError, match="not in the truth"):
+        evaluate_clusters(clusters, truth, exclude_unlinked_truth=True)
