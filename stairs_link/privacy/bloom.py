@@ -21,7 +21,6 @@ n-gram); bit setting, packing and Dice are numpy over whole matrices.
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -31,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from stairs_link.errors import PrivacyError
-from stairs_link.privacy.tokens import domain_key
+from stairs_link.privacy.tokens import domain_key, hmac_sha256_many
 
 _CHUNK = 65_536  # distinct values encoded per block: bounds the (chunk x length) bit matrix
 
@@ -102,7 +101,7 @@ def _gram_positions(grams: list[str], subkey: bytes, params: BloomParams) -> np.
     """(n_grams, k) bit positions by keyed double hashing."""
     if not grams:
         return np.zeros((0, params.k), dtype=np.int64)
-    digests = b"".join(hmac.digest(subkey, g.encode("utf-8"), "sha256") for g in grams)
+    digests = hmac_sha256_many(subkey, (g.encode("utf-8") for g in grams))
     words = np.frombuffer(digests, dtype="<u8").reshape(len(grams), 4)
     m = np.uint64(params.length)
     h1 = (words[:, 0] % m).astype(np.int64)

@@ -74,6 +74,15 @@ def _new_record_key(frame: pd.DataFrame, key: bytes, length: int) -> pd.Series:
     return (frame["site_id"].astype("string") + ":" + frame["source_system"].astype("string") + ":" + token)
 
 
+def _yyyymmdd(dates: pd.Series) -> pd.Series:
+    """Dates -> ``YYYYMMDD`` text with Arrow's strftime (pandas' is a per-row loop)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pc.strftime(pa.array(dates.to_numpy(dtype="datetime64[s]"), from_pandas=True), format="%Y%m%d")
+    return pd.Series(pd.arrays.ArrowStringArray(text), index=dates.index)
+
+
 def _pseudonymise_person(frame: pd.DataFrame, key: bytes, params: PrivacyParams) -> pd.DataFrame:
     from stairs_link.standardise import fold_name
 
@@ -83,7 +92,7 @@ def _pseudonymise_person(frame: pd.DataFrame, key: bytes, params: PrivacyParams)
         if source not in frame:
             continue
         if source == "date_of_birth":
-            text = dob.dt.strftime("%Y%m%d")
+            text = _yyyymmdd(dob)
         elif source == "postcode":
             text = frame[source].astype("string")
         else:

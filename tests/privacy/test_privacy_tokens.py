@@ -60,3 +60,15 @@ def test_numeric_and_empty_input() -> None:
     assert keyed_token(pd.Series([], dtype=object), KEY_A, "x").empty
     numeric = keyed_token(pd.Series([12, 12]), KEY_A, "local_id")
     assert numeric.iloc[0] == keyed_token(pd.Series(["12"]), KEY_A, "local_id").iloc[0]
+
+
+@pytest.mark.parametrize("key_len", [16, 32, 64, 65, 100])
+def test_fast_hmac_matches_standard_library(key_len: int) -> None:
+    import hmac
+
+    from stairs_link.privacy.tokens import hmac_sha256_many
+
+    key = bytes((7 * i + 3) % 256 for i in range(key_len))
+    messages = [b"", b"9434765919", "José".encode("utf-8"), b"x" * 200]
+    expected = b"".join(hmac.digest(key, m, "sha256") for m in messages)
+    assert hmac_sha256_many(key, messages) == expected
