@@ -11,7 +11,7 @@ import pytest
 
 from stairs_link.standardise.identifiers import nhs_check_digit, pnc_check_letter, upn_check_letter
 from stairs_link.synth import person_records, write_exports
-from tests.synth.spec_reader import load_systems, parse_column, read_raw
+from synth_spec_reader import load_systems, parse_column, read_raw
 
 N, SEED = 120, 7
 
