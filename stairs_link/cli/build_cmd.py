@@ -46,6 +46,9 @@ def build(linked: Path, staged: tuple[Path, ...], out_dir: Path, previous: Path 
     events = ", ".join(f"{v} {k}" for k, v in result.id_events.items())
     click.echo(f"{result.n_children} children from {result.n_records} records; {result.n_stays} stays, "
                f"{result.n_transitions} moves; ids: {events}")
+    dropped = sum(result.duplicates_dropped.values())
+    if dropped:
+        click.echo(f"{dropped} rows staged twice (same record in two extracts) were kept once; see build.json")
     click.echo(f"dataset written to {out_dir}")
 
 

@@ -44,8 +44,8 @@ def load_staged(staged_dirs: list[Path]) -> StagedData:
 
     The same person record can arrive twice when two extracts of one system are staged (e.g.
     last year's and this year's export): the person row from the latest ``extracted_at`` is
-    kept, and event rows that repeat exactly (ignoring provenance) are kept once. The number
-    of rows dropped this way is returned, never hidden.
+    kept, and an event row that repeats exactly (ignoring provenance) a row of an earlier
+    staged directory is dropped. The number of rows dropped this way is returned, never hidden.
     """
     if not staged_dirs:
         raise IntegrationError(
@@ -94,9 +94,13 @@ def load_staged(staged_dirs: list[Path]) -> StagedData:
             # latest extract of a record wins; ties by staged file order (deterministic)
             frame = frame.sort_values(["record_key", "extracted_at", "_staged_file"], na_position="first", kind="stable")
             frame = frame.drop_duplicates("record_key", keep="last")
-        else:
+        elif len(frame):
+            # a row repeated in a later staged directory (another extract of the same system)
+            # is dropped; repeats inside one file are the source's own rows and are kept
             content = [c.name for c in TABLES[name] if c.name not in PROVENANCE]
-            frame = frame.drop_duplicates(content, keep="first")
+            rank = frame["_staged_file"].map({f: i for i, f in enumerate(frame["_staged_file"].unique())})
+            first = rank.groupby([frame[c] for c in content], dropna=False, sort=False).transform("min")
+            frame = frame[rank == first]
         dropped[name] = before - len(frame)
         tables[name] = frame.reset_index(drop=True)
     return StagedData(tables=tables, duplicates_dropped=dropped)

@@ -125,3 +125,14 @@ def test_same_record_in_two_extracts_is_kept_once(world, tmp_path):
     result = build(linked, [*staged, again], tmp_path / "ds")
     assert result.n_records == len(PEOPLE)
     assert result.duplicates_dropped["person"] > 0
+
+
+def test_repeated_event_rows_within_one_file_are_kept(world, tmp_path):
+    from stairs_link.schema import read_table, write_table
+
+    linked, staged = world
+    path = staged[0] / "episode.parquet"
+    episodes = read_table(path, "episode")
+    write_table("episode", pd.concat([episodes, episodes.iloc[:1]], ignore_index=True), path)
+    result = build(linked, staged, tmp_path / "ds")
+    assert result.n_events["episode"] == 9 and result.duplicates_dropped["episode"] == 0
