@@ -11,8 +11,8 @@ nobody without the key can compute the filter of a guessed name. Two encodings a
 with the Dice coefficient of their bits, which tracks the n-gram similarity of the plaintexts.
 
 Optional hardening: ``balanced=True`` appends the complement of the filter and shuffles the
-2 x length bits with a keyed permutation (Schnell, Rukasz, Borgs et al. 2016, "Randomized
-response and balanced Bloom filters for privacy preserving record linkage"), so every
+2 x length bits with a keyed permutation (Schnell & Borgs 2016, "Randomized response and
+balanced Bloom filters for privacy preserving record linkage", ICDM Workshops), so every
 encoding has exactly ``length`` ones and the bit count no longer reveals the value's length.
 
 Encoding works on the distinct values and distinct n-grams of a column (one HMAC per distinct
