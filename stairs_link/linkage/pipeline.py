@@ -221,7 +221,10 @@ def link_table(person: pd.DataFrame, config: LinkageConfig | None = None, *, mod
     tf = _tf_tables(config, feats)
     det_ks = [k for k, c in enumerate(comps) if c.name in config.deterministic_identifiers]
     ident_ks = [k for k, c in enumerate(comps) if c.kind == "identifier"]
-    demo_ks = [k for k in range(len(comps)) if k not in ident_ks]
+    # demographics judged by the deterministic pass: names, dates and exact fields (not
+    # postcode: siblings share an address)
+    demo_ks = [k for k in range(len(comps)) if k not in ident_ks and comps[k].kind in ("name", "date", "exact")]
+    name_date_ks = [k for k in demo_ks if comps[k].kind in ("name", "date")]
     dec_ids = pd.Series(dmatch, index=di.astype(np.int64) * n + dj) if len(di) else pd.Series(dtype=bool)
     kept: list[pd.DataFrame] = []
     edges: list[tuple[np.ndarray, ...]] = []
@@ -234,7 +237,12 @@ def link_table(person: pd.DataFrame, config: LinkageConfig | None = None, *, mod
         det = np.zeros(len(i), dtype=bool)
         for k in det_ks:
             det |= gamma[:, k] == len(comps[k].levels()) - 1
-        conflict = det & (pw[:, demo_ks].sum(axis=1) < config.deterministic_conflict_weight)
+        # Strong conflict: the demographic evidence adds up to less than the configured weight,
+        # or names and date of birth all disagree outright (rule-based, so it holds even when
+        # a small training set gives weak weights).
+        demo_gamma = gamma[:, name_date_ks]
+        all_else = ((demo_gamma == 0) | (demo_gamma < 0)).all(axis=1) & ((demo_gamma == 0).sum(axis=1) >= 2)
+        conflict = det & ((pw[:, demo_ks].sum(axis=1) < config.deterministic_conflict_weight) | all_else)
         for k in det_ks:  # an identifier shared by demographically conflicting records is suspect
             hit = conflict & (gamma[:, k] == len(comps[k].levels()) - 1)
             suspect[comps[k].name].extend((i[hit], j[hit]))
