@@ -25,7 +25,16 @@ def synth(n_children: int, seed: int, out_dir: Path, quiet: bool) -> None:
     formulations.parquet; bad_rows.parquet: rows made deliberately bad). All data is
     synthetic; the same --children and --seed always give byte-identical files.
     """
+    from stairs_link.errors import StairsLinkError
     from stairs_link.synth import write_exports
 
-    write_exports(out_dir, n_children, seed, progress=lambda m: echo_progress(m, quiet=quiet))
+    try:
+        write_exports(out_dir, n_children, seed, progress=lambda m: echo_progress(m, quiet=quiet))
+    except OSError as exc:
+        raise StairsLinkError(
+            f"cannot write the synthetic data ({exc.strerror or exc})",
+            reason="cannot_write_output",
+            file=str(exc.filename or out_dir),
+            fix="choose an --out directory you can write to, with free disk space",
+        ) from None
     click.echo(str(out_dir))
