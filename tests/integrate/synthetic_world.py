@@ -1,9 +1,13 @@
-"""A 300-child dataset from the project's generator, built once per test module.
+"""A 300-child world from the project's generator, staged as canonical tables.
 
 Person rows come from ``stairs_link.synth.person_records`` (canonical rows as an adapter would
 stage them); each record gets the true stays of its child at its site as episodes, and about
 two thirds of stays get a formulation some days after admission. Clusters are the truth
 (a perfect linkage), so the report tests do not depend on the linkage stage.
+
+With ``cutoff`` the world is staged as it was known on that date (an earlier year's exports):
+only episodes admitted before it (still open if discharged later), formulations before it, and
+the person records those episodes belong to.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from stairs_link.schema import write_table
 from stairs_link.synth import generate_world, person_records
 
 
-def write_synthetic_world(root: Path, n_children: int = 300, seed: int = 42) -> tuple[Path, list[Path]]:
+def write_synthetic_world(root: Path, n_children: int = 300, seed: int = 42,
+                          cutoff: str | None = None) -> tuple[Path, list[Path]]:
     person, truth = person_records(n_children, seed)
     stays = generate_world(n_children, seed).stays
     rng = np.random.default_rng(seed)
@@ -33,6 +38,15 @@ def write_synthetic_world(root: Path, n_children: int = 300, seed: int = 42) -> 
     firsts["formulation_date"] = (pd.to_datetime(firsts["admission_date"])
                                   + pd.to_timedelta(rng.integers(0, 60, len(firsts)), unit="D")).dt.date
     firsts["formulation_type"] = "initial"
+    if cutoff is not None:
+        limit = pd.Timestamp(cutoff).date()
+        episodes = episodes[episodes["admission_date"] < limit].copy()
+        later = episodes["discharge_date"].notna() & (episodes["discharge_date"] >= limit)
+        episodes.loc[later, "discharge_date"] = None
+        episodes.loc[later, "discharge_destination"] = None
+        firsts = firsts[firsts["formulation_date"] < limit]
+        person = person[person["record_key"].isin(episodes["record_key"])]
+        truth = truth[truth["record_key"].isin(person["record_key"])]
     staged = []
     for (site, system), rows in person.groupby(["site_id", "source_system"], sort=True):
         directory = root / "staged" / site / system
