@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -89,19 +90,22 @@ LAUNCHER = """
 import resource, subprocess, sys, time
 start = time.perf_counter()
 subprocess.run([sys.executable, "-c", sys.argv[1]], check=True)
-print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(time.perf_counter() - start, usage.ru_maxrss, usage.ru_utime + usage.ru_stime)
 """
 
 
-def child(code: str) -> tuple[float, float]:
-    """Run ``code`` in a fresh interpreter; (wall seconds incl. start-up, peak RSS in MB).
+def child(code: str) -> tuple[float, float, float]:
+    """Run ``code`` in a fresh interpreter; (wall seconds incl. start-up, peak RSS in MB,
+    CPU seconds user+system). CPU time is printed too because wall time on a shared
+    machine depends on what else runs.
 
     A tiny launcher process starts the worker and reads its RUSAGE_CHILDREN: measuring from
     this (large) process would count the memory a forked child inherits before exec.
     """
     out = subprocess.run([sys.executable, "-c", LAUNCHER, code], check=True, cwd=ROOT, capture_output=True, text=True)
-    wall, peak_kb = out.stdout.split()[-2:]
-    return float(wall), int(peak_kb) / 1024
+    wall, peak_kb, cpu = out.stdout.split()[-3:]
+    return float(wall), int(peak_kb) / 1024, float(cpu)
 
 
 def main() -> None:
@@ -130,20 +134,25 @@ w = pq.ParquetWriter({str(work / 'plain.parquet')!r}, r.schema, compression='zst
 for b in r: w.write_batch(b)
 w.close()
 """
-    base_wall, base_peak = child(baseline)
+    base_wall, base_peak, base_cpu = child(baseline)
     run = f"""
 from stairs_link.adapt import adapt
 adapt({str(mapping)!r}, [{str(export)!r}], {str(work / 'staged')!r})
 """
-    adapt_wall, adapt_peak = child(run)
+    adapt_wall, adapt_peak, adapt_cpu = child(run)
     manifest = json.loads((work / "staged" / "manifest.json").read_text(encoding="utf-8"))
     source = manifest["sources"][0]
     assert source["rows_in"] == args.rows == source["rows_staged"] + source["rows_rejected"]
     print(f"rows: {args.rows:,} (staged {source['rows_staged']:,}, rejected {source['rows_rejected']:,})")
-    print(f"pyarrow CSV->Parquet : {base_wall:6.2f}s  {args.rows / base_wall:12,.0f} rows/s  peak RSS {base_peak:7.0f} MB")
-    print(f"stairs-link adapt    : {adapt_wall:6.2f}s  {args.rows / adapt_wall:12,.0f} rows/s  peak RSS {adapt_peak:7.0f} MB")
-    print(f"ratio adapt/pyarrow  : {adapt_wall / base_wall:6.1f}x time, {adapt_peak / base_peak:.1f}x peak memory")
-    print("(wall times include interpreter start-up and imports in each fresh process)")
+    print(f"pyarrow CSV->Parquet : {base_wall:6.2f}s wall {args.rows / base_wall:10,.0f} rows/s | "
+          f"{base_cpu:6.2f}s CPU | peak RSS {base_peak:6.0f} MB")
+    print(f"stairs-link adapt    : {adapt_wall:6.2f}s wall {args.rows / adapt_wall:10,.0f} rows/s | "
+          f"{adapt_cpu:6.2f}s CPU | peak RSS {adapt_peak:6.0f} MB")
+    print(f"ratio adapt/pyarrow  : {adapt_wall / base_wall:6.1f}x wall time, {adapt_cpu / base_cpu:.1f}x CPU time, "
+          f"{adapt_peak / base_peak:.1f}x peak memory")
+    load = os.getloadavg()[0]
+    print(f"(load average at the end: {load:.1f} on {os.cpu_count()} cores; wall times include interpreter "
+          "start-up and imports in each fresh process)")
     ok = args.rows / adapt_wall >= 100_000 and adapt_peak < 1536
     print(f"target >= 100,000 rows/s and < 1.5 GB: {'met' if ok else 'NOT met'}")
 

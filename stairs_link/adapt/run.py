@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from stairs_link import __version__
 from stairs_link.adapt.readers import DEFAULT_BLOCK_BYTES, Batch, open_export
-from stairs_link.adapt.transform import TEXT, TableContext, transform_batch
+from stairs_link.adapt.transform import TEXT, SeenIds, TableContext, transform_batch
 from stairs_link.errors import InputFileError, MappingError, Problem
 from stairs_link.mapping.loader import load_mapping
 from stairs_link.mapping.model import Mapping, SourceSpec
@@ -159,7 +159,7 @@ def adapt(
             writer = pq.ParquetWriter(tmp, arrow_schema(table), compression="zstd")
             writers.append(writer)
             table_rows[table] = 0
-            seen: list[np.ndarray] = []
+            seen = SeenIds()
             for path, name in files:
                 info, batches = open_export(path, spec.source, encoding=encoding, used=mapping.columns_used(table),
                                             block_bytes=block_bytes)
@@ -174,7 +174,7 @@ def adapt(
                             problems=problems)
                 ctx = TableContext(mapping=mapping, table=spec, source_file=name, source_format=info.format,
                                    extracted_at=stamp if (extracted_at is not None or "extracted_at" not in spec.fields) else None,
-                                   reference_date=reference, seen_ids=seen)
+                                   reference_date=reference, seen=seen)
                 counts = {"rows_in": 0, "rows_staged": 0, "rows_rejected": 0, "rejects": 0}
                 unknown: dict[str, Counter] = {}
                 invalid: dict[str, Counter] = {}
