@@ -26,6 +26,7 @@ from stairs_link.integrate.inputs import (
     load_clusters,
     load_pairs,
     load_staged,
+    read_record_map,
 )
 from stairs_link.integrate.nested import nest
 from stairs_link.integrate.survivorship import identifiers_seen, resolve_demographics
@@ -174,19 +175,12 @@ def build(
 def _load_previous(previous: str | Path) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """record_key -> child_id of a previous dataset (record_map.parquet) and its id history."""
     previous = Path(previous)
-    path = previous / "record_map.parquet"
-    if not path.exists():
-        raise IntegrationError(
-            "previous dataset has no record_map.parquet",
-            reason="bad_previous",
-            file=str(path),
-            fix="pass the DATASET directory written by an earlier `stairs-link build` (the whole directory)",
-        )
-    mapping = pq.read_table(path).to_pandas()
-    for column in ("record_key", "child_id"):
-        if column not in mapping.columns:
-            raise IntegrationError("required column missing from the previous record map", reason="bad_previous",
-                                   file=str(path), column=column, fix="re-create it with `stairs-link build`")
+    mapping = read_record_map(
+        previous / "record_map.parquet",
+        missing="previous dataset has no record_map.parquet",
+        fix="pass the DATASET directory written by an earlier `stairs-link build` (the whole directory)",
+        rebuild="re-create it with `stairs-link build`",
+    )
     history_path = previous / "id_history.parquet"
     history = pq.read_table(history_path).to_pandas() if history_path.exists() else None
     return mapping[["record_key", "child_id"]], history

@@ -111,39 +111,47 @@ def check_event_keys(staged: StagedData) -> None:
     keys = staged.tables["person"]["record_key"]
     for name in EVENT_TABLES:
         frame = staged.tables[name]
-        orphan = ~frame["record_key"].isin(keys)
-        if orphan.any():
-            first = frame[orphan].iloc[0]
-            raise IntegrationError(
-                f"{int(orphan.sum())} {name} row(s) refer to a record_key with no person row in the staged directories",
-                reason="orphan_event",
-                file=first["_staged_file"],
-                row=int(first["_staged_row"]) + 1,
-                column="record_key",
-                fix="stage the person table of the same site and system (re-run `stairs-link adapt` on the full export)",
-            )
+        _raise_at_first(
+            frame, ~frame["record_key"].isin(keys),
+            f"{name} row(s) refer to a record_key with no person row in the staged directories",
+            reason="orphan_event",
+            fix="stage the person table of the same site and system (re-run `stairs-link adapt` on the full export)",
+        )
+
+
+def _raise_at_first(frame: pd.DataFrame, bad: pd.Series, message: str, *, reason: str, fix: str) -> None:
+    """Raise an IntegrationError located at the staged file and row of the first ``bad`` row."""
+    if bad.any():
+        first = frame[bad].iloc[0]
+        raise IntegrationError(
+            f"{int(bad.sum())} {message}",
+            reason=reason,
+            file=first["_staged_file"],
+            row=int(first["_staged_row"]) + 1,
+            column="record_key",
+            fix=fix,
+        )
+
+
+def read_record_map(path: Path, *, missing: str, fix: str, rebuild: str) -> pd.DataFrame:
+    """Read a Parquet file of (record_key, child_id, ...) rows, with clear errors when the file
+    or one of the two columns is missing."""
+    if not path.exists():
+        raise IntegrationError(missing, reason="missing_file", file=str(path), fix=fix)
+    frame = pq.read_table(path).to_pandas()
+    for column in ("record_key", "child_id"):
+        if column not in frame.columns:
+            raise IntegrationError(f"required column missing from {path.name}", reason="missing_column",
+                                   file=str(path), column=column, fix=rebuild)
+    return frame
 
 
 def load_clusters(linked_dir: Path) -> pd.DataFrame:
     """Read LINKED/clusters.parquet: one row per record_key with the linkage's cluster label."""
     path = Path(linked_dir) / "clusters.parquet"
-    if not path.exists():
-        raise IntegrationError(
-            "clusters.parquet not found in the linked directory",
-            reason="missing_clusters",
-            file=str(path),
-            fix="run `stairs-link link STAGED... --out LINKED` first and pass LINKED",
-        )
-    frame = pq.read_table(path).to_pandas()
-    for column in ("record_key", "child_id"):
-        if column not in frame.columns:
-            raise IntegrationError(
-                "required column missing from clusters.parquet",
-                reason="missing_column",
-                file=str(path),
-                column=column,
-                fix="re-create it with `stairs-link link`",
-            )
+    frame = read_record_map(path, missing="clusters.parquet not found in the linked directory",
+                            fix="run `stairs-link link STAGED... --out LINKED` first and pass LINKED",
+                            rebuild="re-create it with `stairs-link link`")
     null = frame["record_key"].isna() | frame["child_id"].isna()
     if null.any():
         row = int(null.to_numpy().nonzero()[0][0])
@@ -174,17 +182,12 @@ def load_clusters(linked_dir: Path) -> pd.DataFrame:
 def check_clusters_cover(person: pd.DataFrame, clusters: pd.DataFrame, linked_dir: Path) -> None:
     """Every staged person record is in exactly one cluster, and every clustered record is staged."""
     path = str(Path(linked_dir) / "clusters.parquet")
-    missing = ~person["record_key"].isin(clusters["record_key"])
-    if missing.any():
-        first = person[missing].iloc[0]
-        raise IntegrationError(
-            f"{int(missing.sum())} staged person record(s) are not in any cluster of {path}",
-            reason="unclustered_record",
-            file=first["_staged_file"],
-            row=int(first["_staged_row"]) + 1,
-            column="record_key",
-            fix="run `stairs-link link` on the same staged directories you pass to `build`",
-        )
+    _raise_at_first(
+        person, ~person["record_key"].isin(clusters["record_key"]),
+        f"staged person record(s) are not in any cluster of {path}",
+        reason="unclustered_record",
+        fix="run `stairs-link link` on the same staged directories you pass to `build`",
+    )
     extra = ~clusters["record_key"].isin(person["record_key"])
     if extra.any():
         row = int(extra.to_numpy().nonzero()[0][0])
