@@ -130,6 +130,29 @@ def guess_header_row(path: Path, fmt: str) -> tuple[int, str | None]:
     return counts.index(max(counts)) + 1, title
 
 
+def _time_partner(date_column: str, header: list[str]) -> str | None:
+    """'INCIDENT_TIME' for 'INCIDENT_DATE': a time column sharing the date column's stem."""
+    stem = normalise_header(date_column).replace("date", "").strip()
+    for column in header:
+        name = normalise_header(column)
+        if column != date_column and "time" in name and name.replace("time", "").strip() == stem:
+            return column
+    return None
+
+
+def guess_code(code: str, valid: list[str]) -> str | None:
+    """A canonical code the export code plausibly abbreviates ('SENT' -> 'sentenced'), if
+    exactly one fits; the developer confirms every guess (they are marked TODO)."""
+    key = normalise_header(code).replace(" ", "")
+    if not key:
+        return None
+    hits = [v for v in valid if normalise_header(v).replace(" ", "").startswith(key)]
+    if len(hits) == 1:
+        return hits[0]
+    best = process.extractOne(key, {v: normalise_header(v) for v in valid}, scorer=fuzz.ratio, score_cutoff=85)
+    return best[2] if best else None
+
+
 def _yaml_str(value: str) -> str:
     if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_ .-]*", value) and value.lower() not in (
             "yes", "no", "on", "off", "true", "false", "null", "y", "n"):
@@ -163,8 +186,10 @@ def _field_lines(field: str, column: str, score: int, sample: pd.DataFrame, kind
         lines = [f"      {field}:{todo}", f"        column: {col}",
                  f"        unknown_codes: reject  # TODO: reject, keep_unknown or fail",
                  f"        codes:  # TODO: the canonical code for each export code; canonical: {', '.join(valid)}"]
-        lines += [f"          {_yaml_str(s)}: TODO" for s in seen] or ["          TODO: TODO"]
-        return lines
+        for code in seen:
+            guess = guess_code(code, list(valid))
+            lines.append(f"          {_yaml_str(code)}: " + (f"{_yaml_str(guess)}  # TODO check (guessed)" if guess else "TODO"))
+        return lines or ["          TODO: TODO"]
     return [f"      {field}: {col}{todo}"]
 
 
@@ -189,7 +214,8 @@ def draft_mapping(export: Path, *, kind: str, site_id: str, source_system: str |
         "tables:",
     ]
     done: set[str] = set()
-    for path in files:
+    order = list(TABLE_HINTS)
+    for path in sorted(files, key=lambda p: (order.index(guess_table(p.name)), p.name)):
         table = guess_table(path.name)
         if table in done:
             lines.append(f"  # TODO: {path.name} also looks like a '{table}' file; add it to that table's `files:`")
@@ -217,16 +243,25 @@ def draft_mapping(export: Path, *, kind: str, site_id: str, source_system: str |
         matched = match_columns(info.header, table)
         columns = mappable_fields(table)
         name_column = next((c for c in info.header if normalise_header(c) in FULL_NAME), None)
+        used_extra: set[str] = set()
         for field, column in columns.items():
             if field in matched:
                 col, score = matched[field]
+                time_col = _time_partner(col, info.header) if field_kind(column) == "datetime" else None
+                if time_col:
+                    fmt, _, _ = _guess_formats(sample[col], False) if col in sample else (None, False, 0)
+                    fmt = fmt or "%d/%m/%Y"
+                    lines.append(f"      {field}: {{columns: [{_yaml_str(col)}, {_yaml_str(time_col)}], join: ' ', "
+                                 f"formats: ['{fmt} %H:%M', '{fmt}']}}  # TODO check: date and time in two columns")
+                    used_extra.add(time_col)
+                    continue
                 lines += _field_lines(field, col, score, sample, field_kind(column), column.codes)
             elif field in NAME_FIELDS and name_column:
                 style = "family_comma_given" if name_column in sample and sample[name_column].astype(str).str.contains(",").mean() > 0.5 else "given_family"
                 lines.append(f"      {field}: {{column: {_yaml_str(name_column)}, split_name: {style}}}  # TODO check the style")
             elif column.required and field not in ("episode_id", "extracted_at"):
                 lines.append(f"      {field}: TODO  # required: which column holds {field}?")
-        used = {m[0] for m in matched.values()} | ({name_column} if name_column else set())
+        used = {m[0] for m in matched.values()} | ({name_column} if name_column else set()) | used_extra
         unused = [c for c in info.header if c not in used]
         if unused:
             lines.append(f"      # columns not mapped: {', '.join(unused)}")

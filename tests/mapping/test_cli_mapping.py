@@ -87,3 +87,18 @@ def test_new_leaves_todo_for_unmatched_required_field(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["mapping", "new", str(export), "--kind", "health", "--site", "sch-oak"])
     assert result.exit_code == 0
     assert "local_id: TODO  # required" in result.output
+
+
+def test_new_guesses_codes_and_joins_date_and_time_columns(tmp_path: Path) -> None:
+    (tmp_path / "export").mkdir()
+    (tmp_path / "export" / "incidents.csv").write_text(
+        "OFFENDER_ID,INCIDENT_DATE,INCIDENT_TIME,INCIDENT_TYPE,INJURY_LEVEL\n"
+        "A1,2025-01-02,10:15,UOF,NONE\nA2,2025-01-03,11:00,SH,MINOR\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["mapping", "new", str(tmp_path / "export"), "--kind", "operations",
+                                      "--site", "yoi-north"])
+    assert result.exit_code == 0, result.output
+    assert "incident:  # guessed from the file name incidents.csv" in result.output
+    assert ("incident_at: {columns: [INCIDENT_DATE, INCIDENT_TIME], join: ' ', "
+            "formats: ['%Y-%m-%d %H:%M', '%Y-%m-%d']}") in result.output
+    assert "NONE: none  # TODO check (guessed)" in result.output
+    assert "UOF: TODO" in result.output
