@@ -29,7 +29,7 @@ from stairs_link.integrate.inputs import (
     read_record_map,
 )
 from stairs_link.integrate.nested import nest
-from stairs_link.integrate.survivorship import identifiers_seen, resolve_demographics
+from stairs_link.integrate.survivorship import FIELDS, identifiers_seen, resolve_demographics
 from stairs_link.integrate.transitions import TransitionRules, derive_transitions, merge_stays
 from stairs_link.schema import arrow_schema
 
@@ -122,6 +122,11 @@ def build(
     children = children.sort_values("child_id").reset_index(drop=True)
     assert children["child_id"].tolist() == child_ids.tolist()
     table = pa.Table.from_pandas(children, preserve_index=False)
+    # resolved fields keep their canonical types even when every value is null
+    person_schema = arrow_schema("person")
+    for name in FIELDS:
+        index = table.schema.get_field_index(name)
+        table = table.set_column(index, name, table.column(name).cast(person_schema.field(name).type))
     for name, column in identifiers_seen(person, child_ids).items():
         table = table.append_column(name, column)
     for event_table, (_, column) in EVENT_OUTPUTS.items():

@@ -136,3 +136,16 @@ def test_repeated_event_rows_within_one_file_are_kept(world, tmp_path):
     write_table("episode", pd.concat([episodes, episodes.iloc[:1]], ignore_index=True), path)
     result = build(linked, staged, tmp_path / "ds")
     assert result.n_events["episode"] == 9 and result.duplicates_dropped["episode"] == 0
+
+
+def test_records_without_demographics_still_build_with_canonical_types(tmp_path):
+    # e.g. pseudonymised staging: names, DOB and identifiers are absent
+    people = [p[:6] + (None,) * 10 for p in PEOPLE]
+    linked, staged = write_world(tmp_path, people=people)
+    result = build(linked, staged, tmp_path / "ds")
+    assert result.n_children == 3 and result.n_transitions == 8
+    schema = pq.read_schema(tmp_path / "ds" / "children.parquet")
+    assert str(schema.field("date_of_birth").type) == "date32[day]"
+    assert str(schema.field("nhs_number").type) == "string"
+    children = _children(tmp_path / "ds")
+    assert children["date_of_birth"].isna().all() and (children["nhs_numbers_seen"].map(len) == 0).all()
