@@ -41,10 +41,10 @@ def check(directories: tuple[Path, ...], out_dir: Path, show_values: bool,
     counts = result.counts()
     if not quiet:
         for outcome in result.failures:
-            rows = "" if outcome.unexpected_count is None else f" ({outcome.unexpected_count} rows)"
+            rows = "" if outcome.unexpected_count is None else f" on {outcome.unexpected_count} row(s)"
             columns = ", ".join(outcome.columns) or "-"
-            click.echo(f"{outcome.severity.upper():8} {outcome.table}.{columns}: "
-                       f"{outcome.title}{rows}  [{outcome.source}]")
+            click.echo(f"{outcome.severity.upper():8} {outcome.table}.{columns}: expected "
+                       f"{outcome.title}; failed{rows}  [{outcome.source}]")
     verdict = "PASSED" if result.passed else "FAILED"
     click.echo(f"{verdict}: {counts['critical_failed']} critical, {counts['warnings']} warning(s), "
                f"{counts['passed']}/{counts['checks']} checks passed in {result.seconds:.1f}s. "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from stairs_link.errors import QualityError
@@ -76,6 +77,10 @@ def plot_heatmap(matrix: pd.DataFrame, path: Path) -> Path:
     image = ax.imshow(matrix.to_numpy(), aspect="auto", cmap="Blues", vmin=0.0, vmax=1.0)
     ax.set_xticks(range(matrix.shape[1]), matrix.columns, rotation=90, fontsize=7)
     ax.set_yticks(range(matrix.shape[0]), matrix.index, fontsize=8)
+    if matrix.size <= 600:  # small enough to print each share in its cell
+        for (i, j), share in np.ndenumerate(matrix.to_numpy()):
+            ax.text(j, i, f"{share:.0%}", ha="center", va="center", fontsize=5.5,
+                    color="white" if share > 0.6 else "black")
     ax.set_title("Share of rows with the field filled, by site")
     fig.colorbar(image, ax=ax, fraction=0.02, pad=0.01, label="share filled")
     fig.tight_layout()

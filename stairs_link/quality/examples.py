@@ -58,10 +58,11 @@ def example_rows(
     """Up to MAX_EXAMPLES rows of ``frame`` at ``index``: source file and row, and the values
     of ``columns`` (masked by default)."""
     rows = frame.loc[[i for i in index[:MAX_EXAMPLES] if i in frame.index]]
+    several = "_q_source" in frame and frame["_q_source"].nunique() > 1
     out = []
-    for i, row in rows.iterrows():  # at most MAX_EXAMPLES rows
+    for _, row in rows.iterrows():  # at most MAX_EXAMPLES rows
         out.append({
-            **({"directory": row["_q_source"]} if "_q_source" in row else {}),
+            **({"directory": row["_q_source"]} if several else {}),
             "source_file": row.get("source_file"),
             "source_row": None if pd.isna(row.get("source_row")) else int(row.get("source_row")),
             "values": {c: show(row.get(c), c, show_values=show_values) for c in columns if c in frame},

@@ -164,7 +164,7 @@ def _rejects(directory: Path) -> list[Outcome]:
     return [Outcome(
         check_id="rejects.none", scope="structure", source=str(directory), table="rejects",
         expectation_type="stairs_link.rejects", columns=sorted(rejects.get("column", pd.Series(dtype=object)).dropna().unique().tolist()),
-        severity=WARNING, success=rejects.empty, title="no rows or values were rejected by adapt",
+        severity=WARNING, success=rejects.empty, title="no rows or values rejected by adapt",
         element_count=len(rejects), unexpected_count=len(rejects),
         observed_value={"rows_rejected": int(whole.sum()), "values_nulled": int((~whole).sum())},
         unexpected_values=[{"value": str(k), "count": int(v)} for k, v in counts.items()],

@@ -17,6 +17,10 @@ WARNING = "warning"
 #: ``Outcome.source`` of a check run over several staged directories at once.
 ALL_SOURCES = "all staged directories"
 
+# person problems first: they often explain the event-table ones
+_TABLE_ORDER = ("person", "episode", "formulation", "incident", "education", "measure", "rejects",
+                "clusters")
+
 
 @dataclass
 class Outcome:
@@ -69,7 +73,9 @@ class CheckResult:
     def failures(self) -> list[Outcome]:
         """Failed checks, critical first."""
         failed = [o for o in self.results if not o.success]
-        return sorted(failed, key=lambda o: (o.severity != CRITICAL, o.source, o.table, o.check_id))
+        order = {t: i for i, t in enumerate(_TABLE_ORDER)}
+        return sorted(failed, key=lambda o: (o.severity != CRITICAL, order.get(o.table, len(order)),
+                                             o.source, o.check_id))
 
     def counts(self) -> dict[str, int]:
         return {

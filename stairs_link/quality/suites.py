@@ -211,7 +211,8 @@ def _common_tail(table: str) -> list[dict[str, Any]]:
             {"column": "_q_person_known", "value_set": [True]},
             severity=CRITICAL, category="validity", title="every row belongs to a known person record",
             columns=["record_key"],
-            why=f"A {table} row whose record_key is not in person.parquet cannot be attached to a child.",
+            why=f"A row of the {table} table whose record_key is not in person.parquet cannot be "
+                "attached to a child.",
             fix="Check the local id column used for record_key is the same in the person export "
                 "and this export (same system, same id scheme).",
         ))

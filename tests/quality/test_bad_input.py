@@ -65,4 +65,4 @@ def test_wrong_column_type_is_a_critical_failure(tmp_path: Path) -> None:
     pq.write_table(data, path)
     code, output = _run("check", str(staged), "--out", str(tmp_path / "out"))
     assert code == 1, output
-    assert "formulation.disciplines_present: every column has its canonical type" in output
+    assert "formulation.disciplines_present: expected every column has its canonical type" in output
