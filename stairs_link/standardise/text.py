@@ -34,6 +34,10 @@ _PARTICLES = (
     "bin|binti|bint|ibn|ben|al|el|abu|st|ap|ní|nic|mac|mc"
 )
 
+# Courtesy titles some systems put in the name field ("Master" is still used for boys in NHS
+# records); removed before splitting so they never become a given name.
+_TITLE_RE = r"(?i)(^|,) ?(?:mr|mrs|miss|ms|mx|mstr|master|dr)\.? "
+
 SPLIT_STYLES = ("family_comma_given", "given_family", "family_given")
 
 
@@ -93,14 +97,14 @@ def split_full_name(s: Any, style: str) -> pd.DataFrame:
     ``style`` is how the export writes names: ``"family_comma_given"`` (``"SMITH, John Paul"``),
     ``"given_family"`` (``"John Paul Smith"``) or ``"family_given"`` (``"SMITH John"``).
     Family-name particles stay with the family name (``"Anna van der Berg"`` -> family
-    ``"van der Berg"``). Parts keep their recorded form (whitespace tidied). A non-blank value
+    ``"van der Berg"``); a leading title (Mr, Mrs, Miss, Ms, Mx, Master, Dr) is dropped. Parts keep their recorded form (whitespace tidied). A non-blank value
     that does not fit the style (a single word, a stray comma) gives nulls and ``invalid`` True;
     blank or null gives nulls and ``invalid`` False.
     """
     s = as_series(s)
     pattern = _split_pattern(style)
     tidy = squeeze(arrow_of(s))
-    parts = pc.extract_regex(tidy, pattern)  # null struct where the pattern does not match
+    parts = pc.extract_regex(pc.replace_substring_regex(tidy, _TITLE_RE, r"\1"), pattern)  # null struct where the pattern does not match
     out = {}
     for name in ("given_name", "middle_names", "family_name"):
         field = pc.struct_field(parts, name)

@@ -61,6 +61,10 @@ def test_fold_name_accepts_list_and_keeps_length() -> None:
         ("family_given", "SMITH John", "John", None, "SMITH"),
         ("family_given", "SMITH John Paul", "John", "Paul", "SMITH"),
         ("family_given", "VAN DER BERG Jan", "Jan", None, "VAN DER BERG"),
+        ("given_family", "Master John Smith", "John", None, "Smith"),
+        ("given_family", "Miss. Jane Doe", "Jane", None, "Doe"),
+        ("given_family", "Drew Barry", "Drew", None, "Barry"),  # not a title: no space after "Dr"
+        ("family_comma_given", "SMITH, Mr John", "John", None, "SMITH"),
     ],
 )
 def test_split_full_name_valid(style: str, raw: str, given: str, middle: str | None, family: str) -> None:
