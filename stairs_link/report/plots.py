@@ -106,3 +106,64 @@ def grouped_bars(groups: list[str], series: dict[str, list[str]], *, title: str,
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     return _png(fig), drawn
+
+
+def flow_chart(left: list[str], right: list[str], cells: list[list[str]], *, title: str) -> tuple[str, list[str]]:
+    """A Sankey-like picture: ribbons from each ``left`` node to each ``right`` node, as wide as
+    the suppressed count in ``cells[i][j]``. A "*" or "0" ribbon is not drawn, so a small
+    flow cannot be seen; node sizes are sums of the drawn (rounded) ribbons."""
+    from matplotlib.patches import PathPatch
+    from matplotlib.path import Path as MplPath
+
+    values = np.array([[value_of(s) for s in row] for row in cells]) if left and right else np.zeros((1, 1))
+    total = values.sum() or 1.0
+    gap = 0.02
+    scale = (1 - gap * (max(len(left), len(right)) - 1)) / total
+
+    def stack(sizes: np.ndarray) -> np.ndarray:
+        starts, y = [], 1.0
+        for size in sizes:
+            starts.append(y)
+            y -= size * scale + gap
+        return np.array(starts)
+
+    left_top, right_top = stack(values.sum(axis=1)), stack(values.sum(axis=0))
+    colours = plt.get_cmap("tab10")
+    fig, ax = plt.subplots(figsize=(8, 5))
+    left_used = np.zeros(len(left))
+    right_used = np.zeros(len(right))
+    drawn = []
+    for i in range(len(left)):
+        for j in range(len(right)):
+            width = values[i, j] * scale
+            if width <= 0:
+                continue
+            y0 = left_top[i] - left_used[i]
+            y1 = right_top[j] - right_used[j]
+            left_used[i] += width
+            right_used[j] += width
+            x0, x1, mid = 0.1, 0.9, 0.5
+            path = MplPath(
+                [(x0, y0), (mid, y0), (mid, y1), (x1, y1), (x1, y1 - width), (mid, y1 - width),
+                 (mid, y0 - width), (x0, y0 - width), (x0, y0)],
+                [MplPath.MOVETO, MplPath.CURVE4, MplPath.CURVE4, MplPath.CURVE4, MplPath.LINETO,
+                 MplPath.CURVE4, MplPath.CURVE4, MplPath.CURVE4, MplPath.CLOSEPOLY],
+            )
+            ax.add_patch(PathPatch(path, facecolor=colours(i % 10), alpha=0.45, edgecolor="none"))
+            if width >= 0.04:  # thin ribbons stay unlabelled (their counts are in the table)
+                ax.text(x1 - 0.02, y1 - width / 2, cells[i][j], ha="right", va="center", fontsize=7)
+                drawn.append(cells[i][j])
+    for tops, used, names, x, align in ((left_top, left_used, left, 0.1, "right"),
+                                        (right_top, right_used, right, 0.9, "left")):
+        for top, size, name in zip(tops, used, names, strict=True):
+            if size <= 0:
+                continue
+            ax.add_patch(plt.Rectangle((x - 0.01, top - size), 0.02, size, color="#333"))
+            ax.text(x + (-0.02 if align == "right" else 0.02), top - size / 2, name.replace("_", " "),
+                    ha=align, va="center", fontsize=9)
+    ax.set_xlim(-0.15, 1.2)
+    ax.set_ylim(min(0.0, float(np.min(left_top - left_used, initial=0)), float(np.min(right_top - right_used, initial=0))) - 0.02,
+                1.02)
+    ax.axis("off")
+    ax.set_title(title, fontsize=10)
+    return _png(fig), drawn

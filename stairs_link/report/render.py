@@ -215,6 +215,11 @@ def _pathways(page: _Page, data: Dataset, rule: Disclosure) -> None:
     matrix = transition_matrix(data)
     cells = [[rule.count(v) for v in row] for row in matrix.to_numpy().tolist()]
     page.figure(
+        plots.flow_chart(list(matrix.index), list(matrix.columns), cells,
+                         title="Where children move from (left) and to (right)"),
+        "Flow diagram of moves between kinds of setting",
+    )
+    page.figure(
         plots.heatmap(list(matrix.index), list(matrix.columns), cells, title="Moves from one kind of setting to another",
                       xlabel="to", ylabel="from"),
         "Heat map of moves between kinds of setting",
