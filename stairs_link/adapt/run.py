@@ -57,18 +57,21 @@ def find_files(source: SourceSpec, inputs: list[Path], table: str, mapping: Mapp
     its name matches a glob. The provenance name is the path relative to its input directory.
     """
     found: dict[Path, str] = {}
+    seen: set[Path] = set()
     present: list[str] = []
     for item in inputs:
         if item.is_dir():
             for pattern in source.files:
                 for path in sorted(item.glob(pattern)):
-                    if path.is_file():
-                        found.setdefault(path.resolve(), path.relative_to(item).as_posix())
+                    if path.is_file() and path.resolve() not in seen:
+                        seen.add(path.resolve())
+                        found[path] = path.relative_to(item).as_posix()
             present += sorted(p.relative_to(item).as_posix() for p in item.rglob("*") if p.is_file())
         elif item.is_file():
             present.append(item.name)
-            if any(fnmatch.fnmatch(item.name, pattern) for pattern in source.files):
-                found.setdefault(item.resolve(), item.name)
+            if any(fnmatch.fnmatch(item.name, pattern) for pattern in source.files) and item.resolve() not in seen:
+                seen.add(item.resolve())
+                found[item] = item.name
         else:
             raise InputFileError("input not found", reason="missing_input", file=str(item),
                                  fix="give an export file or the directory that holds the export")
@@ -84,23 +87,31 @@ def find_files(source: SourceSpec, inputs: list[Path], table: str, mapping: Mapp
     return sorted(((p, name) for p, name in found.items()), key=lambda t: t[1])
 
 
+def _closest(name: str, options: list[str]) -> list[str]:
+    """The best spelling match, plus a second one only if it is as good ('FORENAME_1' or 'FORENAME_2')."""
+    scored = sorted(((difflib.SequenceMatcher(None, name, o).ratio(), o) for o in options), reverse=True)
+    scored = [t for t in scored if t[0] >= 0.5]
+    if not scored:
+        return []
+    return sorted(o for r, o in scored[:2] if r >= scored[0][0] - 0.02)
+
+
 def check_columns(header: list[str], mapping: Mapping, table: str, path: Path) -> list[Problem]:
     """Every column the mapping names for ``table`` that the file's header lacks."""
     problems = []
     for name, spec in mapping.tables[table].fields.items():
         for column in spec.columns:
             if column not in header:
-                close = difflib.get_close_matches(column, header, n=1, cutoff=0.5)
+                close = _closest(column, header)
                 if not close:
                     lowered = {h.lower().replace(" ", ""): h for h in header}
                     hit = lowered.get(column.lower().replace(" ", ""))
                     close = [hit] if hit else []
                 problems.append(Problem(
-                    reason="missing_column", file=str(path), column=column, line=spec.line,
-                    message=f"column '{column}' (for {table}.{name}) not found in the export"
-                            + (f"; did you mean '{close[0]}'?" if close else ""),
-                    fix=f"fix the column name at line {spec.line} of {mapping.path.name}" if spec.line
-                    else "fix the column name in the mapping",
+                    reason="missing_column", file=spec.origin or str(mapping.path), line=spec.line, column=column,
+                    message=f"column '{column}' (for {table}.{name}) not found in {path.name}"
+                            + (f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""),
+                    fix="correct the column name in the mapping, or ask the site for an export with this column",
                 ))
     return problems
 

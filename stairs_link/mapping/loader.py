@@ -368,6 +368,7 @@ def _field_spec(table: str, name: str, raw: Any, doc: _Doc, problems: list[Probl
         ignore_case=bool(raw.get("ignore_case", True)),
         decimal=str(raw.get("decimal", ".")),
         line=line,
+        origin=origin,
     )
 
 

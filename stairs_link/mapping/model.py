@@ -97,6 +97,7 @@ class FieldSpec:
     ignore_case: bool = True
     decimal: str = "."
     line: int | None = None
+    origin: str | None = None  # mapping or template file the field is written in
 
     @property
     def label(self) -> str:

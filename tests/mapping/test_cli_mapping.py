@@ -53,7 +53,7 @@ def test_check_against_missing_column_and_unknown_codes(tmp_path: Path) -> None:
     mapping, export = setup(tmp_path)
     result = CliRunner().invoke(cli, ["mapping", "check", str(mapping), "--against", str(export)])
     assert result.exit_code == 1
-    assert "column 'DOB' (for person.date_of_birth) not found in the export; did you mean 'D.O.B'?" in result.output
+    assert "column 'DOB' (for person.date_of_birth) not found in patients.csv; did you mean 'D.O.B'?" in result.output
     assert "line 12" in result.output
 
     fixed = tmp_path / "fixed"
