@@ -75,55 +75,97 @@ def _local_ids(system: str, site_no: np.ndarray, seq: np.ndarray) -> np.ndarray:
     return vals.astype(object)
 
 
+def _group_starts(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For a sorted key array: (True where a new group starts, group number of each row)."""
+    first = np.ones(len(key), dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    return first, np.cumsum(first) - 1
+
+
+def _position_in_group(first: np.ndarray) -> np.ndarray:
+    """0, 1, 2, ... within each run that ``first`` starts."""
+    idx = np.arange(len(first))
+    return idx - np.maximum.accumulate(np.where(first, idx, 0))
+
+
 def _registrations(world: World, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Which records exist: one row per (child, site, system, registration), and the
-    stay-by-system units (one row per true stay and system that recorded it)."""
+    stay-by-system units (one row per true stay and system that recorded it, with the
+    ``record_key`` of the record that holds it). Pure numpy on integer group keys."""
     stays = world.stays
-    children = world.children
-    site_sys = pd.DataFrame(
-        [(s.site_id, i, sysname) for i, s in enumerate(SITES) for sysname in s.systems],
-        columns=["site_id", "site_no", "source_system"],
-    )
-    units = stays.merge(site_sys, on="site_id", how="inner", sort=False)
-    units = units.sort_values(["child_index", "site_no", "source_system", "admission_date"], kind="stable",
-                              ignore_index=True)
-    units["system_kind"] = units["source_system"].map(SYSTEM_KIND)
+    systems = sorted(SYSTEM_KIND)
+    sys_code = {name: i for i, name in enumerate(systems)}
+    site_of_stay = stays["site_id"].map({s.site_id: i for i, s in enumerate(SITES)}).to_numpy()
+    site_systems = [np.array([sys_code[x] for x in s.systems]) for s in SITES]
+    n_sys = np.array([len(x) for x in site_systems])
+    offsets = np.concatenate([[0], np.cumsum(n_sys)[:-1]])
+    flat_sys = np.concatenate(site_systems)
+    # one unit per (stay, system of the stay's site)
+    stay_idx = np.repeat(np.arange(len(stays)), n_sys[site_of_stay])
+    first_of_stay, _ = _group_starts(stay_idx)
+    within = _position_in_group(first_of_stay)
+    site_no = site_of_stay[stay_idx]
+    system = flat_sys[offsets[site_no] + within]
+    child = stays["child_index"].to_numpy()[stay_idx]
+    # group = (child, site, system); stays are in admission order within a child already
+    gkey = (child.astype(np.int64) * len(SITES) + site_no) * len(systems) + system
+    order = np.argsort(gkey, kind="stable")
+    stay_idx, site_no, system, child, gkey = stay_idx[order], site_no[order], system[order], child[order], gkey[order]
+    first, group = _group_starts(gkey)
     # Coverage decided once per (child, site, system): a child is in a system at a site or not.
-    grp = units.groupby(["child_index", "site_no", "source_system"], sort=False)
-    first = grp.cumcount() == 0
-    u = np.ones(len(units))
-    u[first.to_numpy()] = rng.random(int(first.sum()))
-    u = pd.Series(np.where(first, u, np.nan)).ffill().to_numpy()
-    kind = units["system_kind"].to_numpy()
-    p = units["system_kind"].map(COVERAGE).to_numpy()
-    looked_after = children["looked_after"].to_numpy()[units["child_index"].to_numpy()]
-    welfare_here = (units["legal_basis"] == "welfare_s25").groupby(
-        [units["child_index"], units["site_no"], units["source_system"]], sort=False).transform("any").to_numpy()
+    u = rng.random(int(first.sum()))[group]
+    kind = np.array([SYSTEM_KIND[x] for x in systems], dtype=object)[system]
+    p = np.array([COVERAGE[SYSTEM_KIND[x]] for x in systems])[system]
+    looked_after = world.children["looked_after"].to_numpy()[child]
+    welfare = (stays["legal_basis"].to_numpy() == "welfare_s25")[stay_idx]
+    welfare_here = np.bincount(group, weights=welfare.astype(float))[group] > 0
     covered = np.where(kind == "social_care", welfare_here | (looked_after & (u < 0.6)), u < p)
-    units = units[covered].reset_index(drop=True)
+    stay_idx, site_no, system, child, gkey = (a[covered] for a in (stay_idx, site_no, system, child, gkey))
+    first, group = _group_starts(gkey)
     # Re-admission to the same site: most systems reuse the child's record, some open a new one.
-    nth = units.groupby(["child_index", "site_no", "source_system"], sort=False).cumcount().to_numpy()
-    p_new = units["source_system"].map(NEW_RECORD_ON_READMISSION).to_numpy()
-    new = (nth == 0) | (rng.random(len(units)) < p_new)
-    units["registration"] = pd.Series(new.astype(np.int64)).groupby(
-        [units["child_index"], units["site_no"], units["source_system"]], sort=False).cumsum().to_numpy()
-    regs = units.groupby(["child_index", "site_no", "source_system", "registration"], sort=False).agg(
-        site_id=("site_id", "first"), setting_type=("setting_type", "first"), system_kind=("system_kind", "first"),
-        first_admission=("admission_date", "min"), n_stays=("stay_no", "size"),
-    ).reset_index()
+    p_new = np.array([NEW_RECORD_ON_READMISSION[x] for x in systems])[system]
+    new = first | (rng.random(len(gkey)) < p_new)
+    reg_of_unit = np.cumsum(new) - 1  # registration number, global
+    adm = stays["admission_date"].to_numpy().astype("datetime64[D]")
+    r_child, r_site, r_sys = child[new], site_no[new], system[new]
+    r_first_adm = adm[stay_idx[new]]
     # Local ids numbered in order of first admission within each site system.
-    regs = regs.sort_values(["site_no", "source_system", "first_admission", "child_index", "registration"],
-                            kind="stable", ignore_index=True)
-    regs["seq"] = regs.groupby(["site_no", "source_system"], sort=False).cumcount()
+    reg_order = np.lexsort((reg_of_unit[new], r_child, r_first_adm, r_sys, r_site))
+    rank = np.empty(len(reg_order), dtype=np.int64)
+    rank[reg_order] = np.arange(len(reg_order))
+    block = r_site[reg_order] * len(systems) + r_sys[reg_order]
+    block_first, _ = _group_starts(block)
+    seq_sorted = _position_in_group(block_first)
+    site_ids = np.array([s.site_id for s in SITES], dtype=object)
+    settings = np.array([s.setting_type for s in SITES], dtype=object)
+    names = np.array(systems, dtype=object)
+    regs = pd.DataFrame({
+        "child_index": r_child[reg_order],
+        "site_no": r_site[reg_order],
+        "source_system": names[r_sys[reg_order]],
+        "site_id": site_ids[r_site[reg_order]],
+        "setting_type": settings[r_site[reg_order]],
+        "system_kind": kind_of(names[r_sys[reg_order]]),
+        "first_admission": r_first_adm[reg_order],
+        "seq": seq_sorted,
+    })
     local = np.empty(len(regs), dtype=object)
-    for system in sorted(SYSTEM_KIND):
-        sel = (regs["source_system"] == system).to_numpy()
-        if not sel.any():
-            continue
-        local[sel] = _local_ids(system, regs.loc[sel, "site_no"].to_numpy(), regs.loc[sel, "seq"].to_numpy())
+    for code, name in enumerate(systems):
+        sel = r_sys[reg_order] == code
+        if sel.any():
+            local[sel] = _local_ids(name, regs["site_no"].to_numpy()[sel], seq_sorted[sel])
     regs["local_id"] = local
     regs["record_key"] = regs["site_id"] + ":" + regs["source_system"] + ":" + regs["local_id"]
+    units = stays.iloc[stay_idx].reset_index(drop=True)
+    units["source_system"] = names[system]
+    units["system_kind"] = kind_of(names[system])
+    units["record_key"] = regs["record_key"].to_numpy()[rank[reg_of_unit]]
     return regs, units
+
+
+def kind_of(systems: np.ndarray) -> np.ndarray:
+    """System kind of each layout name."""
+    return pd.Series(systems, dtype=object).map(SYSTEM_KIND).to_numpy(dtype=object)
 
 
 def damaged_records(world: World, damage: DamageConfig | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -244,16 +286,17 @@ def damaged_records(world: World, damage: DamageConfig | None = None) -> tuple[p
             value[typo] = dmg.digit_typos(value[typo], rd)
         cols[field] = value
         if field in CHECKED_IDENTIFIERS:
-            cols[f"{field}_valid"] = _valid(field, value)
+            # Untouched values come from the generated (valid) pools, so only the mistyped
+            # ones need checking; the tests check the untouched ones independently.
+            valid = present.copy()
+            valid[typo] = _valid(field, value[typo])
+            cols[f"{field}_valid"] = valid
         cols[f"{field}_damage"] = np.where(wrong, "wrong_valid", np.where(typo, "mistyped", None))
     cols["true_child_id"] = col("true_child_id")
     cols["child_index"] = ci
     cols["site_no"] = regs["site_no"].to_numpy()
     cols["seq"] = regs["seq"].to_numpy()
     cols["first_admission"] = regs["first_admission"].to_numpy()
-    units = units.merge(
-        regs[["child_index", "site_no", "source_system", "registration", "record_key"]],
-        on=["child_index", "site_no", "source_system", "registration"], how="left")
     return pd.DataFrame(cols), units
 
 
