@@ -197,11 +197,18 @@ def bloom_matrix(s: Any, nbytes: int | None = None) -> tuple[np.ndarray, np.ndar
     return matrix, valid
 
 
+_POPCOUNT_TABLE = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+
+
 def _popcount(x: np.ndarray) -> np.ndarray:
-    """Set bits per row of a packed matrix (uint64 words when the width allows)."""
-    if x.shape[-1] % 8 == 0:
-        x = np.ascontiguousarray(x).view(np.uint64)
-    return np.bitwise_count(x).sum(axis=-1, dtype=np.int64)
+    """Set bits per row of a packed matrix: ``np.bitwise_count`` on uint64 words (numpy >= 2),
+    else a 256-entry byte lookup table (numpy 1.26, still allowed by pyproject)."""
+    x = np.ascontiguousarray(x)
+    if hasattr(np, "bitwise_count"):
+        if x.shape[-1] % 8 == 0:
+            x = x.view(np.uint64)
+        return np.bitwise_count(x).sum(axis=-1, dtype=np.int64)
+    return _POPCOUNT_TABLE[x].sum(axis=-1, dtype=np.int64)
 
 
 def dice_similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -112,3 +112,14 @@ def test_params_validate_and_round_trip() -> None:
     described = params.to_dict()
     assert BloomParams.from_dict(described) == params
     assert described["scheme"] == "stairs-link-bloom-v1"
+
+
+def test_popcount_fallback_matches_bitwise_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    from stairs_link.privacy import bloom
+
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, 256, size=(50, 128), dtype=np.uint8)
+    fast = bloom._popcount(x)
+    assert fast.tolist() == np.unpackbits(x, axis=1).sum(axis=1).tolist()
+    monkeypatch.delattr(np, "bitwise_count")
+    assert bloom._popcount(x).tolist() == fast.tolist()

@@ -22,7 +22,7 @@ from stairs_link.standardise import (
 )
 
 
-def _one(result, raw):  # noqa: ANN001, ANN202 - tiny test helper
+def _one(result):  # noqa: ANN001, ANN202 - tiny test helper
     return result.value.iloc[0], bool(result.invalid.iloc[0])
 
 
@@ -39,7 +39,7 @@ def _one(result, raw):  # noqa: ANN001, ANN202 - tiny test helper
 )
 def test_nhs_number_valid(raw: object, value: str) -> None:
     result = nhs_number(pd.Series([raw], dtype=object))
-    assert _one(result, raw) == (value, False)
+    assert _one(result) == (value, False)
     assert result.reason == "invalid_nhs_number"
 
 
@@ -48,13 +48,13 @@ def test_nhs_number_valid(raw: object, value: str) -> None:
     ["9434765918", "943476591", "94347659190", "943476591X", "0000000000", "1111111111", "abc"],
 )
 def test_nhs_number_invalid(raw: str) -> None:
-    value, invalid = _one(nhs_number(pd.Series([raw])), raw)
+    value, invalid = _one(nhs_number(pd.Series([raw])))
     assert pd.isna(value) and invalid
 
 
 @pytest.mark.parametrize("raw", [None, "", "   ", "\t"])
 def test_nhs_number_blank_is_null_not_invalid(raw: str | None) -> None:
-    value, invalid = _one(nhs_number(pd.Series([raw], dtype=object)), raw)
+    value, invalid = _one(nhs_number(pd.Series([raw], dtype=object)))
     assert pd.isna(value) and not invalid
 
 
@@ -97,7 +97,7 @@ def test_nhs_check_digit_scalar() -> None:
 )
 def test_upn_valid(raw: str, value: str) -> None:
     result = upn(pd.Series([raw]))
-    assert _one(result, raw) == (value, False)
+    assert _one(result) == (value, False)
     assert result.reason == "invalid_upn"
 
 
@@ -105,7 +105,7 @@ def test_upn_valid(raw: str, value: str) -> None:
     "raw", ["H801200001002", "A801200001001", "H80120000100", "I801200001001", "H80120000100I", "UN6", "UNKNOWN"]
 )
 def test_upn_invalid(raw: str) -> None:
-    value, invalid = _one(upn(pd.Series([raw])), raw)
+    value, invalid = _one(upn(pd.Series([raw])))
     assert pd.isna(value) and invalid
 
 
@@ -143,7 +143,7 @@ def test_upn_vectorised_agrees_with_scalar() -> None:
 )
 def test_pnc_valid(raw: str, value: str) -> None:
     result = pnc_id(pd.Series([raw]), reference_year=2026)
-    assert _one(result, raw) == (value, False)
+    assert _one(result) == (value, False)
     assert result.reason == "invalid_pnc_id"
 
 
@@ -154,7 +154,7 @@ def test_pnc_valid(raw: str, value: str) -> None:
     ["2020/1234567E", "99/123C", "2099/1234567A", "2020/12345678Z", "20-1234567Z", "PNC", "1234567Z"],
 )
 def test_pnc_invalid(raw: str) -> None:
-    value, invalid = _one(pnc_id(pd.Series([raw]), reference_year=2026), raw)
+    value, invalid = _one(pnc_id(pd.Series([raw]), reference_year=2026))
     assert pd.isna(value) and invalid
 
 
