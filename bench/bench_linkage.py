@@ -309,7 +309,7 @@ def _num(value: float | None, fmt: str) -> str:
 def format_table(results: list[dict[str, Any]]) -> str:
     """One line per (dataset, tool), then ratio lines ours/Splink per dataset."""
     header = (f"{'dataset':<14}{'tool':<15}{'records':>9}{'precision':>10}{'recall':>8}{'F1':>8}"
-              f"{'B3 F1':>8}{'eth gap pp':>11}{'wall s':>8}{'link s':>8}{'peak GB':>9}")
+              f"{'B3 F1':>8}{'eth gap pp':>11}{'wall s':>8}{'link s':>8}{'peak GB':>9}{'load':>6}")
     lines = [header, "-" * len(header)]
     by_dataset: dict[str, dict[str, dict[str, Any]]] = {}
     for r in results:
@@ -325,6 +325,7 @@ def format_table(results: list[dict[str, Any]]) -> str:
             f"{_num(e['recall'], '.4f'):>8}{_num(e['f1'], '.4f'):>8}{_num(e['bcubed_f1'], '.4f'):>8}"
             f"{_num(None if gap is None else gap * 100, '.2f'):>11}{r['wall_seconds']:>8.1f}"
             f"{r['link_seconds']:>8.1f}{r['peak_rss_bytes'] / 1e9:>9.2f}"
+            f"{_num(r.get('load_average_1min'), '.1f'):>6}"
         )
     ratio_lines = []
     for name, tools in by_dataset.items():
@@ -339,6 +340,8 @@ def format_table(results: list[dict[str, Any]]) -> str:
         )
     if ratio_lines:
         lines += ["", "ratios (ours / Splink; F1 as a difference):", *ratio_lines]
+    lines += ["", "eth gap pp: max - min pairwise recall over ethnic groups with >= 20 true pairs, in "
+                  "percentage points; load: 1-minute load average (2 cores) when the run ended"]
     return "\n".join(lines)
 
 
@@ -353,6 +356,9 @@ def main(argv: list[str] | None = None) -> int:
                              f"{RECORDLINKAGE_MAX_RECORDS:,} records)")
     parser.add_argument("--splink-max", type=int, default=SPLINK_MAX_RECORDS,
                         help="skip Splink on datasets larger than this many records")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run each tool this many times, interleaved, and keep the fastest run "
+                             "(for a machine shared with other work); accuracy is from that run")
     parser.add_argument("--seed", type=int, default=20241126, help="synthetic data seed")
     parser.add_argument("--json", type=Path, default=None, help="write all results here")
     parser.add_argument("--workdir", type=Path, default=None, help="keep inputs/outputs here")
@@ -382,12 +388,24 @@ def main(argv: list[str] | None = None) -> int:
                 tools.append("splink")
             if args.with_recordlinkage and len(dataset.person) <= RECORDLINKAGE_MAX_RECORDS:
                 tools.append("recordlinkage")
+            best: dict[str, dict[str, Any]] = {}
+            runs: dict[str, list[dict[str, Any]]] = {tool: [] for tool in tools}
+            for attempt in range(max(1, args.repeat)):
+                for tool in tools:
+                    print(f"  running {tool} (run {attempt + 1}) ...", file=sys.stderr)
+                    result = run_tool(tool, dataset, workdir)
+                    result["load_average_1min"] = os.getloadavg()[0]
+                    print(f"  {tool}: {result.get('status')} {result.get('wall_seconds', 0):.1f} s "
+                          f"(load average {result['load_average_1min']:.1f})", file=sys.stderr)
+                    previous = best.get(tool)
+                    if previous is None or (result.get("status") == "ok" and (
+                            previous.get("status") != "ok"
+                            or result["wall_seconds"] < previous["wall_seconds"])):
+                        best[tool] = result
+                    runs[tool].append({k: result.get(k) for k in ("status", "wall_seconds",
+                                                                  "peak_rss_bytes", "load_average_1min")})
             for tool in tools:
-                print(f"  running {tool} ...", file=sys.stderr)
-                result = run_tool(tool, dataset, workdir)
-                results.append(result)
-                print(f"  {tool}: {result.get('status')} "
-                      f"{result.get('wall_seconds', 0):.1f} s", file=sys.stderr)
+                results.append({**best[tool], "runs": runs[tool]})
     print(format_table(results))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
