@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from stairs_link.errors import LinkageError
 from stairs_link.linkage.config import BlockingRule, LinkageConfig
@@ -27,7 +28,7 @@ def rule_key(rule: BlockingRule, feats: Features, validators: dict[str, str | No
         codes = feats.key_codes(key, validators)
         missing |= codes < 0
         width = np.int64(max(int(codes.max(initial=0)) + 1, 1))
-        _, combined = np.unique(combined * width + np.maximum(codes, 0), return_inverse=True)
+        combined, _ = pd.factorize(combined * width + np.maximum(codes, 0))  # hashing, no sort
         combined = combined.astype(np.int64)
     combined[missing] = MISSING
     return combined
@@ -37,6 +38,41 @@ def count_pairs(key: np.ndarray) -> int:
     """Pairs a rule creates: sum over key groups of n (n - 1) / 2 (cheap, no pairs built)."""
     sizes = np.bincount(key[key >= 0]).astype(np.int64)
     return int((sizes * (sizes - 1) // 2).sum())
+
+
+def count_pairs_missing(key: np.ndarray, missing: np.ndarray) -> int:
+    """Pairs of a ``when_missing`` rule: per key group with m of s records lacking the column,
+    m (s - m) + m (m - 1) / 2."""
+    has = key >= 0
+    s = np.bincount(key[has]).astype(np.int64)
+    m = np.bincount(key[has & missing], minlength=len(s)).astype(np.int64)
+    return int((m * (s - m) + m * (m - 1) // 2).sum())
+
+
+def iter_pairs_missing(key: np.ndarray, missing: np.ndarray, chunk_pairs: int
+                       ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Pairs sharing a key in which at least one record is ``missing`` (a join of the few
+    missing records against their key groups, not all pairs of the groups)."""
+    has = key >= 0
+    left = np.flatnonzero(has & missing)
+    if len(left) == 0:
+        return
+    records = np.flatnonzero(has)
+    order = records[np.argsort(key[records], kind="stable")]
+    sorted_key = key[order]
+    lo = np.searchsorted(sorted_key, key[left], side="left")
+    hi = np.searchsorted(sorted_key, key[left], side="right")
+    per_left = (hi - lo).astype(np.int64)
+    bounds = np.r_[0, np.flatnonzero(np.diff(np.cumsum(per_left) // max(chunk_pairs, 1))) + 1, len(left)]
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        counts = per_left[a:b]
+        i = np.repeat(left[a:b], counts)
+        step = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        j = order[np.repeat(lo[a:b], counts) + step]
+        # drop self-pairs; a pair of two missing records is kept once (from its smaller index)
+        keep = (i != j) & (~missing[j] | (i < j))
+        i, j = i[keep], j[keep]
+        yield np.minimum(i, j).astype(np.int32), np.maximum(i, j).astype(np.int32)
 
 
 def largest_group(key: np.ndarray) -> int:
@@ -90,6 +126,7 @@ class BlockingPlan:
     keys: list[np.ndarray]
     counts: dict[str, int]
     largest: dict[str, int]
+    missing: list[np.ndarray | None]
 
     @property
     def total(self) -> int:
@@ -100,8 +137,9 @@ class BlockingPlan:
         lines = ["Pairs each blocking rule creates (before removing pairs found by earlier rules):"]
         width = max(len(r.name) for r in self.rules)
         for r in self.rules:
+            only = f" (pairs lacking {r.when_missing})" if r.when_missing else ""
             lines.append(f"  {r.name:<{width}}  {self.counts[r.name]:>14,}  largest block "
-                         f"{self.largest[r.name]:,}  keys: {', '.join(r.keys)}")
+                         f"{self.largest[r.name]:,}  keys: {', '.join(r.keys)}{only}")
         lines.append(f"  {'total':<{width}}  {self.total:>14,}")
         return "\n".join(lines)
 
@@ -122,7 +160,10 @@ class BlockingPlan:
         mask = np.zeros(len(i), dtype=np.uint32)
         for r, key in enumerate(self.keys):
             ki = key[i]
-            mask |= ((ki == key[j]) & (ki >= 0)).astype(np.uint32) << np.uint32(r)
+            agree = (ki == key[j]) & (ki >= 0)
+            if self.missing[r] is not None:
+                agree &= self.missing[r][i] | self.missing[r][j]
+            mask |= agree.astype(np.uint32) << np.uint32(r)
         return mask
 
 
@@ -132,9 +173,11 @@ def plan_blocking(config: LinkageConfig, feats: Features) -> BlockingPlan:
                            fix="merge or drop blocking rules")
     validators = {c.column: c.validator for c in config.comparisons if c.kind == "identifier"}
     keys = [rule_key(rule, feats, validators) for rule in config.blocking]
-    counts = {r.name: count_pairs(k) for r, k in zip(config.blocking, keys)}
+    missing = [None if r.when_missing is None else feats.missing(r.when_missing) for r in config.blocking]
+    counts = {r.name: (count_pairs(k) if m is None else count_pairs_missing(k, m))
+              for r, k, m in zip(config.blocking, keys, missing)}
     largest = {r.name: largest_group(k) for r, k in zip(config.blocking, keys)}
-    return BlockingPlan(config.blocking, keys, counts, largest)
+    return BlockingPlan(config.blocking, keys, counts, largest, missing)
 
 
 def blocked_pairs(plan: BlockingPlan, chunk_pairs: int
@@ -142,7 +185,9 @@ def blocked_pairs(plan: BlockingPlan, chunk_pairs: int
     """Yield (i, j, rule_mask, rule index) chunks; each pair is produced once, by the first
     rule that finds it."""
     for r, key in enumerate(plan.keys):
-        for i, j in iter_pairs(key, chunk_pairs):
+        missing = plan.missing[r]
+        chunks = iter_pairs(key, chunk_pairs) if missing is None else iter_pairs_missing(key, missing, chunk_pairs)
+        for i, j in chunks:
             mask = plan.rule_mask(i, j)
             earlier = mask & np.uint32((1 << r) - 1)
             new = earlier == 0

@@ -19,15 +19,18 @@ from stairs_link.errors import LinkageError
 MISSING = -1
 
 
+ARROW_STRING = pd.StringDtype("pyarrow")  # .str methods run as Arrow compute kernels
+
+
 def _norm(values: pd.Series) -> pd.Series:
     """Generic matching form: trimmed, upper case, internal whitespace collapsed."""
-    return values.astype("string").str.strip().str.upper().str.replace(r"\s+", " ", regex=True)
+    return values.astype(ARROW_STRING).str.strip().str.upper().str.replace(r"\s+", " ", regex=True)
 
 
 def _fold(values: pd.Series) -> pd.Series:
     from stairs_link.standardise.text import fold_name  # Arrow kernels, accents/punctuation
 
-    return fold_name(values.astype("string")).astype("string")
+    return fold_name(values.astype(ARROW_STRING)).astype(ARROW_STRING)
 
 
 def _compact(values: pd.Series) -> pd.Series:
@@ -84,8 +87,13 @@ class Features:
         if key not in self._cache:
             series = self.column(column)
             if null_values:
-                series = series.astype("string")
+                series = series.astype(ARROW_STRING)
                 series = series.mask(series.str.strip().str.lower().isin([v.lower() for v in null_values]))
+            if pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series):
+                try:  # Arrow dictionary encoding: much faster than hashing Python objects
+                    series = series.astype(ARROW_STRING)
+                except (TypeError, ValueError):
+                    pass  # not all strings (e.g. dates): factorize the objects as they are
             codes, uniques = pd.factorize(series, use_na_sentinel=True)
             self._cache[key] = (codes.astype(np.int32), pd.Series(uniques))
         return self._cache[key]
@@ -104,7 +112,7 @@ class Features:
         codes, uniques = self._raw(column, null_values)
         if pd.api.types.is_datetime64_any_dtype(uniques) or not (
                 pd.api.types.is_string_dtype(uniques) or pd.api.types.is_object_dtype(uniques)):
-            uniques = uniques.astype("string")
+            uniques = uniques.astype(ARROW_STRING)
         if form == "norm":
             mapped = _norm(uniques)
         elif form == "fold":
@@ -118,7 +126,7 @@ class Features:
             func = _PHONETIC[form]
             # jellyfish works one string at a time: run it on distinct folded values only.
             ph = np.array([func(v) if v else "" for v in folded], dtype=object)
-            ph = pd.Series(ph, dtype="string").mask(lambda s: s == "")
+            ph = pd.Series(ph, dtype=ARROW_STRING).mask(lambda s: s == "")
             result = self._refactor(folded_codes, ph)
             self._cache[key] = result
             return result
@@ -127,7 +135,7 @@ class Features:
         else:
             raise LinkageError(f"unknown transform '{form}' for column '{column}'", reason="bad_config",
                                column=column, fix="see docs/linkage.md for the key transforms")
-        result = self._refactor(codes, pd.Series(mapped, dtype="string"))
+        result = self._refactor(codes, pd.Series(mapped, dtype=ARROW_STRING))
         self._cache[key] = result
         return result
 
@@ -160,6 +168,12 @@ class Features:
             self._cache[key] = (parts, None)  # type: ignore[assignment]
         return self._cache[key][0]  # type: ignore[return-value]
 
+    def missing(self, column: str) -> np.ndarray:
+        """True per record where ``column`` is empty (null, blank, or an unreadable date)."""
+        if _is_date(self.column(column)):
+            return ~self.dates(column)["valid"]
+        return self.strings(column, "norm")[0] < 0
+
     def valid_identifier(self, column: str, validator: str | None) -> np.ndarray:
         """Per distinct compact value of ``column``: True when it passes its check digit."""
         key = ("valid", column, validator)
@@ -178,9 +192,14 @@ class Features:
         if "|" in column:
             return self._unordered_key(column.split("|"), transform or "norm")
         series = self.column(column)
-        if transform in ("year", "month", "day") or (transform == "" and _is_date(series)):
+        if transform in ("year", "month", "day", "swapfree") or (transform == "" and _is_date(series)):
             parts = self.dates(column)
-            values = parts["days"] if transform == "" else parts[transform]
+            if transform == "swapfree":  # year + {day, month} in either order
+                lo = np.minimum(parts["month"], parts["day"]).astype(np.int64)
+                hi = np.maximum(parts["month"], parts["day"]).astype(np.int64)
+                values = parts["year"].astype(np.int64) * 10000 + lo * 100 + hi
+            else:
+                values = parts["days"] if transform == "" else parts[transform]
             return np.where(parts["valid"], values, MISSING).astype(np.int64)
         if transform == "valid":
             codes, _ = self.strings(column, "compact")
@@ -194,20 +213,22 @@ class Features:
 
     def _unordered_key(self, columns: list[str], form: str) -> np.ndarray:
         """Key for ``a|b:form``: the unordered set of the columns' values, so a given/family
-        swap blocks with the unswapped record."""
+        swap blocks with the unswapped record. Values of all columns are coded in one shared
+        space, then each record's codes are sorted: integer work only."""
+        coded = [self.strings(column, form) for column in columns]
+        shared, _ = pd.factorize(pd.Series(np.concatenate([u for _, u in coded]), dtype=object))
+        offsets = np.cumsum([0] + [len(u) for _, u in coded])
         parts = []
-        for column in columns:
-            codes, uniques = self.strings(column, form)
-            values = pd.Series(np.append(uniques, None)[codes], dtype="string")  # code -1 -> None
-            parts.append(values)
-        missing = np.zeros(self.n, dtype=bool)
-        for p in parts:
-            missing |= p.isna().to_numpy()
-        ordered = pd.concat(parts, axis=1).fillna("")
-        cols = np.sort(ordered.to_numpy(dtype=object).astype(str), axis=1)
-        text = pd.Series(cols[:, 0]).str.cat([pd.Series(cols[:, k]) for k in range(1, cols.shape[1])],
-                                             sep="\x1f")
-        codes, _ = pd.factorize(text)
+        for (codes, uniques), start in zip(coded, offsets):
+            lookup = np.append(shared[start:start + len(uniques)], -1)  # code -1 stays missing
+            parts.append(lookup[codes].astype(np.int64))
+        stacked = np.sort(np.stack(parts, axis=1), axis=1)
+        missing = (stacked < 0).any(axis=1)
+        width = np.int64(max(int(stacked.max(initial=0)) + 1, 1))
+        combined = np.zeros(self.n, dtype=np.int64)
+        for k in range(stacked.shape[1]):
+            combined = combined * width + np.maximum(stacked[:, k], 0)
+        codes, _ = pd.factorize(combined)
         return np.where(missing, MISSING, codes).astype(np.int64)
 
 

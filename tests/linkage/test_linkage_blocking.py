@@ -69,3 +69,23 @@ def test_explain_and_max_pairs_guard_names_the_rule():
 def test_bad_blocking_key_is_a_config_error():
     with pytest.raises(LinkageError, match="bad key 'postcode:shout'"):
         LinkageConfig(blocking=(BlockingRule("p", ("postcode:shout",)),))
+
+
+def test_when_missing_rule_pairs_only_records_lacking_the_column():
+    rng = np.random.default_rng(1)
+    key = rng.integers(-1, 6, 120)
+    missing = rng.random(120) < 0.2
+    from stairs_link.linkage.blocking import count_pairs_missing, iter_pairs_missing
+
+    found = [p for i, j in iter_pairs_missing(key, missing, 9) for p in zip(i.tolist(), j.tolist())]
+    expected = {(a, b) for a, b in _brute(key) if missing[a] or missing[b]}
+    assert len(found) == len(set(found)) == count_pairs_missing(key, missing)
+    assert set(found) == expected
+
+
+def test_swapfree_date_key_agrees_on_day_month_swap():
+    import datetime as dt
+
+    frame = pd.DataFrame({"d": [dt.date(2008, 3, 7), dt.date(2008, 7, 3), dt.date(2008, 3, 8), None]})
+    codes = Features(frame).key_codes("d:swapfree", {})
+    assert codes[0] == codes[1] != codes[2] and codes[3] == -1
