@@ -68,6 +68,12 @@ def sha256_and_encoding(path: Path, encoding: str) -> tuple[str, str | None]:
     cp1252 (Windows exports). A byte invalid in the declared (or every candidate) encoding
     raises InputFileError with the line it is on. Returns (sha256, encoding or None if empty).
     """
+    if encoding != "auto":
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise InputFileError(f"unknown text encoding '{encoding}'", reason="unknown_encoding", file=str(path),
+                                 fix="use auto, utf-8, utf-8-sig or cp1252") from None
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         head = handle.read(4)

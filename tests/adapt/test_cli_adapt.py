@@ -31,3 +31,17 @@ def test_adapt_cli_user_error_is_clean(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "patients.csv, row 0: the file is empty (not even a header line)" in result.output
     assert "Traceback" not in result.output
+
+
+def test_adapt_cli_encoding_override(tmp_path: Path) -> None:
+    (tmp_path / "export").mkdir()
+    text = HEADER + "7,Zoë,Núñez,01/01/2010,1,,\n"
+    (tmp_path / "export" / "patients.csv").write_bytes(text.encode("cp1252"))
+    (tmp_path / "m.yaml").write_text(PERSON_MAPPING.format(sex_policy="reject", source_extra=", encoding: utf-8"),
+                                     encoding="utf-8")
+    args = ["adapt", str(tmp_path / "m.yaml"), str(tmp_path / "export"), "--out", str(tmp_path / "out"), "-q"]
+    failed = CliRunner().invoke(cli, args)
+    assert failed.exit_code == 2 and "not valid utf-8 text" in failed.output and "line 2" in failed.output
+    assert CliRunner().invoke(cli, [*args, "--encoding", "cp1252"]).exit_code == 0
+    bad = CliRunner().invoke(cli, [*args, "--encoding", "klingon"])
+    assert bad.exit_code == 2 and "unknown text encoding 'klingon'" in bad.output
