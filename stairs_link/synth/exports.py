@@ -430,6 +430,16 @@ def write_exports(out_dir: Path, n_children: int, seed: int,
         "generator": {"n_children": n_children, "seed": seed, "schema_version": SCHEMA_VERSION,
                       "extracted_at": EXTRACT_DATE + "T06:00:00",
                       "two_digit_years": "all dates are in the past relative to extracted_at"},
+        "conventions": {
+            "canonical": "the canonical field a column fills (stairs_link.schema); absent: not mapped",
+            "record_key": "a column whose canonical field is record_key holds the local id of the person "
+                          "record it belongs to; record_key = '<site_id>:<source_system>:<local id>'",
+            "codes": "raw value -> canonical code; any other value is not in the code set",
+            "date_format": "strftime pattern (English month names); excel_serial = number of days since "
+                           "1899-12-30 stored as a number; excel_date = a date-formatted Excel cell",
+            "required": "a blank value makes the row unusable",
+            "blank": "an empty CSV field, a null JSON value or an empty cell means 'not recorded'",
+        },
         "systems": systems,
     }
     (out_dir / "systems.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

@@ -172,7 +172,8 @@ LAYOUTS: dict[str, tuple[FileLayout, ...]] = {
             notes="Rows 1-2 hold a title and the run date; the header is on row 3."),
         FileLayout("carenotes_patients.xlsx", "episode", "xlsx", (
             Col("Client ID", "local_id", "record_key", "patient", required=True),
-            Col("Spell No", "episode_id", "episode_id", "spell number", required=True),
+            Col("Spell No", "episode_id", "episode_id", "spell number within the client (unique with Client ID)",
+                required=True),
             Col("Admitted", "admission_date", "admission_date", "Excel date cell", date_format="excel_date",
                 required=True),
             Col("Discharged", "discharge_date", "discharge_date", "Excel date cell (blank while admitted)",
@@ -359,6 +360,11 @@ def layout_json(layout: str) -> list[dict]:
             {k: v for k, v in c.items() if k not in ("source", "raw") and v not in (None, "", False)}
             for c in d["columns"]
         ]
+        if f.format != "csv":  # text-file settings mean nothing for a workbook; JSON is UTF-8 text
+            for key in ("delimiter", "line_terminator", "decimal") + (("encoding",) if f.format == "xlsx" else ()):
+                d.pop(key)
+        if f.format != "xlsx":
+            d.pop("header_row")
         out.append({k: v for k, v in d.items() if v is not None and v != ""})
     return out
 
