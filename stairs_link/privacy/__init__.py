@@ -17,7 +17,14 @@ from stairs_link.privacy.bloom import (
 )
 from stairs_link.privacy.disclosure import suppress_count, suppress_counts
 from stairs_link.privacy.keys import KeyFilePermissionWarning, SecretKey, load_key, new_key_file
-from stairs_link.privacy.tokens import TOKEN_LENGTH, domain_key, keyed_token
+from stairs_link.privacy.pseudonymise import (
+    PrivacyParams,
+    dob_by_record_key,
+    pseudonymisation_manifest,
+    pseudonymise_frame,
+    pseudonymise_tables,
+)
+from stairs_link.privacy.tokens import TOKEN_LENGTH, domain_key, hmac_sha256_many, keyed_token
 
 __all__ = [
     "DATE_PARAMS",
@@ -26,15 +33,21 @@ __all__ = [
     "TOKEN_LENGTH",
     "BloomParams",
     "KeyFilePermissionWarning",
+    "PrivacyParams",
     "SecretKey",
     "bloom_encode",
     "bloom_matrix",
     "dice_similarity",
+    "dob_by_record_key",
     "domain_key",
+    "hmac_sha256_many",
     "keyed_token",
     "load_key",
     "new_key_file",
     "ngrams",
+    "pseudonymisation_manifest",
+    "pseudonymise_frame",
+    "pseudonymise_tables",
     "suppress_count",
     "suppress_counts",
 ]

@@ -106,58 +106,88 @@ def _pseudonymise_person(frame: pd.DataFrame, key: bytes, params: PrivacyParams)
     return out
 
 
+def dob_by_record_key(person: pd.DataFrame) -> pd.Series:
+    """Date of birth indexed by the (plain) record key: what :func:`pseudonymise_frame` needs
+    to add ``age_at_admission`` to episode batches. Keep it in memory only, never write it."""
+    dob = pd.Series(pd.to_datetime(person["date_of_birth"], errors="coerce").to_numpy(),
+                    index=person["record_key"].to_numpy())
+    return dob[~dob.index.duplicated()]
+
+
+def _age_at_admission(episode: pd.DataFrame, dob: pd.Series) -> pd.Series:
+    born = pd.to_datetime(episode["record_key"].map(dob), errors="coerce")
+    admitted = pd.to_datetime(episode["admission_date"], errors="coerce")
+    years = admitted.dt.year - born.dt.year
+    before_birthday = (admitted.dt.month < born.dt.month) | (
+        (admitted.dt.month == born.dt.month) & (admitted.dt.day < born.dt.day))
+    return (years - before_birthday.astype("Int64")).astype("Int32")
+
+
+def pseudonymise_frame(
+    table: str, frame: pd.DataFrame, key: bytes, params: PrivacyParams | None = None,
+    *, dob: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Pseudonymised copy of one staged table, or of one batch of it (row by row, so a
+    streaming adapter can call it per batch). ``table`` is the canonical table name or
+    ``"rejects"``. For ``episode``, pass ``dob`` (from :func:`dob_by_record_key` on the plain
+    person table) to add ``age_at_admission``."""
+    params = params or PrivacyParams()
+    if table == "rejects":
+        out = frame.copy()
+        if "raw_value" in out:
+            out["raw_value"] = pd.Series([None] * len(out), index=out.index, dtype="string")
+        return out
+    out = _pseudonymise_person(frame, key, params) if table == "person" else frame.copy()
+    if table == "episode" and dob is not None and {"record_key", "admission_date"} <= set(frame.columns):
+        out["age_at_admission"] = _age_at_admission(frame, dob).to_numpy()
+    for column in TOKEN_COLUMNS:
+        if column in frame:
+            out[column] = keyed_token(frame[column], key, column, length=params.token_length)
+    if {"record_key", "site_id", "source_system"} <= set(frame.columns):
+        out["record_key"] = _new_record_key(frame, key, params.token_length)
+    return out
+
+
+def pseudonymisation_manifest(key: bytes, params: PrivacyParams | None = None) -> dict[str, Any]:
+    """The manifest entry for pseudonymised output: scheme, parameters and the key's public
+    fingerprint (``key_id``), never the key."""
+    params = params or PrivacyParams()
+    return {
+        "scheme": SCHEME,
+        "key_id": SecretKey(key).key_id,
+        "token": {"algorithm": "HMAC-SHA256, per-column subkey", "length": params.token_length,
+                  "columns": sorted((*TOKEN_COLUMNS, "record_key"))},
+        "bloom_columns": {new: {"source": src, "space": space} for new, (src, space) in BLOOM_COLUMNS.items()},
+        "nulled_columns": [*NULLED_COLUMNS, "rejects.raw_value"],
+        "derived_columns": ["person.year_of_birth", "episode.age_at_admission"],
+        "params": params.to_dict(),
+    }
+
+
 def pseudonymise_tables(
     tables: dict[str, pd.DataFrame], key: bytes, params: PrivacyParams | None = None
 ) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
-    """Pseudonymised copies of staged canonical tables, and the manifest entry describing them.
+    """Pseudonymised copies of whole staged tables, and the manifest entry describing them.
 
     ``tables`` maps table name (``person``, ``episode``, ..., optionally ``rejects``) to its
-    frame; the input frames are not modified. The manifest entry records the scheme, the
-    parameters and the key's public fingerprint (``key_id``), never the key.
+    frame; the input frames are not modified. ``episode`` gets ``age_at_admission`` when
+    ``person`` (with ``date_of_birth``) is among the tables.
     """
     params = params or PrivacyParams()
-    length = params.token_length
-    out: dict[str, pd.DataFrame] = {}
-    tokenised: set[str] = set()
-    for name, frame in tables.items():
-        if name == "rejects":
-            rejects = frame.copy()
-            if "raw_value" in rejects:
-                rejects["raw_value"] = pd.Series([None] * len(rejects), index=rejects.index, dtype="string")
-            out[name] = rejects
-            continue
-        new = _pseudonymise_person(frame, key, params) if name == "person" else frame.copy()
-        for column in TOKEN_COLUMNS:
-            if column in new:
-                new[column] = keyed_token(frame[column], key, column, length=length)
-                tokenised.add(column)
-        if {"record_key", "site_id", "source_system"} <= set(frame.columns):
-            new["record_key"] = _new_record_key(frame, key, length)
-            tokenised.add("record_key")
-        out[name] = new
-    if "episode" in tables and "person" in tables and "date_of_birth" in tables["person"]:
-        person = tables["person"]
-        dob = pd.Series(pd.to_datetime(person["date_of_birth"], errors="coerce").to_numpy(),
-                        index=person["record_key"].to_numpy())
-        dob = dob[~dob.index.duplicated()]
-        episode = tables["episode"]
-        born = pd.to_datetime(episode["record_key"].map(dob), errors="coerce")
-        admitted = pd.to_datetime(episode["admission_date"], errors="coerce")
-        years = admitted.dt.year - born.dt.year
-        before_birthday = (admitted.dt.month < born.dt.month) | (
-            (admitted.dt.month == born.dt.month) & (admitted.dt.day < born.dt.day))
-        out["episode"]["age_at_admission"] = (years - before_birthday.astype("Int64")).astype("Int32").to_numpy()
-    manifest = {
-        "scheme": SCHEME,
-        "key_id": SecretKey(key).key_id,
-        "token": {"algorithm": "HMAC-SHA256, per-column subkey", "length": length,
-                  "columns": sorted(tokenised)},
-        "bloom_columns": {new: {"source": src, "space": space} for new, (src, space) in BLOOM_COLUMNS.items()},
-        "nulled_columns": list(NULLED_COLUMNS) + (["rejects.raw_value"] if "rejects" in tables else []),
-        "derived_columns": ["year_of_birth"] + (["episode.age_at_admission"] if "episode" in tables else []),
-        "params": params.to_dict(),
-    }
-    return out, manifest
+    person = tables.get("person")
+    dob = dob_by_record_key(person) if person is not None and "date_of_birth" in person else None
+    out = {name: pseudonymise_frame(name, frame, key, params, dob=dob) for name, frame in tables.items()}
+    return out, pseudonymisation_manifest(key, params)
 
 
-__all__ = ["BLOOM_COLUMNS", "NULLED_COLUMNS", "SCHEME", "TOKEN_COLUMNS", "PrivacyParams", "pseudonymise_tables"]
+__all__ = [
+    "BLOOM_COLUMNS",
+    "NULLED_COLUMNS",
+    "SCHEME",
+    "TOKEN_COLUMNS",
+    "PrivacyParams",
+    "dob_by_record_key",
+    "pseudonymisation_manifest",
+    "pseudonymise_frame",
+    "pseudonymise_tables",
+]

@@ -126,3 +126,18 @@ def test_params_round_trip_into_manifest() -> None:
     assert manifest["params"]["token_length"] == 40
     assert len(out["person"]["local_id"].iloc[0]) == 40
     assert out["person"]["record_key"].iloc[0].startswith("s:x:")
+
+
+def test_batches_give_the_same_result_as_whole_tables(world: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    from stairs_link.privacy.pseudonymise import dob_by_record_key, pseudonymise_frame
+
+    person, _ = world
+    episode = _episodes(person)
+    whole, _ = pseudonymise_tables({"person": person, "episode": episode}, KEY)
+    halves = [pseudonymise_frame("person", part, KEY) for part in (person.iloc[:300], person.iloc[300:])]
+    batched = pd.concat(halves)
+    pd.testing.assert_frame_equal(batched, whole["person"])
+    ep = pseudonymise_frame("episode", episode, KEY, dob=dob_by_record_key(person))
+    pd.testing.assert_frame_equal(ep, whole["episode"])
+    no_dob = pseudonymise_frame("episode", episode, KEY)
+    assert "age_at_admission" not in no_dob
