@@ -9,21 +9,7 @@ from click.testing import CliRunner
 from stairs_link.cli import cli
 from stairs_link.mapping import load_mapping
 
-MAPPING = """\
-site_id: sch-oak
-setting_type: SCH
-system_kind: health
-source_system: systmone
-tables:
-  person:
-    source: {files: "patients*.csv"}
-    fields:
-      local_id: PatientID
-      given_name: Forename
-      family_name: Surname
-      date_of_birth: {column: DOB, formats: ['%d/%m/%Y']}
-      sex: {column: Gender, codes: nhs_gender_code, unknown_codes: keep_unknown}
-"""
+from mapping_data import GOOD as MAPPING
 EXPORT = "PatientID,Forename,Surname,D.O.B,Gender\n1,John,Smith,03/04/2009,1\n2,Amy,Li,04/05/2010,Q\n"
 
 

@@ -11,21 +11,7 @@ from stairs_link.errors import MappingError
 from stairs_link.mapping import load_mapping, validate_mapping
 from stairs_link.mapping.jsonschema import SCHEMA_PATH, build_json_schema
 
-GOOD = """\
-site_id: sch-oak
-setting_type: SCH
-system_kind: health
-source_system: systmone
-tables:
-  person:
-    source: {files: "patients*.csv"}
-    fields:
-      local_id: PatientID
-      given_name: Forename
-      family_name: Surname
-      date_of_birth: {column: DOB, formats: ['%d/%m/%Y']}
-      sex: {column: Gender, codes: nhs_gender_code, unknown_codes: keep_unknown}
-"""
+from mapping_data import GOOD
 
 
 def write(path: Path, text: str) -> Path:
