@@ -18,7 +18,6 @@ import codecs
 import csv
 import datetime as dt
 import hashlib
-import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field

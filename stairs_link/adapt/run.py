@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from stairs_link import __version__
@@ -29,7 +28,7 @@ from stairs_link.errors import InputFileError, MappingError, Problem
 from stairs_link.mapping.loader import load_mapping
 from stairs_link.mapping.model import Mapping, SourceSpec
 from stairs_link.schema.io import to_arrow
-from stairs_link.schema.tables import REJECTS, SCHEMA_VERSION, arrow_schema
+from stairs_link.schema.tables import SCHEMA_VERSION, arrow_schema
 
 
 @dataclass

@@ -295,7 +295,6 @@ def transform_batch(frame: pd.DataFrame, rows: np.ndarray, ctx: TableContext) ->
     keep = ~out.row_rejected
     staged = pd.DataFrame({name: series[keep].reset_index(drop=True) for name, series in values.items()})
     m = ctx.mapping
-    k = int(keep.sum())
     # == std.record_key(site, system, local_id): local_id is already tidied and never null here
     staged["record_key"] = (f"{m.site_id}:{m.source_system}:" + staged["local_id"].astype(TEXT)).astype(TEXT)
     staged["site_id"] = m.site_id

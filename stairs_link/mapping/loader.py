@@ -344,7 +344,7 @@ def _field_spec(table: str, name: str, raw: Any, doc: _Doc, problems: list[Probl
             unknown_value = unknown_value if unknown_value is not None else UNKNOWN_CODE.get(column.codes)
             if unknown_value is None:
                 problem(f"the {column.codes} code list has no 'unknown' code, so keep_unknown needs `unknown_value:`",
-                        f"add e.g. `unknown_value: other`, or use `unknown_codes: reject`", "unknown_codes")
+                        "add e.g. `unknown_value: other`, or use `unknown_codes: reject`", "unknown_codes")
         if unknown_value is not None and str(unknown_value) not in valid:
             problem(f"unknown_value '{unknown_value}' is not a {column.codes} code", f"use one of: {', '.join(valid)}",
                     "unknown_value")

@@ -184,7 +184,7 @@ def _field_lines(field: str, column: str, score: int, sample: pd.DataFrame, kind
         if seen and all(s in valid for s in seen):
             return [f"      {field}: {{column: {col}, unknown_codes: reject}}{todo}  # values already canonical"]
         lines = [f"      {field}:{todo}", f"        column: {col}",
-                 f"        unknown_codes: reject  # TODO: reject, keep_unknown or fail",
+                 "        unknown_codes: reject  # TODO: reject, keep_unknown or fail",
                  f"        codes:  # TODO: the canonical code for each export code; canonical: {', '.join(valid)}"]
         for code in seen:
             guess = guess_code(code, list(valid))
