@@ -28,7 +28,7 @@ from stairs_link.errors import InputFileError, MappingError, Problem
 from stairs_link.mapping.loader import load_mapping
 from stairs_link.mapping.model import Mapping, SourceSpec
 from stairs_link.schema.io import to_arrow
-from stairs_link.schema.tables import SCHEMA_VERSION, arrow_schema
+from stairs_link.schema.tables import SCHEMA_VERSION, TABLES, arrow_schema
 
 
 @dataclass
@@ -213,6 +213,12 @@ def adapt(
         for path in partial:
             path.unlink(missing_ok=True)
         raise
+    if (out_dir / "manifest.json").exists():
+        # A previous adapt wrote here: drop its tables this mapping does not fill, so the
+        # folder never mixes two runs (only canonical table files are touched).
+        for table in TABLES:
+            if table not in plan:
+                (out_dir / f"{table}.parquet").unlink(missing_ok=True)
     written = []
     for table in plan:
         final = out_dir / f"{table}.parquet"

@@ -201,3 +201,12 @@ def test_large_file_in_batches_keeps_row_numbers(person_mapping, export_dir, tmp
     assert (person["source_row"].astype(int) == person["local_id"].astype(int)).all()
     source = result.manifest["sources"][0]
     assert source["rows_in"] == 3000 and source["rows_staged"] == 2997 and source["rows_rejected"] == 3
+
+
+def test_rerun_into_same_folder_leaves_no_stale_tables(person_mapping, export_dir, tmp_path: Path) -> None:
+    export = export_dir(HEADER + ROWS[0])
+    out = tmp_path / "out"
+    adapt(person_mapping(), [export], out)
+    (out / "episode.parquet").write_bytes((out / "person.parquet").read_bytes())  # as if from an older run
+    adapt(person_mapping(), [export], out)
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "person.parquet", "rejects.parquet"]
