@@ -15,12 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from stairs_link.errors import QualityError
 from stairs_link.quality.examples import MAX_EXAMPLES, example_rows
-from stairs_link.quality.prepare import Staged
+from stairs_link.quality.prepare import Staged, read_parquet
 from stairs_link.quality.results import CRITICAL, WARNING, Outcome
 
 CLUSTER_COLUMNS = ("record_key", "child_id", "cluster_size")
@@ -46,21 +43,8 @@ def _concat(staged: list[Staged], table: str, columns: list[str]) -> pd.DataFram
 
 def read_clusters(directory: Path) -> pd.DataFrame:
     """LINKED/clusters.parquet with its required columns, or a clear error."""
-    path = directory / "clusters.parquet"
-    try:
-        clusters = pq.read_table(path).to_pandas()
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise QualityError(
-            f"not a readable Parquet file ({exc})", reason="corrupt_parquet", file=str(path),
-            fix="re-create it with `stairs-link link`",
-        ) from None
-    missing = [c for c in CLUSTER_COLUMNS if c not in clusters.columns]
-    if missing:
-        raise QualityError(
-            f"clusters table lacks column(s) {', '.join(missing)}", reason="missing_column",
-            file=str(path), column=missing[0], fix="re-create it with `stairs-link link`",
-        )
-    return clusters
+    return read_parquet(directory / "clusters.parquet", CLUSTER_COLUMNS,
+                        fix="re-create it with `stairs-link link`")
 
 
 def _outcome(check_id: str, title: str, severity: str, columns: list[str], *, source: str,

@@ -8,6 +8,7 @@ only numpy dtypes. The outcomes use the same :class:`Outcome` format as GX resul
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -136,36 +137,44 @@ def _same_type(found: pa.DataType, expected: pa.DataType) -> bool:
     return found == expected
 
 
+def read_parquet(path: Path, needed: tuple[str, ...], *, fix: str) -> pd.DataFrame:
+    """A non-canonical Parquet table (rejects, clusters) with the columns we need, or a
+    QualityError naming the file, the missing column and the fix."""
+    try:
+        frame = pq.read_table(path).to_pandas()
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise QualityError(f"not a readable Parquet file ({exc})", reason="corrupt_parquet",
+                           file=str(path), fix=fix) from None
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise QualityError(f"table lacks column(s) {', '.join(missing)}", reason="missing_column",
+                           file=str(path), column=missing[0], fix=fix)
+    return frame
+
+
 def _rejects(directory: Path) -> list[Outcome]:
     """Report rows the adapter rejected: they are missing from the staged tables."""
     path = directory / "rejects.parquet"
     if not path.exists():
         return []
-    try:
-        rejects = pq.read_table(path).to_pandas()
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise QualityError(
-            f"not a readable Parquet file ({exc})", reason="corrupt_parquet", file=str(path),
-            fix="re-create it with `stairs-link adapt`; do not edit Parquet files by hand",
-        ) from None
-    needed = {"source_file", "source_row", "reason"}
-    if not needed <= set(rejects.columns):
-        raise QualityError(
-            f"rejects table lacks column(s) {', '.join(sorted(needed - set(rejects.columns)))}",
-            reason="missing_column", file=str(path), fix="re-create it with `stairs-link adapt`",
-        )
-    whole = rejects["row_rejected"].fillna(False).astype(bool) if "row_rejected" in rejects else pd.Series(True, index=rejects.index)
+    rejects = read_parquet(path, ("source_file", "source_row", "reason"),
+                           fix="re-create it with `stairs-link adapt`; do not edit Parquet files by hand")
+    if "row_rejected" in rejects:
+        whole = rejects["row_rejected"].fillna(False).astype(bool)
+    else:
+        whole = pd.Series(True, index=rejects.index)
     counts = rejects.groupby("reason").size().sort_values(ascending=False)
-    examples = [
+    examples = [  # the raw value is personal data: only where, which column and why
         {"source_file": r.source_file, "source_row": int(r.source_row),
          "values": {"column": getattr(r, "column", None), "reason": r.reason}}
         for r in rejects.head(5).itertuples(index=False)
     ]
+    columns = rejects["column"].dropna().unique().tolist() if "column" in rejects else []
     return [Outcome(
         check_id="rejects.none", scope="structure", source=str(directory), table="rejects",
-        expectation_type="stairs_link.rejects", columns=sorted(rejects.get("column", pd.Series(dtype=object)).dropna().unique().tolist()),
+        expectation_type="stairs_link.rejects", columns=sorted(columns),
         severity=WARNING, success=rejects.empty, title="no rows or values rejected by adapt",
-        element_count=len(rejects), unexpected_count=len(rejects),
+        element_count=_rows_read(directory), unexpected_count=len(rejects),
         observed_value={"rows_rejected": int(whole.sum()), "values_nulled": int((~whole).sum())},
         unexpected_values=[{"value": str(k), "count": int(v)} for k, v in counts.items()],
         examples=examples,
@@ -173,6 +182,15 @@ def _rejects(directory: Path) -> list[Outcome]:
         fix="Open rejects.parquet (or the adapt report) and fix each listed row in the source "
             "system or the mapping file (date formats, code maps).",
     )]
+
+
+def _rows_read(directory: Path) -> int | None:
+    """Rows read from the exports, from adapt's manifest.json (None when there is none)."""
+    try:
+        manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+        return int(sum(source["rows_in"] for source in manifest["sources"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # only used for the "N of M rows" wording in the report
 
 
 # --------------------------------------------------------------------------- derived columns
