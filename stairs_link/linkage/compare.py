@@ -109,6 +109,13 @@ def _jw_levels(comp: Comparison, values: np.ndarray, a: np.ndarray, b: np.ndarra
         conditions[f"jaro_winkler>={t}"] = todo & (sims >= t)
 
 
+def _where(todo: np.ndarray, test, values: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``test`` on the pairs still to decide; False elsewhere."""
+    out = np.zeros(len(a), dtype=bool)
+    out[todo] = test(values, a[todo], b[todo])
+    return out
+
+
 def compare_name(comp: Comparison, feats: Features, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     codes, values = feats.strings(comp.column, "fold", comp.null_values)
     a, b = codes[i], codes[j]
@@ -118,9 +125,7 @@ def compare_name(comp: Comparison, feats: Features, i: np.ndarray, j: np.ndarray
     conditions: dict[str, np.ndarray] = {"exact": exact}
     _jw_levels(comp, values, a, b, todo, conditions)
     if comp.nicknames:
-        nick = np.zeros(len(a), dtype=bool)
-        nick[todo] = _shared_group(values, a[todo], b[todo])
-        conditions["nickname"] = nick
+        conditions["nickname"] = _where(todo, _shared_group, values, a, b)
     if comp.other_column:
         ocodes, ovalues = feats.strings(comp.other_column, "fold", comp.null_values)
         # other column's values re-coded into this column's value space (-1: not present)
@@ -128,9 +133,7 @@ def compare_name(comp: Comparison, feats: Features, i: np.ndarray, j: np.ndarray
         swap = ((a == to_here[ocodes[j]]) | (b == to_here[ocodes[i]])) & todo
         conditions["swap"] = swap
     if comp.tokens:
-        tok = np.zeros(len(a), dtype=bool)
-        tok[todo] = _shared_token(values, a[todo], b[todo])
-        conditions["token"] = tok
+        conditions["token"] = _where(todo, _shared_token, values, a, b)
     if comp.phonetic:
         pcodes, _ = feats.strings(comp.column, "metaphone", comp.null_values)
         pa_, pb_ = pcodes[i], pcodes[j]
