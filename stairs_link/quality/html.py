@@ -28,7 +28,7 @@ table{border-collapse:collapse;margin:.4em 0} td,th{border:1px solid #ddd;paddin
 def _rows(outcome: Outcome) -> str:
     if outcome.unexpected_count is None:
         return ""
-    text = f"{outcome.unexpected_count:,} row(s)"
+    text = f"{outcome.unexpected_count:,} {outcome.unit}"
     if outcome.element_count:
         text += f" of {outcome.element_count:,}"
     if outcome.unexpected_percent is not None:
@@ -71,7 +71,7 @@ def _card(outcome: Outcome) -> str:
     source = f"<div class='muted'>{escape(outcome.source)}</div>" if outcome.source else ""
     problem = (
         f"<p>The check could not run: {escape(outcome.error)}</p>" if outcome.error else
-        f"<p><b>Rows affected:</b> {escape(_rows(outcome))}</p>" if _rows(outcome) else ""
+        f"<p><b>Affected:</b> {escape(_rows(outcome))}</p>" if _rows(outcome) else ""
     )
     if outcome.by_source and len(outcome.by_source) > 1 or (
             outcome.by_source and outcome.source not in outcome.by_source):

@@ -49,8 +49,9 @@ def read_clusters(directory: Path) -> pd.DataFrame:
 
 def _outcome(check_id: str, title: str, severity: str, columns: list[str], *, source: str,
              table: str, element_count: int, bad_count: int, why: str, fix: str,
-             examples: list[dict[str, Any]], observed: Any = None) -> Outcome:
+             examples: list[dict[str, Any]], observed: Any = None, unit: str = "rows") -> Outcome:
     return Outcome(
+        unit=unit,
         check_id=check_id, scope="linked", source=source, table=table,
         expectation_type=f"stairs_link.{check_id.split('.', 1)[1]}", columns=columns,
         severity=severity, success=bad_count == 0, title=title, why=why, fix=fix,
@@ -107,7 +108,7 @@ def linked_checks(
     out.append(_outcome(
         "linked.cluster_size.not_oversized",
         f"no child has more than {max_cluster_size} records", CRITICAL, ["child_id"],
-        element_count=len(per_child), bad_count=len(oversized),
+        element_count=len(per_child), bad_count=len(oversized), unit="children",
         observed={"largest_cluster": int(per_child.max()) if len(per_child) else 0},
         examples=[{"source_file": "clusters.parquet", "source_row": None,
                    "values": {"child_id": str(c), "cluster_size": int(n)}}
@@ -130,13 +131,13 @@ def linked_checks(
         bad = distinct[distinct > 1].index
         out.append(_outcome(
             f"linked.{column}.consistent", f"one {label} per child", WARNING, [column],
-            element_count=n_children, bad_count=len(bad),
+            element_count=n_children, bad_count=len(bad), unit="children",
             examples=_child_examples(records, bad, [column, "site_id"], show_values=show_values),
             why=f"Records linked into one child disagree on {label}: either a recording error "
                 "at a site or two different children linked together.",
             fix="Review these children in review.csv; correct the source record if it is a "
                 "recording error, or raise the match threshold if they are different children.",
-            **common,
+            source=source, table="person",
         ))
 
     out.append(_overlaps(staged, clusters, show_values=show_values, source=source))
@@ -164,7 +165,7 @@ def _overlaps(staged: list[Staged], clusters: pd.DataFrame, *, show_values: bool
     return _outcome(
         "linked.episode.no_overlap", "no child is in two settings at the same time", WARNING,
         ["admission_date", "discharge_date", "site_id"], source=source, table="episode",
-        element_count=int(stays["child_id"].nunique()), bad_count=len(bad),
+        element_count=int(stays["child_id"].nunique()), bad_count=len(bad), unit="children",
         examples=example_rows(episodes, rows[: MAX_EXAMPLES * 2],
                               ["child_id", "site_id", "admission_date", "discharge_date"],
                               show_values=show_values),

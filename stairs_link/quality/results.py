@@ -45,6 +45,7 @@ class Outcome:
     examples: list[dict[str, Any]] = field(default_factory=list)
     unexpected_values: list[dict[str, Any]] = field(default_factory=list)  # coded columns only
     by_source: dict[str, int] = field(default_factory=dict)  # unexpected rows per directory
+    unit: str = "rows"  # what element_count / unexpected_count count ("children" for linked)
     error: str | None = None  # the check could not run (e.g. GX raised); counts as a failure
 
     @property
