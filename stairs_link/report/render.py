@@ -163,10 +163,9 @@ def _coverage(page: _Page, data: Dataset, rule: Disclosure) -> None:
     page.heading("Data coverage by site")
     page.para("What each site sent: the kinds of system, and how many records, children, stays and events.")
     cov = coverage_by_site(data)
-    kinds = data.sources.groupby("site_id")["system_kind"].agg(lambda s: ", ".join(sorted(set(s))))
     count_columns = ["records", "children", "stays", "formulations", "incidents", "education", "measures"]
     rows = [
-        [("label", str(r["site_id"])), ("text", str(r["setting_type"])), ("text", kinds.get(r["site_id"], "")),
+        [("label", str(r["site_id"])), ("text", str(r["setting_type"])), ("text", str(r["system_kinds"])),
          *_counts(rule, [int(r[c]) for c in count_columns])]
         for _, r in cov.iterrows()
     ]

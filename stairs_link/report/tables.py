@@ -89,11 +89,11 @@ def load_dataset(dataset_dir: Path, linked_dir: Path | None = None) -> Dataset:
 
 
 def coverage_by_site(data: Dataset) -> pd.DataFrame:
-    """Per site: systems, records, children, stays and event rows (raw counts)."""
+    """Per site: setting type, kinds of system, and records, children, stays and event rows (raw counts)."""
     src = data.sources
     out = src.groupby("site_id").agg(
         setting_type=("setting_type", "first"),
-        systems=("source_system", "nunique"),
+        system_kinds=("system_kind", lambda s: ", ".join(sorted(set(s)))),  # one call per site
         records=("record_key", "size"),
         children=("child_id", "nunique"),
     )
