@@ -96,9 +96,12 @@ def run_demo(out_dir: Path, *, progress: bool = True) -> DemoResult:
     systems = sample_systems(sample, mappings)
     step(f"adapting {len(systems)} site systems from {sample / 'exports'}")
     for site, system, mapping, export_dir in systems:
-        inputs = sorted(p for p in export_dir.iterdir() if p.is_file())
         staged = out_dir / "staged" / site / system
-        adapt(mapping, inputs, staged)
+        adapted = adapt(mapping, [export_dir], staged)
+        sources = adapted.manifest.get("sources", [])
+        staged_rows = sum(int(s.get("rows_staged", 0)) for s in sources)
+        rejected_rows = sum(int(s.get("rows_rejected", 0)) for s in sources)
+        step(f"  {site}/{system}: {staged_rows} rows staged, {rejected_rows} rejected")
         result.staged_dirs.append(staged)
     step("checking staged data")
     checked = check(result.staged_dirs, out_dir / "check")
