@@ -40,7 +40,8 @@ def suppress_counts(counts: Any, threshold: int = 7, rounding: int = 5) -> Any:
     bad = (values.notna() & numeric.isna()) | (numeric < 0) | (numeric.notna() & (numeric % 1 != 0))
     if bad.any():
         first = values[bad].index[0]
-        raise PrivacyError("counts must be whole numbers >= 0", reason="bad_count", row=int(first) if isinstance(first, (int, np.integer)) else None,
+        row = int(first) if isinstance(first, (int, np.integer)) else None
+        raise PrivacyError("counts must be whole numbers >= 0", reason="bad_count", row=row,
                            fix="pass raw counts, before any rounding or formatting")
     n = numeric.to_numpy(dtype="float64", na_value=np.nan)
     rounded = np.floor(n / rounding + 0.5) * rounding

@@ -63,7 +63,8 @@ def new_key_file(path: str | Path) -> Path:
         raise PrivacyError(
             "key file already exists; refusing to overwrite it",
             reason="key_file_exists", file=str(path),
-            fix="choose another --out path, or delete the old key only if nothing encoded with it is still needed",
+            fix="choose another --out path, or delete the old key only if nothing encoded with it "
+                "is still needed",
         )
     if not path.parent.exists():
         raise PrivacyError(
@@ -109,13 +110,15 @@ def load_key(path: str | Path) -> SecretKey:
     path = Path(path)
     if not path.is_file():
         raise PrivacyError("key file not found", reason="key_file_missing", file=str(path),
-                           fix="pass the key file your site was given, or create one with `stairs-link key new --out KEYFILE`")
+                           fix="pass the key file your site was given, or create one with "
+                               "`stairs-link key new --out KEYFILE`")
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         detail = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise PrivacyError(f"key file cannot be read ({detail})", reason="key_file_unreadable",
-                           file=str(path), fix="check you may read it and that it is the key file itself") from None
+                           file=str(path),
+                           fix="check you may read it and that it is the key file itself") from None
     if sys.platform != "win32":
         mode = path.stat().st_mode
         if mode & (stat.S_IRWXG | stat.S_IRWXO):

@@ -61,11 +61,15 @@ class PrivacyParams:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PrivacyParams:
         bloom = data.get("bloom", {})
+
+        def params(space: str, default: BloomParams) -> BloomParams:
+            return BloomParams.from_dict(bloom[space]) if space in bloom else default
+
         return cls(
             token_length=int(data.get("token_length", TOKEN_LENGTH)),
-            name=BloomParams.from_dict(bloom["name"]) if "name" in bloom else NAME_PARAMS,
-            date_of_birth=BloomParams.from_dict(bloom["date_of_birth"]) if "date_of_birth" in bloom else DATE_PARAMS,
-            postcode=BloomParams.from_dict(bloom["postcode"]) if "postcode" in bloom else POSTCODE_PARAMS,
+            name=params("name", NAME_PARAMS),
+            date_of_birth=params("date_of_birth", DATE_PARAMS),
+            postcode=params("postcode", POSTCODE_PARAMS),
         )
 
 
@@ -102,7 +106,8 @@ def _pseudonymise_person(frame: pd.DataFrame, key: bytes, params: PrivacyParams)
         out["year_of_birth"] = dob.dt.year.astype("Int32")
     for column in NULLED_COLUMNS:
         if column in out:
-            out[column] = pd.Series([None] * len(out), index=out.index, dtype=object if column == "date_of_birth" else "string")
+            dtype = object if column == "date_of_birth" else "string"
+            out[column] = pd.Series([None] * len(out), index=out.index, dtype=dtype)
     return out
 
 
@@ -157,7 +162,8 @@ def pseudonymisation_manifest(key: bytes, params: PrivacyParams | None = None) -
         "key_id": SecretKey(key).key_id,
         "token": {"algorithm": "HMAC-SHA256, per-column subkey", "length": params.token_length,
                   "columns": sorted((*TOKEN_COLUMNS, "record_key"))},
-        "bloom_columns": {new: {"source": src, "space": space} for new, (src, space) in BLOOM_COLUMNS.items()},
+        "bloom_columns": {new: {"source": src, "space": space}
+                          for new, (src, space) in BLOOM_COLUMNS.items()},
         "nulled_columns": [*NULLED_COLUMNS, "rejects.raw_value"],
         "derived_columns": ["person.year_of_birth", "episode.age_at_admission"],
         "params": params.to_dict(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -85,6 +86,16 @@ def tidy_strings(s: Any) -> pd.Series:
     """Any column -> tidied text (trimmed, single spaces, blank -> null), index kept."""
     s = as_series(s)
     return from_arrow(squeeze(arrow_of(s)), s.index)
+
+
+def on_distinct(arr: pa.Array, fn: Callable[[pa.Array], pa.Array]) -> pa.Array:
+    """Apply an element-wise Arrow function to each distinct value once, then expand back.
+
+    Names, dates and codes repeat heavily in exports; hashing them once (``dictionary_encode``)
+    is far cheaper than running regexes and normalisation on every row.
+    """
+    encoded = pc.dictionary_encode(arr)
+    return fn(encoded.dictionary).take(encoded.indices)
 
 
 def compact(arr: pa.Array) -> pa.Array:

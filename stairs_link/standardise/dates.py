@@ -144,9 +144,24 @@ def _parse(
         return Standardised(value, pd.Series(False, index=s.index), reason)
     out, rest = _split_datetime_objects(s)
     text = tidy_strings(rest)
-    present = text.notna()
+    present = text.notna().to_numpy()
+    # Exports repeat the same dates (birth dates, admission days) many times: parse each
+    # distinct text once and map the result back to the rows.
+    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    parsed = _parse_distinct(pd.Series(uniques, dtype=text.dtype), formats, excel_serial, reference_date)
+    from_text = np.where(codes >= 0, parsed.to_numpy()[np.maximum(codes, 0)], np.datetime64("NaT", "ns"))
+    out = out.where(out.notna(), pd.Series(from_text, index=s.index, dtype="datetime64[ns]"))
+    out = out.dt.floor("s") if keep_time else out.dt.normalize()
+    invalid = pd.Series(present & out.isna().to_numpy(), index=s.index, dtype=bool)
+    return Standardised(out, invalid, reason)
+
+
+def _parse_distinct(text: pd.Series, formats: list[str] | None, excel_serial: bool,
+                    reference_date: dt.date | None) -> pd.Series:
+    """Formats in order, each on the values still unparsed, then Excel serials."""
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
     for fmt in formats or [ISO_8601]:
-        todo = present & out.isna()
+        todo = out.isna()
         if not todo.any():
             break
         parsed = _to_datetime(text[todo], fmt)
@@ -154,12 +169,10 @@ def _parse(
             parsed = _resolve_two_digit_years(parsed, reference_date)
         out[todo] = parsed
     if excel_serial:
-        todo = present & out.isna()
+        todo = out.isna()
         if todo.any():
             out[todo] = _excel_serials(text[todo])
-    out = out.dt.floor("s") if keep_time else out.dt.normalize()
-    invalid = (present & out.isna()).astype(bool)
-    return Standardised(out, invalid, reason)
+    return out
 
 
 def parse_dates(

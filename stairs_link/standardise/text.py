@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from stairs_link.errors import StairsLinkError
-from stairs_link.standardise._common import arrow_of, as_series, from_arrow, squeeze
+from stairs_link.standardise._common import arrow_of, as_series, from_arrow, on_distinct, squeeze
 
 # Letters that Unicode NFKD does not decompose into an ASCII base letter + marks, with their
 # conventional ASCII transliteration (as in ICAO 9303 machine-readable zones and most
@@ -73,7 +73,7 @@ def fold_name(s: Any) -> pd.Series:
     other scripts are upper-cased but kept (transliteration would guess).
     """
     s = as_series(s)
-    return from_arrow(_fold(arrow_of(s)), s.index)
+    return from_arrow(on_distinct(arrow_of(s), _fold), s.index)
 
 
 def _split_pattern(style: str) -> str:
@@ -97,14 +97,18 @@ def split_full_name(s: Any, style: str) -> pd.DataFrame:
     ``style`` is how the export writes names: ``"family_comma_given"`` (``"SMITH, John Paul"``),
     ``"given_family"`` (``"John Paul Smith"``) or ``"family_given"`` (``"SMITH John"``).
     Family-name particles stay with the family name (``"Anna van der Berg"`` -> family
-    ``"van der Berg"``); a leading title (Mr, Mrs, Miss, Ms, Mx, Master, Dr) is dropped. Parts keep their recorded form (whitespace tidied). A non-blank value
-    that does not fit the style (a single word, a stray comma) gives nulls and ``invalid`` True;
-    blank or null gives nulls and ``invalid`` False.
+    ``"van der Berg"``); a leading title (Mr, Mrs, Miss, Ms, Mx, Master, Dr) is dropped.
+    Parts keep their recorded form (whitespace tidied). A non-blank value that does not fit
+    the style (a single word, a stray comma) gives nulls and ``invalid`` True; blank or null
+    gives nulls and ``invalid`` False.
     """
     s = as_series(s)
     pattern = _split_pattern(style)
     tidy = squeeze(arrow_of(s))
-    parts = pc.extract_regex(pc.replace_substring_regex(tidy, _TITLE_RE, r"\1"), pattern)  # null struct where the pattern does not match
+    # null struct where the pattern does not match
+    parts = on_distinct(
+        tidy, lambda a: pc.extract_regex(pc.replace_substring_regex(a, _TITLE_RE, r"\1"), pattern)
+    )
     out = {}
     for name in ("given_name", "middle_names", "family_name"):
         field = pc.struct_field(parts, name)
