@@ -38,7 +38,7 @@ class DamageConfig:
     dob_missing: float = 0.004  # date of birth blank
     sex_missing: float = 0.02  # sex blank or "not known"
     sex_wrong: float = 0.003  # the other sex recorded
-    ethnicity_missing: float = 0.10  # not stated / not known
+    ethnicity_missing: float = 0.08  # not stated / not known
     ethnicity_other_code: float = 0.06  # another code in the same or a neighbouring group
     postcode_moved: float = 0.5  # for children who moved: record holds the newer address
     postcode_typo: float = 0.01  # one character of the postcode wrong

@@ -123,7 +123,7 @@ _KU_F = _t("Shilan Rezan Nazdar Jwan Hana")
 _KU_FAM = _t("Ahmadi Rasul Mahmoud Qadir Karim Hama Aziz Salih")
 
 ORIGINS: tuple[Origin, ...] = (
-    Origin("white_british", 0.43, _WB_M, _WB_F, _WB_FAM, (("A", 0.96), ("C", 0.02), ("Z", 0.02))),
+    Origin("white_british", 0.40, _WB_M, _WB_F, _WB_FAM, (("A", 0.97), ("C", 0.03))),
     Origin("irish", 0.012, _IR_M, _IR_F, _IR_FAM, (("B", 0.8), ("A", 0.2))),
     Origin("irish_traveller", 0.025, _TRAV_M, _TRAV_F, _TRAV_FAM, (("C", 0.75), ("B", 0.15), ("A", 0.1)), 0.3),
     Origin("roma", 0.01, _ROMA_M, _ROMA_F, _ROMA_FAM, (("C", 0.9), ("S", 0.1)), 0.3),
@@ -133,10 +133,10 @@ ORIGINS: tuple[Origin, ...] = (
     Origin("albanian", 0.012, _AL_M, _AL_F, _AL_FAM, (("C", 0.9), ("S", 0.1)), 0.1),
     Origin("turkish", 0.008, _TK_M, _TK_F, _TK_FAM, (("C", 0.5), ("S", 0.5)), 0.2),
     Origin("kurdish", 0.006, _KU_M, _KU_F, _KU_FAM, (("S", 0.7), ("C", 0.3)), 0.2),
-    Origin("caribbean", 0.085, _CAR_M, _CAR_F, _CAR_FAM, (("M", 0.75), ("P", 0.15), ("D", 0.1))),
-    Origin("nigerian", 0.045, _NG_M, _NG_F, _NG_FAM, (("N", 0.95), ("P", 0.05)), 0.7),
-    Origin("ghanaian", 0.015, _GH_M, _GH_F, _GH_FAM, (("N", 1.0),), 0.6),
-    Origin("somali", 0.04, _SO_M, _SO_F, _SO_FAM, (("N", 0.85), ("P", 0.15)), 0.6),
+    Origin("caribbean", 0.10, _CAR_M, _CAR_F, _CAR_FAM, (("M", 0.75), ("P", 0.15), ("D", 0.1))),
+    Origin("nigerian", 0.055, _NG_M, _NG_F, _NG_FAM, (("N", 0.95), ("P", 0.05)), 0.7),
+    Origin("ghanaian", 0.02, _GH_M, _GH_F, _GH_FAM, (("N", 1.0),), 0.6),
+    Origin("somali", 0.045, _SO_M, _SO_F, _SO_FAM, (("N", 0.85), ("P", 0.15)), 0.6),
     Origin("eritrean", 0.01, _ER_M, _ER_F, _ER_FAM, (("N", 1.0),), 0.6),
     Origin("congolese", 0.006, _CG_M, _CG_F, _CG_FAM, (("N", 1.0),), 0.4),
     # Mixed-heritage children: given names from one pool, family names from either parent.
