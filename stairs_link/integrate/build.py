@@ -157,6 +157,8 @@ def build(
         if (linked_dir / name).exists():
             shutil.copyfile(linked_dir / name, linkage_dir / name)
             files.append(f"linkage/{name}")
+        elif (linkage_dir / name).exists():
+            (linkage_dir / name).unlink()  # left by an earlier build into the same directory
 
     this_run = history[history["run"] == history["run"].max()]
     result = BuildResult(
