@@ -36,7 +36,7 @@ def _unique_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     lo = np.minimum(a, b).astype(np.int64)
     hi = np.maximum(a, b).astype(np.int64)
     width = np.int64(hi.max() + 1) if len(hi) else np.int64(1)
-    packed, inverse = np.unique(lo * width + hi, return_inverse=True)
+    inverse, packed = pd.factorize(lo * width + hi)  # hashing: no sort of all pairs
     return packed // width, packed % width, inverse
 
 
@@ -63,15 +63,22 @@ def _distance(values: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _shared_group(values: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """True where values[a] and values[b] are in a common nickname/variant group."""
     table = nickname_table()
-    member = pd.Series(values, dtype="string").isin(table["name"]).to_numpy()
+    code_of = pd.Series(np.arange(len(values)), index=pd.Index(values, dtype=object))
+    groups = pd.DataFrame({"code": code_of.reindex(table["name"]).to_numpy(), "group": table["group"].to_numpy()})
+    groups = groups.dropna().astype(np.int64)  # (value code, group) for values in the table
+    member = np.zeros(len(values), dtype=bool)
+    member[groups["code"].to_numpy()] = True
     out = np.zeros(len(a), dtype=bool)
     check = np.flatnonzero(member[a] & member[b])
     if len(check) == 0:
         return out
-    left = pd.DataFrame({"pair": check, "name": values[a[check]]}).merge(table, on="name")
-    right = pd.DataFrame({"pair": check, "name": values[b[check]]}).merge(table, on="name")
-    both = left.merge(right, on=["pair", "group"])["pair"].unique()
-    out[both] = True
+    ua, ub, inverse = _unique_pairs(a[check], b[check])  # few distinct pairs: join on ints
+    pair = np.arange(len(ua))
+    left = pd.DataFrame({"pair": pair, "code": ua}).merge(groups, on="code")
+    right = pd.DataFrame({"pair": pair, "code": ub}).merge(groups, on="code")
+    hit = np.zeros(len(ua), dtype=bool)
+    hit[left.merge(right, on=["pair", "group"])["pair"].unique()] = True
+    out[check] = hit[inverse]
     return out
 
 
@@ -169,9 +176,13 @@ def compare_date(comp: Comparison, feats: Features, i: np.ndarray, j: np.ndarray
     same_y, same_m, same_d = yl == yr, ml == mr, dl == dr
     exact = same_y & same_m & same_d
     swap = same_y & (ml == dr) & (dl == mr) & ~exact
-    ymd_l = yl.astype(np.int64) * 10000 + ml * 100 + dl
-    ymd_r = yr.astype(np.int64) * 10000 + mr * 100 + dr
-    one_digit = _digits_differing(ymd_l, ymd_r) == 1
+    # A one-digit difference lies within one of year, month, day: only those pairs are checked.
+    one_part = (same_y.astype(np.int8) + same_m + same_d) == 2
+    one_digit = np.zeros(len(yl), dtype=bool)
+    sel = np.flatnonzero(one_part)
+    ymd_l = yl[sel].astype(np.int64) * 10000 + ml[sel] * 100 + dl[sel]
+    ymd_r = yr[sel].astype(np.int64) * 10000 + mr[sel] * 100 + dr[sel]
+    one_digit[sel] = _digits_differing(ymd_l, ymd_r) == 1
     off = ((same_m & same_d & (np.abs(yl - yr) == 1))
            | (same_y & same_d & (np.abs(ml - mr) == 1))
            | (same_y & same_m & (np.abs(dl - dr) == 1))

@@ -249,12 +249,12 @@ def link_table(person: pd.DataFrame, config: LinkageConfig | None = None, *, mod
         det &= ~conflict
         counters["deterministic_links"] += int(det.sum())
         counters["deterministic_conflicts"] += int(conflict.sum())
-        decision = pd.Series(pd.NA, index=range(len(i)), dtype="object")
+        has_dec = np.zeros(len(i), dtype=bool)
+        dec_match = np.zeros(len(i), dtype=bool)
         if len(dec_ids):
-            hit = dec_ids.reindex(i.astype(np.int64) * n + j)
-            decision = hit.map({True: "match", False: "non-match"}).reset_index(drop=True)
-        has_dec = decision.notna().to_numpy()
-        dec_match = (decision == "match").to_numpy()
+            hit = dec_ids.reindex(i.astype(np.int64) * n + j).to_numpy()
+            has_dec = pd.notna(hit)
+            dec_match = has_dec & (hit == True)  # noqa: E712 - object array of True/False/NaN
         accept = np.where(has_dec, dec_match, (det | (prob >= config.link_threshold)) & ~conflict)
         order_weight = np.where(det, np.inf, weight)
         edges.append((i[accept], j[accept], order_weight[accept], dec_match[accept]))
@@ -264,7 +264,9 @@ def link_table(person: pd.DataFrame, config: LinkageConfig | None = None, *, mod
             frame = pd.DataFrame({"i": i[keep], "j": j[keep], "match_weight": weight[keep],
                                   "match_probability": prob[keep], "found_by": found.astype(np.int16),
                                   "deterministic": det[keep], "identifier_conflict": conflict[keep],
-                                  "decision": decision[keep].to_numpy(), "linked": accept[keep]})
+                                  "decision": np.where(has_dec[keep], np.where(dec_match[keep], "match",
+                                                                               "non-match"), None),
+                                  "linked": accept[keep]})
             for k, c in enumerate(comps):
                 frame[f"gamma_{c.name}"] = gamma[keep, k]
                 frame[f"bf_{c.name}"] = pw[keep, k]
@@ -331,7 +333,7 @@ def _clusters_frame(keys: pd.Series, labels: np.ndarray) -> pd.DataFrame:
     frame = pd.DataFrame({"record_key": keys.astype(str).to_numpy(), "label": labels})
     first = frame.groupby("label")["record_key"].min().sort_values()
     rank = pd.Series(np.arange(len(first)), index=first.index)
-    frame["child_id"] = [f"child-{r:07d}" for r in rank.reindex(frame["label"]).to_numpy()]
+    frame["child_id"] = "child-" + pd.Series(rank.reindex(frame["label"]).to_numpy()).astype(str).str.zfill(7)
     frame["cluster_size"] = frame.groupby("label")["record_key"].transform("size").astype(np.int32)
     return frame[["record_key", "child_id", "cluster_size"]]
 
