@@ -43,6 +43,20 @@ def test_every_count_and_chart_label_is_suppressed(report_html):
     assert {"*", "0"} <= set(counts) and any(c not in {"*", "0"} for c in counts)
 
 
+def test_every_table_cell_is_classified(report_html):
+    # a number can only appear in a count cell (suppressed), a percentage or a median
+    cells = re.findall(r'<td class="([a-z]+)">([^<]*)</td>', report_html)
+    assert len(cells) == report_html.count("<td")
+    for cls, text in cells:
+        assert cls in {"count", "pct", "stat", "text"}, cls
+        if cls == "pct":
+            assert text in {"*", "n/a"} or re.fullmatch(r"\d{1,3}%", text), text
+        elif cls == "stat":
+            assert text == "*" or text.isdigit(), text
+        elif cls == "text":
+            assert not re.search(r"\d", text), text
+
+
 def test_raw_totals_do_not_appear(report_html, synthetic_dataset):
     raw = {
         len(pd.read_parquet(synthetic_dataset / "record_map.parquet")),
