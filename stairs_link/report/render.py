@@ -25,6 +25,7 @@ from stairs_link.report.tables import (
     formulation_coverage,
     formulation_delay,
     formulation_median_days,
+    id_events,
     load_dataset,
     moves_by_kind,
     transition_matrix,
@@ -204,6 +205,13 @@ def _linkage(page: _Page, data: Dataset, rule: Disclosure) -> None:
     if isinstance(band, list) and len(band) == 2:
         page.para(f"Review band: pairs with a match probability from {band[0]} to {band[1]} are listed for "
                   "clerical review.", "note")
+    events = id_events(data)
+    if len(events):
+        run = int(data.id_history["run"].max())
+        page.para(f"Stable child ids (build run {run}): how each child's id came about; 'continued' children keep "
+                  "the id they had in the previous dataset, merges and splits are listed in id_history.parquet.")
+        page.table(["id", "children"], [[("label", e), ("count", rule.count(n))]
+                                        for e, n in zip(events["event"], events["children"], strict=True)])
 
 
 def _pathways(page: _Page, data: Dataset, rule: Disclosure) -> None:

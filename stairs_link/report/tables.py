@@ -36,6 +36,7 @@ class Dataset:
     pairs: pd.DataFrame | None
     review: pd.DataFrame | None
     linkage_summary: dict | None
+    id_history: pd.DataFrame | None = None
 
 
 def load_dataset(dataset_dir: Path, linked_dir: Path | None = None) -> Dataset:
@@ -85,6 +86,8 @@ def load_dataset(dataset_dir: Path, linked_dir: Path | None = None) -> Dataset:
         pairs=pairs,
         review=review,
         linkage_summary=summary,
+        id_history=pq.read_table(dataset_dir / "id_history.parquet", columns=["event", "run"]).to_pandas()
+        if (dataset_dir / "id_history.parquet").exists() else None,
     )
 
 
@@ -197,3 +200,15 @@ def formulation_median_days(data: Dataset) -> pd.DataFrame:
     known = stays[stays["days_to_formulation"].notna()]
     out = known.groupby("setting_type")["days_to_formulation"].agg(["size", "median"])
     return out.rename(columns={"size": "stays"}).reset_index()
+
+
+def id_events(data: Dataset) -> pd.DataFrame:
+    """Children of the latest run by how their id came about (created, continued, merged, split, absent)."""
+    history = data.id_history
+    if history is None or history.empty:
+        return pd.DataFrame({"event": [], "children": []})
+    latest = history[history["run"] == history["run"].max()]
+    order = ["continued", "created", "merged", "split", "absent"]
+    counts = latest["event"].value_counts()
+    events = [e for e in order if e in counts.index] + sorted(set(counts.index) - set(order))
+    return pd.DataFrame({"event": events, "children": [int(counts[e]) for e in events]})
