@@ -25,10 +25,13 @@ from stairs_link.quality.results import Outcome
 from stairs_link.schema.codes import CODE_LISTS
 from stairs_link.schema.tables import TABLES
 
-# COMPLETE for the full unexpected index list (per-directory counts); the unexpected values
-# GX also returns stay in memory and are never written out.
-RESULT_FORMAT = {"result_format": "COMPLETE", "partial_unexpected_count": MAX_EXAMPLES,
-                 "include_unexpected_rows": False, "return_unexpected_index_query": False}
+# SUMMARY gives counts and the first few failing row indexes (the examples). With several
+# directories COMPLETE is needed for the full index list (per-directory counts); it costs time
+# and memory on large failing columns, so it is used only then. The unexpected values GX also
+# returns stay in memory and are never written out.
+SUMMARY = {"result_format": "SUMMARY", "partial_unexpected_count": MAX_EXAMPLES}
+COMPLETE = {"result_format": "COMPLETE", "partial_unexpected_count": MAX_EXAMPLES,
+            "return_unexpected_index_query": False}
 
 
 def _quiet_offline_environment() -> None:
@@ -73,14 +76,22 @@ class GXRunner:
         *, source: str, show_values: bool,
     ) -> list[Outcome]:
         """Run the suite on ``prepared``; examples are taken from ``original`` (same index)."""
+        several = "_q_source" in prepared and prepared["_q_source"].nunique() > 1
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            batch = self._batch_definition.get_batch(batch_parameters={"dataframe": prepared})
-            validation = batch.validate(self._suite(table, suite_json), result_format=RESULT_FORMAT)
-        by_id = {}
-        for result in validation.results:
-            data = result.to_json_dict()
-            by_id[data["expectation_config"]["meta"]["check_id"]] = data
+            # a fresh copy has consolidated blocks; GX filters the frame once per metric, and
+            # an unconsolidated frame (many added columns) is re-consolidated every time
+            batch = self._batch_definition.get_batch(batch_parameters={"dataframe": prepared.copy()})
+            validation = batch.validate(self._suite(table, suite_json),
+                                        result_format=COMPLETE if several else SUMMARY)
+        # read the result objects directly: to_json_dict() deep-copies every unexpected list
+        by_id = {
+            result.expectation_config.meta["check_id"]: {
+                "success": result.success, "result": result.result or {},
+                "exception_info": result.exception_info or {},
+            }
+            for result in validation.results
+        }
         # keep the suite's order (GX reorders results by metric dependencies)
         return [
             _outcome(table, exp, by_id[exp["meta"]["check_id"]], original, source=source,
