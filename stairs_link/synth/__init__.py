@@ -5,17 +5,17 @@ Public API:
 * :func:`generate_world` - the truth (children and stays), deterministic for (n, seed);
 * :func:`person_records` - canonical ``person`` rows + ground truth, fast (vectorised), for
   linkage tests and benchmarks;
+* :func:`write_exports` - site-system exports + ground truth + systems.json (the CLI);
+* :func:`canonical_tables` - every canonical table as a perfect adapter would stage it;
 * :class:`DamageConfig` - every damage rate, with documented defaults.
 """
 
 from __future__ import annotations
 
+from stairs_link.synth.canonical import canonical_tables
 from stairs_link.synth.damage import DamageConfig
+from stairs_link.synth.exports import write_exports
 from stairs_link.synth.records import person_records
 from stairs_link.synth.world import World, generate_world
 
-__all__ = ["DamageConfig", "World", "generate_world", "person_records"]
-
-from stairs_link.synth.exports import write_exports  # noqa: E402
-
-__all__ += ["write_exports"]
+__all__ = ["DamageConfig", "World", "canonical_tables", "generate_world", "person_records", "write_exports"]

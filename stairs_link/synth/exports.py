@@ -13,7 +13,8 @@ import io
 import json
 import shutil
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,8 @@ from stairs_link.synth.layouts import (
     layout_json,
 )
 from stairs_link.synth.records import damaged_records, truth_records
-from stairs_link.synth.sites import SITES, SYSTEM_KIND
+from stairs_link.synth.damage import DamageConfig
+from stairs_link.synth.sites import SITES, SYSTEM_KIND, Site
 from stairs_link.synth.world import EXTRACT_DATE, World, generate_world, streams
 
 _MONTHS = np.array("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), dtype=object)
@@ -370,8 +372,43 @@ def _event_frames(system: str, units_sys: pd.DataFrame, events: dict[str, pd.Dat
     return frames
 
 
+@dataclass
+class Drawn:
+    """Everything drawn for one (n_children, seed): the world, damaged records, events."""
+
+    world: World
+    records: pd.DataFrame  # damaged person records (see records.damaged_records)
+    units: pd.DataFrame  # true stay x system that recorded it, with record_key and local_id
+    events: dict[str, pd.DataFrame]  # true events (see events.draw_events)
+
+
+def draw(n_children: int, seed: int, damage: DamageConfig | None = None) -> Drawn:
+    world = generate_world(n_children, seed)
+    rec, units = damaged_records(world, damage)
+    events = draw_events(world, streams(seed)["events"])
+    units = units.merge(rec[["record_key", "local_id"]], on="record_key", how="left")
+    return Drawn(world, rec, units, events)
+
+
+def site_system_frames(drawn: Drawn) -> Iterator[tuple[Site, str, dict[str, pd.DataFrame]]]:
+    """For each site system in a fixed order: the prepared frame of each table it exports.
+
+    Shared by the export writer and :func:`stairs_link.synth.canonical_tables`, so the
+    canonical tables are exactly the exported values (before bad rows are planted).
+    """
+    rng = streams(drawn.world.seed)["render"]
+    rec, units = drawn.records, drawn.units
+    for site_no, site in enumerate(SITES):
+        for system in site.systems:
+            sel = (rec["site_no"] == site_no).to_numpy() & (rec["source_system"] == system).to_numpy()
+            person = _prepare_person(rec[sel].sort_values("seq", kind="stable").reset_index(drop=True),
+                                     drawn.world, rng)
+            units_sys = units[(units["site_id"] == site.site_id) & (units["source_system"] == system)]
+            yield site, system, {"person": person, **_event_frames(system, units_sys, drawn.events, rng)}
+
+
 def write_exports(out_dir: Path, n_children: int, seed: int,
-                  progress: Callable[[str], None] | None = None) -> Path:
+                  progress: Callable[[str], None] | None = None, damage: DamageConfig | None = None) -> Path:
     """Write exports + truth + systems.json for a world of ``n_children`` under ``out_dir``.
 
     An existing ``exports/`` or ``truth/`` under ``out_dir`` is replaced, so re-running
@@ -380,51 +417,41 @@ def write_exports(out_dir: Path, n_children: int, seed: int,
     say = progress or (lambda message: None)
     out_dir = Path(out_dir)
     say(f"drawing a world of {n_children} children (seed {seed})")
-    world = generate_world(n_children, seed)
-    rec, units = damaged_records(world)
-    r = streams(seed)
-    events = draw_events(world, r["events"])
-    rng = r["render"]
+    drawn = draw(n_children, seed, damage)
+    world, rec, units, events = drawn.world, drawn.records, drawn.units, drawn.events
+    bad_rng = streams(seed)["bad_rows"]
     for sub in ("exports", "truth"):
         if (out_dir / sub).exists():
             shutil.rmtree(out_dir / sub)
-    units = units.merge(rec[["record_key", "local_id"]], on="record_key", how="left")
     systems = []
     bad_rows: list[dict] = []
-    for site_no, site in enumerate(SITES):
-        for system in site.systems:
-            sel = (rec["site_no"] == site_no).to_numpy() & (rec["source_system"] == system).to_numpy()
-            person = _prepare_person(rec[sel].sort_values("seq", kind="stable").reset_index(drop=True), world, rng)
-            units_sys = units[(units["site_id"] == site.site_id) & (units["source_system"] == system)]
-            frames = {"person": person, **_event_frames(system, units_sys, events, rng)}
-            directory = out_dir / "exports" / site.site_id / system
-            directory.mkdir(parents=True, exist_ok=True)
-            grouped: dict[str, list[tuple[FileLayout, pd.DataFrame]]] = {}
-            for layout in LAYOUTS[system]:
-                frame = frames[layout.table]
-                if "legal_basis_raw" in frame.columns:
-                    frame = frame.copy()
-                table = render(frame, layout)
-                if "legal_basis_raw" in frame.columns and "legalStatus" in table.columns:
-                    raw = frame["legal_basis_raw"].to_numpy(dtype=object)
-                    table["legalStatus"] = np.where(pd.notna(raw), raw, table["legalStatus"].to_numpy(dtype=object))
-                bad_rows += _inject_bad_rows(table, layout, rng, site.site_id, system,
-                                             frame["record_key"].to_numpy(dtype=object))
-                grouped.setdefault(layout.name, []).append((layout, table))
-            for name, tables in grouped.items():
-                fmt = tables[0][0].format
-                if fmt == "csv":
-                    _write_csv(tables[0][1], directory / name, tables[0][0])
-                elif fmt == "json":
-                    _write_json(tables, directory / name, site.site_id)
-                else:
-                    _write_xlsx(tables, directory / name, site.site_id)
-            systems.append({
-                "site_id": site.site_id, "source_system": system, "system_kind": SYSTEM_KIND[system],
-                "setting_type": site.setting_type, "directory": f"exports/{site.site_id}/{system}",
-                "record_key": f"{site.site_id}:{system}:<local_id>", "files": layout_json(system),
-            })
-            say(f"  {site.site_id}/{system}: {len(person)} person records")
+    for site, system, frames in site_system_frames(drawn):
+        directory = out_dir / "exports" / site.site_id / system
+        directory.mkdir(parents=True, exist_ok=True)
+        grouped: dict[str, list[tuple[FileLayout, pd.DataFrame]]] = {}
+        for layout in LAYOUTS[system]:
+            frame = frames[layout.table]
+            table = render(frame, layout)
+            if "legal_basis_raw" in frame.columns and "legalStatus" in table.columns:
+                raw = frame["legal_basis_raw"].to_numpy(dtype=object)
+                table["legalStatus"] = np.where(pd.notna(raw), raw, table["legalStatus"].to_numpy(dtype=object))
+            bad_rows += _inject_bad_rows(table, layout, bad_rng, site.site_id, system,
+                                         frame["record_key"].to_numpy(dtype=object))
+            grouped.setdefault(layout.name, []).append((layout, table))
+        for name, tables in grouped.items():
+            fmt = tables[0][0].format
+            if fmt == "csv":
+                _write_csv(tables[0][1], directory / name, tables[0][0])
+            elif fmt == "json":
+                _write_json(tables, directory / name, site.site_id)
+            else:
+                _write_xlsx(tables, directory / name, site.site_id)
+        systems.append({
+            "site_id": site.site_id, "source_system": system, "system_kind": SYSTEM_KIND[system],
+            "setting_type": site.setting_type, "directory": f"exports/{site.site_id}/{system}",
+            "record_key": f"{site.site_id}:{system}:<local_id>", "files": layout_json(system),
+        })
+        say(f"  {site.site_id}/{system}: {len(frames['person'])} person records")
     _write_truth(out_dir / "truth", world, rec, units, events, bad_rows)
     doc = {
         "generator": {"n_children": n_children, "seed": seed, "schema_version": SCHEMA_VERSION,

@@ -26,7 +26,7 @@ EXTRACT_DATE = "2026-01-31"
 MAX_STAYS = 4
 
 # Streams, in the order they are spawned from SeedSequence(seed). Never reorder: append.
-STREAMS = ("children", "names", "identifiers", "pathway", "records", "damage", "events", "render")
+STREAMS = ("children", "names", "identifiers", "pathway", "records", "damage", "events", "render", "bad_rows")
 
 
 def streams(seed: int) -> dict[str, np.random.Generator]:
