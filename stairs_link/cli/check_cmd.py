@@ -28,8 +28,14 @@ def check(directories: tuple[Path, ...], out_dir: Path, show_values: bool,
     \b
     STAGED... are `stairs-link adapt` output folders. Add a `stairs-link link` output folder
     (with clusters.parquet) to also check the linkage: contradictions within one child and
-    oversized clusters. Writes REPORT_DIR/check.json and REPORT_DIR/check.html.
-    Warnings never change the exit code.
+    oversized clusters. Writes check.html (for people) and check.json to the --out folder.
+    Exit code: 0 no critical problem (warnings never count), 1 a critical check failed,
+    2 the input cannot be checked (missing person table, corrupt file, other schema version).
+
+    
+    Example:
+      stairs-link check staged/sch-oakfield-systmone --out report
+      stairs-link check staged/* linked --out report
     """
     from stairs_link.quality.linked import MAX_CLUSTER_SIZE
     from stairs_link.quality.runner import check as run_check

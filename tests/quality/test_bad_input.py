@@ -67,3 +67,13 @@ def test_wrong_column_type_is_a_critical_failure(tmp_path: Path) -> None:
     code, output = _run("check", str(staged), "--out", str(tmp_path / "out"))
     assert code == 1, output
     assert "formulation.disciplines_present: expected every column has its canonical type" in output
+
+
+def test_linked_directory_alone_is_not_enough(tmp_path: Path) -> None:
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    pq.write_table(pa.table({"record_key": ["a:b:1"], "child_id": ["c1"], "cluster_size": [1]}),
+                   linked / "clusters.parquet")
+    code, output = _run("check", str(linked), "--out", str(tmp_path / "out"))
+    assert code == 2, output
+    assert "no staged directory given" in output and "Fix: pass at least one" in output
