@@ -147,7 +147,7 @@ def _worker(tool: str, source: Path, target: Path, link_only_column: str | None)
         config = _stairs_config(person, link_only_column)
         output = link_table(person, config=config, progress=False)
         clusters = output.clusters[["record_key", "child_id"]]
-        info["summary_keys"] = sorted(getattr(output, "summary", {}) or {})
+        info["timings"] = (getattr(output, "summary", None) or {}).get("timings_seconds", {})
     elif tool == "splink":
         from splink_reference import splink_link
 

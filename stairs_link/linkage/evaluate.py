@@ -18,7 +18,8 @@ group-bys. Definitions (n = number of records in a group, C(n, 2) = n (n - 1) / 
   Recall(v) = found pairs of group v / true pairs of group v; precision(v) is defined the
   same way over predicted pairs. Pairs with at least one record in ``v`` are counted as
   C(n, 2) - C(n - n_v, 2) for a group of n records of which n_v are in ``v``.
-  Missing values form their own group, labelled ``(missing)``.
+  Missing values form their own group, labelled ``(missing)``. A group's ``true_children``
+  counts the children with at least one record in it (for a site, the children seen there).
 """
 
 from __future__ import annotations
