@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from stairs_link.cli import cli
-from stairs_link.cli.demo_cmd import REPO_ROOT
+from stairs_link.cli import demo_cmd
 
 # The demo must finish in under 60 s on 2 cores (issue 5).
 DEMO_SECONDS = 60
@@ -30,7 +30,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object, float]
 
 
 def _truth_dir(out: Path) -> Path:
-    bundled = REPO_ROOT / "sample_data" / "truth"
+    bundled = demo_cmd.SAMPLE_DIR / "truth"
     return bundled if bundled.is_dir() else out / "sample_data" / "truth"
 
 
@@ -73,3 +73,14 @@ def test_report_is_suppressed(demo):
     assert counts and labels
     for text in counts + [t for t in labels if not t.endswith("%")]:
         assert text in {"0", "*"} or (text.isdigit() and int(text) % 5 == 0 and int(text) >= 10), text
+
+
+def test_sample_is_regenerated_when_not_bundled(tmp_path, monkeypatch):
+    bundled_dir = demo_cmd.SAMPLE_DIR
+    monkeypatch.setattr(demo_cmd, "SAMPLE_DIR", tmp_path / "no-sample-here")
+    sample, mappings = demo_cmd.sample_locations(tmp_path / "out", progress=False)
+    assert sample == tmp_path / "out" / "sample_data"
+    assert (sample / "truth" / "pathway.parquet").exists()
+    systems = demo_cmd.sample_systems(sample, mappings)
+    bundled = demo_cmd.sample_systems(bundled_dir, mappings)
+    assert [s[:2] for s in systems] == [s[:2] for s in bundled]

@@ -18,6 +18,8 @@ from stairs_link.cli.common import StairsCommand, echo_progress
 from stairs_link.errors import StairsLinkError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+SAMPLE_DIR = REPO_ROOT / "sample_data"
+MAPPINGS_DIR = REPO_ROOT / "mappings"
 SAMPLE_SEED = 42
 SAMPLE_CHILDREN = 300  # the bundled sample_data/ (docs: ~300 children, seed 42)
 
@@ -36,8 +38,7 @@ class DemoResult:
 
 def sample_locations(out_dir: Path, *, progress: bool = True) -> tuple[Path, Path]:
     """(sample data dir holding exports/, mappings dir); regenerate the sample if it is absent."""
-    sample = REPO_ROOT / "sample_data"
-    mappings = REPO_ROOT / "mappings"
+    sample, mappings = SAMPLE_DIR, MAPPINGS_DIR
     if not mappings.is_dir():
         raise StairsLinkError(
             "the sample mappings were not found next to the stairs-link package",
