@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from stairs_link import __version__
@@ -29,6 +30,31 @@ from stairs_link.mapping.loader import load_mapping
 from stairs_link.mapping.model import Mapping, SourceSpec
 from stairs_link.schema.io import to_arrow
 from stairs_link.schema.tables import SCHEMA_VERSION, TABLES, arrow_schema
+
+
+class _BackgroundWrites:
+    """Parquet writes on one background thread, in submission order, at most ``depth``
+    pending: Arrow releases the GIL while encoding and compressing, so on two cores the
+    next batch is transformed while the last one is written. Memory stays bounded."""
+
+    def __init__(self, depth: int = 2) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stairs-link-parquet")
+        self._pending: list = []
+        self._depth = depth
+
+    def write(self, writer: pq.ParquetWriter, table: pa.Table) -> None:
+        self._pending.append(self._pool.submit(writer.write_table, table))
+        while len(self._pending) > self._depth:
+            self._pending.pop(0).result()  # re-raises a write error here
+
+    def finish(self) -> None:
+        try:
+            while self._pending:
+                self._pending.pop(0).result()
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 @dataclass
@@ -161,6 +187,7 @@ def adapt(
     partial.append(rejects_tmp)
     rejects_total = 0
     writers: list[pq.ParquetWriter] = [rejects_writer]
+    background = _BackgroundWrites()
     try:
         for table, files in plan.items():
             spec = mapping.tables[table]
@@ -189,7 +216,8 @@ def adapt(
                 unknown: dict[str, Counter] = {}
                 invalid: dict[str, Counter] = {}
                 for batch in batches:
-                    _adapt_batch(batch, ctx, table, writer, rejects_writer, counts, unknown, invalid, mapping.id)
+                    _adapt_batch(batch, ctx, table, writer, rejects_writer, counts, unknown, invalid, mapping.id,
+                                 background)
                     if progress:
                         print(f"  {table}: {name}: {counts['rows_in']:,} rows read", file=sys.stderr)
                 # the conservation law of the manifest: every row read is staged or rejected
@@ -202,9 +230,14 @@ def adapt(
                     "unknown_codes": {f: dict(sorted(c.items())) for f, c in sorted(unknown.items())},
                     "invalid_values": {f: dict(sorted(c.items())) for f, c in sorted(invalid.items())},
                 })
+        background.finish()
         for writer in writers:
             writer.close()
     except BaseException:
+        try:
+            background.finish()
+        except Exception:  # noqa: BLE001 - the first error is the one to report
+            pass
         for writer in writers:
             try:
                 writer.close()
@@ -245,13 +278,14 @@ def adapt(
 
 
 def _adapt_batch(batch: Batch, ctx: TableContext, table: str, writer: pq.ParquetWriter,
-                 rejects_writer: pq.ParquetWriter, counts: dict, unknown: dict, invalid: dict, mapping_id: str) -> None:
+                 rejects_writer: pq.ParquetWriter, counts: dict, unknown: dict, invalid: dict, mapping_id: str,
+                 background: _BackgroundWrites) -> None:
     n_bad = len(batch.bad_rows)
     counts["rows_in"] += len(batch.frame) + n_bad
     counts["rows_rejected"] += n_bad
     if n_bad:
         frame = _rejects_frame(batch.bad_rows, ctx.source_file, table, mapping_id)
-        rejects_writer.write_table(to_arrow("rejects", frame))
+        background.write(rejects_writer, to_arrow("rejects", frame))
         counts["rejects"] += len(frame)
     if len(batch.frame) == 0:
         return
@@ -259,9 +293,9 @@ def _adapt_batch(batch: Batch, ctx: TableContext, table: str, writer: pq.Parquet
     counts["rows_staged"] += len(result.staged)
     counts["rows_rejected"] += result.rows_rejected
     if len(result.staged):
-        writer.write_table(to_arrow(table, result.staged))
+        background.write(writer, to_arrow(table, result.staged))
     if len(result.rejects):
-        rejects_writer.write_table(to_arrow("rejects", result.rejects))
+        background.write(rejects_writer, to_arrow("rejects", result.rejects))
         counts["rejects"] += len(result.rejects)
     for name, c in result.unknown_codes.items():
         unknown.setdefault(name, Counter()).update(c)
