@@ -30,12 +30,16 @@ def check(mapping_file: Path, export: Path | None, encoding: str | None) -> None
     there are problems.
     """
     from stairs_link.mapping.check import check_against
-    from stairs_link.mapping.loader import validate_mapping
+    from stairs_link.mapping.loader import is_template, validate_mapping
 
     spec, problems = validate_mapping(mapping_file)
     notes: list[str] = []
     if spec is not None and export is not None:
         problems, notes = check_against(spec, export, encoding=encoding)
+    elif export is not None and problems:
+        notes.append("(the export is checked once the mapping itself is valid)")
+    elif export is not None and is_template(mapping_file):
+        notes.append("(a template is checked against an export through a site mapping that extends it)")
     for note in notes:
         click.echo(note)
     if problems:
@@ -43,6 +47,9 @@ def check(mapping_file: Path, export: Path | None, encoding: str | None) -> None
         for problem in problems:
             click.echo(f"  - {problem}")
         sys.exit(1)
+    if is_template(mapping_file):
+        click.echo(f"{mapping_file}: OK (template)")
+        return
     click.echo(f"{mapping_file}: OK" + (f" against {export}" if export else ""))
 
 

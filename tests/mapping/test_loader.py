@@ -145,12 +145,21 @@ def test_shipped_json_schema_matches_code() -> None:
     assert shipped == build_json_schema(), "run `python -m stairs_link.mapping.jsonschema`"
 
 
-def test_repository_mappings_are_valid() -> None:
+def test_repository_mappings_and_templates_are_valid() -> None:
     root = Path(__file__).resolve().parents[2] / "mappings"
-    files = [p for p in root.rglob("*.yaml") if "_templates" not in p.parts]
+    files = sorted(root.rglob("*.yaml"))
+    assert len([p for p in files if "_templates" in p.parts]) >= 8
     for path in files:
         mapping, problems = validate_mapping(path)
         assert not problems, f"{path}: " + "; ".join(str(p) for p in problems)
+        assert (mapping is None) == ("_templates" in path.parts)
+
+
+def test_template_problems_reported_without_site_keys(tmp_path: Path) -> None:
+    template = write(tmp_path / "_templates" / "sys.yaml", GOOD.replace("site_id: sch-oak\nsetting_type: SCH\n", "")
+                     .replace("given_name", "givenname"))
+    _, problems = validate_mapping(template)
+    assert [p.reason for p in problems] == ["unknown_key"], problems
 
 
 def test_misspelt_builtin_map_gets_a_suggestion(tmp_path: Path) -> None:
