@@ -74,6 +74,12 @@ def plot_heatmap(matrix: pd.DataFrame, path: Path) -> Path:
     width = max(8.0, 0.28 * matrix.shape[1] + 3)
     height = max(2.5, 0.45 * matrix.shape[0] + 2.2)
     fig, ax = plt.subplots(figsize=(width, height))
+    if matrix.empty:  # no person rows at all: say so rather than draw an empty grid
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, "No person records in the staged directories", ha="center", va="center")
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        return path
     image = ax.imshow(matrix.to_numpy(), aspect="auto", cmap="Blues", vmin=0.0, vmax=1.0)
     ax.set_xticks(range(matrix.shape[1]), matrix.columns, rotation=90, fontsize=7)
     ax.set_yticks(range(matrix.shape[0]), matrix.index, fontsize=8)

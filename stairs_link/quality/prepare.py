@@ -99,6 +99,15 @@ def _structure(directory: Path, table: str, data: pa.Table) -> list[Outcome]:
     common = dict(scope="structure", source=source, table=table, element_count=data.num_rows)
     return [
         Outcome(
+            check_id=f"{table}.has_rows", expectation_type="stairs_link.has_rows", columns=[],
+            severity=WARNING, success=data.num_rows > 0, title="the table has at least one row",
+            observed_value=data.num_rows,
+            why="An empty table usually means the export was empty or the mapping's file "
+                "pattern matched no file.",
+            fix="Check the export holds data and the mapping's file names/globs match it.",
+            **common,
+        ),
+        Outcome(
             check_id=f"{table}.schema_version", expectation_type="stairs_link.schema_version",
             columns=[], severity=WARNING, success=version is not None,
             title="the file records its canonical schema version",

@@ -41,3 +41,16 @@ def test_coverage_cli(clean_staged: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "1 site(s) x" in result.output
     assert (tmp_path / "cov" / "coverage.png").exists()
+
+
+def test_empty_staged_tables(tmp_path: Path) -> None:
+    from stairs_link.quality import check
+
+    tables = {k: v.iloc[0:0] for k, v in make_tables().items() if k in ("person", "episode")}
+    staged = write_staged(tmp_path / "empty", tables)
+    matrix = coverage([staged], tmp_path / "cov")
+    assert matrix.empty and (tmp_path / "cov" / "coverage.png").exists()
+    result = check([staged], tmp_path / "report")
+    empty = {o.check_id for o in result.results if not o.success}
+    assert empty == {"person.has_rows", "episode.has_rows"}
+    assert result.passed  # empty is a warning: a header-only export is valid
