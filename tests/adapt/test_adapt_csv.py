@@ -210,3 +210,13 @@ def test_rerun_into_same_folder_leaves_no_stale_tables(person_mapping, export_di
     (out / "episode.parquet").write_bytes((out / "person.parquet").read_bytes())  # as if from an older run
     adapt(person_mapping(), [export], out)
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "person.parquet", "rejects.parquet"]
+
+
+def test_csv_header_row_below_a_title_line(person_mapping, export_dir, tmp_path: Path) -> None:
+    export = export_dir("Patient list run 31/03/2026\n" + HEADER + ROWS[0] + "9,ragged\n" + ROWS[2])
+    result = adapt(person_mapping(source_extra=", header_row: 2"), [export], tmp_path / "out")
+    person = read_table(tmp_path / "out" / "person.parquet", "person")
+    assert list(zip(person["local_id"], person["source_row"])) == [("1", 1), ("3", 3)]
+    rejects = pd.read_parquet(tmp_path / "out" / "rejects.parquet")
+    assert list(zip(rejects["source_row"], rejects["reason"])) == [(2, "ragged_row")]
+    assert result.manifest["sources"][0]["rows_in"] == 3
