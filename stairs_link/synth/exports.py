@@ -496,6 +496,10 @@ def _write_truth(truth: Path, world: World, rec: pd.DataFrame, units: pd.DataFra
     form = form.rename(columns={"record_key": "recorded_in"}).drop(columns=["child_index"])
     form["formulation_date"] = pd.to_datetime(form["formulation_date"]).dt.date
     _parquet(form, truth / "formulations.parquet")
+    # which records hold each true stay (one row per stay and recording system)
+    held = units[["child_index", "stay_no", "site_id", "source_system", "record_key"]].copy()
+    held.insert(0, "true_child_id", world.children["true_child_id"].to_numpy()[held["child_index"].to_numpy()])
+    _parquet(held.drop(columns=["child_index"]).reset_index(drop=True), truth / "stay_records.parquet")
     bad = pd.DataFrame(bad_rows, columns=["site_id", "source_system", "file", "sheet", "source_row", "column",
                                           "raw_value", "kind", "record_key"])
     bad["source_row"] = bad["source_row"].astype(np.int64)

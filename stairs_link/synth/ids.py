@@ -30,7 +30,7 @@ def _digits(values: np.ndarray, width: int) -> np.ndarray:
     return (values.astype(np.int64)[:, None] // powers) % 10
 
 
-def _zfill(values: np.ndarray, width: int) -> np.ndarray:
+def zfill(values: np.ndarray, width: int) -> np.ndarray:
     """Integer array -> zero-padded decimal strings (object array)."""
     return pd.Series(values.astype(np.int64).astype(str), dtype=object).str.zfill(width).to_numpy(dtype=object)
 
@@ -67,7 +67,7 @@ def draw_nhs_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
     good = prefixes[check >= 0][:n]
     while len(good) < n:  # pragma: no cover - only for n close to the range size
         raise ValueError("not enough NHS numbers drawn")
-    return _zfill(good * 10 + check[check >= 0][:n], 10)
+    return zfill(good * 10 + check[check >= 0][:n], 10)
 
 
 def upn_check_letters(body: np.ndarray) -> np.ndarray:
@@ -84,9 +84,9 @@ def draw_upns(rng: np.random.Generator, n: int) -> np.ndarray:
     year = rng.integers(9, 19, size=n)
     serial = rng.integers(0, 1000, size=n)
     body = ((la * 10_000 + estab) * 100 + year) * 1000 + serial
-    body = _dedupe(rng, body, lambda k: (rng.integers(201, 939, k) * 10**9 + rng.integers(1000, 7000, k) * 10**5
+    body = dedupe(rng, body, lambda k: (rng.integers(201, 939, k) * 10**9 + rng.integers(1000, 7000, k) * 10**5
                                           + rng.integers(9, 19, k) * 1000 + rng.integers(0, 1000, k)))
-    return (upn_check_letters(body).astype(object) + _zfill(body, 12))
+    return (upn_check_letters(body).astype(object) + zfill(body, 12))
 
 
 def pnc_check_letters(yy: np.ndarray, serial: np.ndarray) -> np.ndarray:
@@ -98,11 +98,11 @@ def draw_pnc_ids(rng: np.random.Generator, years: np.ndarray) -> np.ndarray:
     """Distinct valid PNC ids ``YYYY/NNNNNNNC`` for the given 4-digit years (object array)."""
     n = len(years)
     serial = rng.integers(1, 10_000_000, size=n)
-    key = _dedupe(rng, years.astype(np.int64) * 10**7 + serial,
+    key = dedupe(rng, years.astype(np.int64) * 10**7 + serial,
                   lambda k: 2015 * 10**7 + rng.integers(1, 10_000_000, k))
     years, serial = key // 10**7, key % 10**7
     letters = pnc_check_letters(years % 100, serial)
-    return years.astype(str).astype(object) + "/" + _zfill(serial, 7) + letters.astype(object)
+    return years.astype(str).astype(object) + "/" + zfill(serial, 7) + letters.astype(object)
 
 
 def draw_prison_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -110,14 +110,14 @@ def draw_prison_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
     def draw(k: int) -> np.ndarray:
         return (rng.integers(0, 26, k) * 10_000 + rng.integers(0, 10_000, k)) * 676 + rng.integers(0, 676, k)
 
-    code = _dedupe(rng, draw(n), draw)
+    code = dedupe(rng, draw(n), draw)
     first, rest = code // (10_000 * 676), code % (10_000 * 676)
     num, tail = rest // 676, rest % 676
-    return (_UPPER[first].astype(object) + _zfill(num, 4) + _UPPER[tail // 26].astype(object)
+    return (_UPPER[first].astype(object) + zfill(num, 4) + _UPPER[tail // 26].astype(object)
             + _UPPER[tail % 26].astype(object))
 
 
-def _dedupe(rng: np.random.Generator, values: np.ndarray, redraw) -> np.ndarray:  # noqa: ANN001
+def dedupe(rng: np.random.Generator, values: np.ndarray, redraw) -> np.ndarray:  # noqa: ANN001
     """Replace repeated values (keeping the first occurrence) by fresh draws until all distinct."""
     values = values.copy()
     for _ in range(100):

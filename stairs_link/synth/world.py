@@ -113,8 +113,10 @@ def _children(r: dict[str, np.random.Generator], n: int) -> pd.DataFrame:
     postcode = _postcodes(ri, n)
     moved = _postcodes(ri, n)
     moved = np.where(ri.random(n) < 0.35, moved, None)
-    la_code = ri.integers(201, 939, n).astype(str).astype(object)
-    la_child_id = la_code + "-" + np.char.zfill(ri.integers(0, 10_000_000, n).astype(str), 7).astype(object)
+    # LA child number: "<LA code>-<7 digits>", distinct across children
+    la_key = ids.dedupe(ri, ri.integers(201, 939, n) * 10_000_000 + ri.integers(0, 10_000_000, n),
+                         lambda k: ri.integers(201, 939, k) * 10_000_000 + ri.integers(0, 10_000_000, k))
+    la_child_id = ids.zfill(la_key // 10_000_000, 3) + "-" + ids.zfill(la_key % 10_000_000, 7)
     looked_after = ri.random(n) < 0.45
     has_pnc = ri.random(n) < 0.92  # applied only to children with a remand/sentenced stay
     pnc_serial_draw = ri.random(n)  # spare draw reserved for PNC year jitter
@@ -254,7 +256,8 @@ def _pathways(rng: np.random.Generator, children: pd.DataFrame) -> tuple[pd.Data
         prev_dis = dis
         next_kind = np.where(dest == "transfer_secure", 0, np.where(kind == 0, 1, kind))
     stays = pd.concat(rows, ignore_index=True).sort_values(["child_index", "stay_no"], ignore_index=True)
-    # The final stay of a pathway is what ended it, so its destination must not say "transfer".
+    # A transfer is always followed by a stay: the next admission is the same day, which is
+    # before the 18th birthday (else the stay ended in the young adult estate) and before the cutoff.
     return stays, dob
 
 
