@@ -37,13 +37,12 @@ def check(directories: tuple[Path, ...], out_dir: Path, show_values: bool,
       stairs-link check staged/sch-oakfield-systmone --out report
       stairs-link check staged/* linked --out report
     """
-    from stairs_link.quality.linked import MAX_CLUSTER_SIZE
-    from stairs_link.quality.runner import check as run_check
+    from stairs_link.quality import check as run_check
 
     echo_progress(f"checking {len(directories)} director{'y' if len(directories) == 1 else 'ies'}...",
                   quiet=quiet)
     result = run_check(list(directories), out_dir, show_values=show_values,
-                       max_cluster_size=max_cluster_size or MAX_CLUSTER_SIZE)
+                       max_cluster_size=max_cluster_size)
     counts = result.counts()
     if not quiet:
         for outcome in result.failures:

@@ -21,11 +21,22 @@ if TYPE_CHECKING:
 __all__ = ["CheckResult", "Outcome", "check", "coverage"]
 
 
-def check(staged_dirs: list[Path], out_dir: Path, *, show_values: bool = False, **options: object) -> CheckResult:
-    """Check staged directories (and linked ones among them); see :func:`.runner.check`."""
+def check(
+    staged_dirs: list[Path],
+    out_dir: Path,
+    *,
+    show_values: bool = False,
+    max_cluster_size: int | None = None,
+    suites_dir: Path | None = None,
+) -> CheckResult:
+    """Check staged directories (and linked ones among them), write check.json and
+    check.html to ``out_dir``; ``.passed`` is False when a critical check failed.
+    ``max_cluster_size`` defaults to 20, ``suites_dir`` to the repository's expectations/."""
+    from stairs_link.quality.linked import MAX_CLUSTER_SIZE
     from stairs_link.quality.runner import check as _check
 
-    return _check(staged_dirs, out_dir, show_values=show_values, **options)  # type: ignore[arg-type]
+    return _check(staged_dirs, out_dir, show_values=show_values, suites_dir=suites_dir,
+                  max_cluster_size=MAX_CLUSTER_SIZE if max_cluster_size is None else max_cluster_size)
 
 
 def coverage(staged_dirs: list[Path], out_dir: Path) -> pd.DataFrame:

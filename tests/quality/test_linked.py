@@ -52,6 +52,7 @@ def test_contradictions_within_a_child(tmp_path: Path, two_sites) -> None:
     overlap = by_id["linked.episode.no_overlap"]
     assert overlap.unexpected_count == 1  # c1 only: c0's stays follow each other
     assert {e["values"]["child_id"] for e in overlap.examples} == {"c1"}
+    assert {e["values"]["admission_date"] for e in overlap.examples} == {"2023-**-**"}  # masked
     assert by_id["linked.cluster_size.not_oversized"].success
     assert by_id["linked.record_key.known"].success
     # contradictions are warnings: the staged data are clean, so the check passes
