@@ -46,7 +46,8 @@ def check(directories: tuple[Path, ...], out_dir: Path, show_values: bool,
     counts = result.counts()
     if not quiet:
         for outcome in result.failures:
-            rows = "" if outcome.unexpected_count is None else f" for {outcome.unexpected_count} {outcome.unit}"
+            count = outcome.unexpected_count
+            rows = "" if count is None else f" for {count} {outcome.unit}"
             columns = ", ".join(outcome.columns) or "-"
             click.echo(f"{outcome.severity.upper():8} {outcome.table}.{columns}: expected "
                        f"{outcome.title}; failed{rows}  [{outcome.source}]")

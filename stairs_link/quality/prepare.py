@@ -17,13 +17,17 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from stairs_link import standardise
 from stairs_link.errors import QualityError
 from stairs_link.quality.results import CRITICAL, WARNING, Outcome
 from stairs_link.schema import read_table, to_arrow
 from stairs_link.schema.codes import INSTRUMENT_RANGE
 from stairs_link.schema.tables import SCHEMA_VERSION, SCHEMA_VERSION_KEY, TABLES, arrow_schema
 
-IDENTIFIER_COLUMNS = ("nhs_number", "upn", "pnc_id")
+# identifier column -> its validator (check-digit rules and sources in stairs_link.standardise)
+_IDENTIFIER_CHECKS = {"nhs_number": standardise.nhs_number, "upn": standardise.upn,
+                      "pnc_id": standardise.pnc_id}
+IDENTIFIER_COLUMNS = tuple(_IDENTIFIER_CHECKS)
 
 
 @dataclass
@@ -240,12 +244,10 @@ def _tri_state(ok: np.ndarray, missing: np.ndarray) -> pd.Series:
 def identifier_ok(column: str, values: pd.Series) -> pd.Series:
     """True where the identifier is canonical and its check digit is right, False otherwise,
     None where the value is null (standardisers from ``stairs_link.standardise``)."""
-    from stairs_link import standardise
-
-    checker = {"nhs_number": standardise.nhs_number, "upn": standardise.upn, "pnc_id": standardise.pnc_id}[column]
     raw = values.astype("string").reset_index(drop=True)
-    result = checker(raw)
-    canonical = (result.value.astype("string").reset_index(drop=True) == raw).fillna(False).to_numpy(bool)
+    result = _IDENTIFIER_CHECKS[column](raw)
+    value = result.value.astype("string").reset_index(drop=True)
+    canonical = (value == raw).fillna(False).to_numpy(bool)
     valid = ~result.invalid.reset_index(drop=True).fillna(False).to_numpy(bool)
     return _tri_state(canonical & valid, raw.isna().to_numpy())
 
