@@ -190,17 +190,19 @@ def open_csv(path: Path, source: SourceSpec, *, encoding: str | None, used: list
                         "row not staged. Fix: correct the row in the export (a stray delimiter or missing quotes)"))
             return "skip"
 
-        reader = pacsv.open_csv(
-            path,
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=source.header_row, use_threads=False,
-                                           block_size=block_bytes, encoding="utf8" if detected in ("utf-8", "utf-8-sig") else detected),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid),
-            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
-                                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
-        )
+        try:
+            reader = _open_arrow_csv(on_invalid)
+        except (pa.ArrowInvalid, pa.ArrowException) as exc:
+            raise _csv_error(exc, path) from None
         staged_before = 0
         bad_before: list[int] = []
-        for record_batch in reader:
+        while True:
+            try:
+                record_batch = reader.read_next_batch()
+            except StopIteration:
+                break
+            except (pa.ArrowInvalid, pa.ArrowException) as exc:
+                raise _csv_error(exc, path, after_row=staged_before + len(bad_before)) from None
             new_bad = bad[:]
             bad.clear()
             bad_before.extend(b[0] for b in new_bad)
@@ -211,10 +213,29 @@ def open_csv(path: Path, source: SourceSpec, *, encoding: str | None, used: list
             frame = record_batch.to_pandas(types_mapper={pa.string(): TEXT}.get)
             yield Batch(frame=frame, source_rows=rows, bad_rows=new_bad)
         if bad:  # ragged rows after the last good row
-            yield Batch(frame=pd.DataFrame({n: pd.Series([], dtype=object) for n in names}),
+            yield Batch(frame=pd.DataFrame({n: pd.Series([], dtype=TEXT) for n in names}),
                         source_rows=np.zeros(0, dtype=np.int64), bad_rows=bad[:])
 
+    def _open_arrow_csv(on_invalid) -> pacsv.CSVStreamingReader:  # noqa: ANN001 - pyarrow callback
+        return pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=source.header_row, use_threads=False,
+                                           block_size=block_bytes, encoding="utf8" if detected in ("utf-8", "utf-8-sig") else detected),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
     return info, batches()
+
+
+def _csv_error(exc: Exception, path: Path, after_row: int | None = None) -> InputFileError:
+    """A CSV the parser cannot read at all (not one bad row: those go to rejects)."""
+    where = f" after data row {after_row}" if after_row else ""
+    return InputFileError(
+        f"the CSV cannot be parsed{where}: {str(exc).splitlines()[0]}",
+        reason="unparseable_csv", file=str(path), row=after_row,
+        fix="check the delimiter and quoting (set `delimiter:` in the mapping's source), or re-export the file",
+    )
 
 
 def _fill_row_numbers(good_before: int, n: int, skipped: np.ndarray) -> np.ndarray:

@@ -220,3 +220,19 @@ def test_csv_header_row_below_a_title_line(person_mapping, export_dir, tmp_path:
     rejects = pd.read_parquet(tmp_path / "out" / "rejects.parquet")
     assert list(zip(rejects["source_row"], rejects["reason"])) == [(2, "ragged_row")]
     assert result.manifest["sources"][0]["rows_in"] == 3
+
+
+def test_unparseable_csv_is_a_clean_error(person_mapping, export_dir, tmp_path: Path) -> None:
+    # a row longer than the parser's block (in real exports: a quote never closed)
+    export = export_dir(HEADER + "1," + "x" * 5000 + ",S,01/01/2010,1,,\n")
+    with pytest.raises(InputFileError) as info:
+        adapt(person_mapping(), [export], tmp_path / "out", block_bytes=1024)
+    assert info.value.reason == "unparseable_csv" and info.value.file.endswith("patients.csv")
+    assert not (tmp_path / "out" / "person.parquet").exists()
+
+
+def test_unclosed_quote_goes_to_rejects_whole(person_mapping, export_dir, tmp_path: Path) -> None:
+    export = export_dir(HEADER + '1,"John,Smith,03/04/2009,1,,\n2,Amy,Li,01/01/2010,2,,\n')
+    manifest, person, rejects = run(person_mapping(), export, tmp_path / "out")
+    assert len(person) == 0 and list(rejects["reason"]) == ["ragged_row"]
+    assert "Amy" in rejects["raw_value"][0]  # nothing lost: the swallowed line is in the raw text
