@@ -175,6 +175,12 @@ def adapt(
     reference = _parse_extracted_at(stamp, "--extracted-at" if extracted_at else str(mapping.path)) if stamp else None
 
     plan = {table: find_files(spec.source, inputs, table, mapping) for table, spec in mapping.tables.items()}
+    warnings = []
+    uses_two_digit_years = any("%y" in f for spec in mapping.tables.values() for field in spec.fields.values()
+                               for f in field.formats or ())
+    if reference is None and uses_two_digit_years:
+        warnings.append("no extraction date (--extracted-at or `extracted_at:` in the mapping): two-digit years "
+                        "were resolved against the current year, so a rerun in a later year may differ")
     out_dir.mkdir(parents=True, exist_ok=True)
     partial: list[Path] = []
     sources: list[dict] = []
@@ -272,6 +278,7 @@ def adapt(
         "sources": sources,
         "tables": {t: {"file": f"{t}.parquet", "rows": n} for t, n in table_rows.items()},
         "rejects": {"file": "rejects.parquet", "rows": rejects_total},
+        "warnings": warnings,
     }
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return AdaptResult(out_dir=out_dir, manifest=manifest, tables=written, rejects=rejects_path)

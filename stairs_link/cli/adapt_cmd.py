@@ -45,3 +45,5 @@ def adapt(mapping: Path, inputs: tuple[Path, ...], out_dir: Path, extracted_at: 
             line += f" ({unknown:,} unknown codes, {invalid:,} invalid values reported)"
         click.echo(line)
     click.echo(f"  rejects.parquet: {manifest['rejects']['rows']:,} entries; manifest.json written")
+    for warning in manifest["warnings"]:
+        click.echo(f"warning: {warning}", err=True)
