@@ -44,18 +44,6 @@ def nhs_check_digits(first_nine: np.ndarray) -> np.ndarray:
     return np.where(check == 10, -1, check)
 
 
-def nhs_numbers_valid(numbers: np.ndarray) -> np.ndarray:
-    """True where each 10-character string is a modulus-11 valid NHS number."""
-    s = np.asarray(numbers, dtype=object)
-    ok = np.array([isinstance(x, str) and len(x) == 10 and x.isdigit() for x in s], dtype=bool)
-    out = np.zeros(len(s), dtype=bool)
-    if ok.any():
-        ints = np.array([int(x) for x in s[ok]], dtype=np.int64)
-        check = nhs_check_digits(ints // 10)
-        out[ok] = check == ints % 10
-    return out
-
-
 def draw_nhs_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
     """``n`` distinct valid NHS numbers from the 999 test range (object array of str)."""
     # About 1 in 11 prefixes gives check 10 (invalid); oversample then keep the first n valid.

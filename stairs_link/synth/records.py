@@ -12,7 +12,6 @@ import pandas as pd
 
 from stairs_link.schema.codes import ETHNIC_GROUP
 from stairs_link.synth import damage as dmg
-from stairs_link.synth import ids
 from stairs_link.synth.damage import DamageConfig
 from stairs_link.synth.names import NICKNAMES, variant_table
 from stairs_link.synth.sites import COVERAGE, NEW_RECORD_ON_READMISSION, SITES, SYSTEM_KIND
@@ -313,30 +312,15 @@ def _neighbour_ethnicity(codes: np.ndarray, rng: np.random.Generator) -> np.ndar
 
 
 def _valid(field: str, values: np.ndarray) -> np.ndarray:
-    s = pd.Series(values, dtype=object)
-    present = s.notna().to_numpy()
-    out = np.zeros(len(s), dtype=bool)
-    if not present.any():
-        return out
-    v = s[present].astype(str)
-    if field == "nhs_number":
-        out[present] = ids.nhs_numbers_valid(v.to_numpy())
-    elif field == "upn":
-        ok = v.str.fullmatch(r"[A-Z]\d{12}").to_numpy()
-        good = np.zeros(len(v), dtype=bool)
-        if ok.any():
-            body = v[ok].str[1:].astype(np.int64).to_numpy()
-            good[ok] = ids.upn_check_letters(body) == v[ok].str[0].to_numpy()
-        out[present] = good
-    elif field == "pnc_id":
-        ok = v.str.fullmatch(r"\d{4}/\d{7}[A-Z]").to_numpy()
-        good = np.zeros(len(v), dtype=bool)
-        if ok.any():
-            yy = v[ok].str[2:4].astype(np.int64).to_numpy()
-            serial = v[ok].str[5:12].astype(np.int64).to_numpy()
-            good[ok] = ids.pnc_check_letters(yy, serial) == v[ok].str[12].to_numpy()
-        out[present] = good
-    return out
+    """True where a keyed identifier passes its check, by the project's own standardisers
+    (exactly what an adapter would accept)."""
+    from stairs_link.standardise import identifiers as std
+
+    if len(values) == 0:
+        return np.zeros(0, dtype=bool)
+    check = {"nhs_number": std.nhs_number, "upn": std.upn, "pnc_id": std.pnc_id}[field]
+    result = check(pd.Series(values, dtype=object))
+    return result.value.notna().to_numpy()
 
 
 def person_records(

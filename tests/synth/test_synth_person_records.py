@@ -54,6 +54,9 @@ def test_identifiers_in_canonical_output_are_valid(records):
         values = person[field].dropna().to_numpy()
         assert len(values) > 100
         assert _valid(field, values).all(), field
+    nhs = person["nhs_number"].dropna().iloc[0]
+    wrong_check = nhs[:9] + str((int(nhs[9]) + 1) % 10)
+    assert _valid("nhs_number", np.array([nhs, wrong_check], dtype=object)).tolist() == [True, False]
     assert person["nhs_number"].dropna().str.startswith("999").all()  # NHS test range
     assert person["prison_number"].dropna().str.fullmatch(r"[A-Z]\d{4}[A-Z]{2}").all()
 
