@@ -301,6 +301,7 @@ def link_table(person: pd.DataFrame, config: LinkageConfig | None = None, *, mod
     summary = _summary(config, plan, pairs, pairs_df, clusters, cstats, counters, fs, clock,
                        len(di), unknown_decisions, n)
     summary["absent_columns_treated_as_empty"] = absent
+    summary["review_pairs"] = int(len(review))
     return LinkOutput(clusters, pairs_df, model_dict, summary, review, plan.explain())
 
 
@@ -373,7 +374,7 @@ def _summary(config, plan: BlockingPlan, pairs: _Pairs, pairs_df, clusters, csta
         "linked_pairs": int(pairs_df["linked"].sum()),
         "deterministic_links": counters["deterministic_links"],
         "deterministic_conflicts": counters["deterministic_conflicts"],
-        "review_pairs": None,  # filled by caller when the review sheet is known
+        "review_pairs": None,  # set by link_table once the review sheet is built
         "decisions": {"given": n_decisions + unknown_decisions, "applied": n_decisions,
                       "unknown_record_keys": unknown_decisions},
         "thresholds": {"link_threshold": config.link_threshold, "review_band": list(config.review_band),
