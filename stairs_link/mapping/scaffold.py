@@ -101,6 +101,30 @@ def _schema_ref(out_file: Path | None) -> str:
         return SCHEMA_PATH.as_posix()
 
 
+def guess_records_path(path: Path) -> str | None:
+    """Dotted path to the longest list of records ({...}) in a JSON export, e.g. 'data.youngPeople'."""
+    import json
+
+    from stairs_link.adapt.readers import sha256_and_encoding
+
+    _, encoding = sha256_and_encoding(path, "auto")
+    if encoding is None:
+        return None
+    try:
+        doc = json.loads(path.read_text(encoding=encoding))
+    except json.JSONDecodeError:
+        return None
+    best: tuple[int, str | None] = (-1, None)
+    stack: list[tuple[object, str]] = [(doc, "")]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, list) and node and all(isinstance(r, dict) for r in node[:50]):
+            best = max(best, (len(node), where), key=lambda t: t[0])
+        elif isinstance(node, dict):
+            stack += [(value, f"{where}.{key}" if where else str(key)) for key, value in node.items()]
+    return best[1] or None
+
+
 def guess_header_row(path: Path, fmt: str) -> tuple[int, str | None]:
     """(header row, sheet): the first of the top 15 rows with the most non-empty cells,
     skipping title lines that some systems put above the header."""
@@ -222,7 +246,9 @@ def draft_mapping(export: Path, *, kind: str, site_id: str, source_system: str |
             continue
         fmt = {".xlsx": "xlsx", ".json": "json"}.get(path.suffix.lower(), "csv")
         header_row, sheet = guess_header_row(path, fmt)
-        source = SourceSpec(files=(path.name,), format=fmt, header_row=header_row, sheet=sheet)
+        records_path = guess_records_path(path) if fmt == "json" else None
+        source = SourceSpec(files=(path.name,), format=fmt, header_row=header_row, sheet=sheet,
+                            records_path=records_path)
         info, batches = open_export(path, source, used=[])
         sample = next(iter(batches)).frame.head(SAMPLE_ROWS) if info.header else pd.DataFrame()
         if fmt == "xlsx":
@@ -238,7 +264,9 @@ def draft_mapping(export: Path, *, kind: str, site_id: str, source_system: str |
             source_line += f", encoding: {info.encoding}"
         if info.delimiter and info.delimiter != ",":
             source_line += ", delimiter: '\\t'" if info.delimiter == "\t" else f", delimiter: '{info.delimiter}'"
-        source_line += "}" + ("  # TODO: add `records_path:` if the records are nested" if fmt == "json" else "")
+        if records_path:
+            source_line += f", records_path: {records_path}"
+        source_line += "}"
         lines += [f"  {table}:  # guessed from the file name {path.name}", source_line, "    fields:"]
         matched = match_columns(info.header, table)
         columns = mappable_fields(table)
