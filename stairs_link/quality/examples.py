@@ -53,11 +53,12 @@ def show(value: Any, column: str, *, show_values: bool) -> Any:
 
 
 def example_rows(
-    frame: pd.DataFrame, index: list[int], columns: list[str], *, show_values: bool
+    frame: pd.DataFrame, index: list[int], columns: list[str], *, show_values: bool,
+    limit: int = MAX_EXAMPLES,
 ) -> list[dict[str, Any]]:
-    """Up to MAX_EXAMPLES rows of ``frame`` at ``index``: source file and row, and the values
+    """Up to ``limit`` rows of ``frame`` at ``index``: source file and row, and the values
     of ``columns`` (masked by default)."""
-    rows = frame.loc[[i for i in index[:MAX_EXAMPLES] if i in frame.index]]
+    rows = frame.loc[[i for i in index[:limit] if i in frame.index]]
     several = "_q_source" in frame and frame["_q_source"].nunique() > 1
     out = []
     for _, row in rows.iterrows():  # at most MAX_EXAMPLES rows

@@ -25,9 +25,11 @@ def _linked(tmp_path: Path, clusters: pd.DataFrame) -> Path:
 def two_sites(tmp_path: Path) -> tuple[Path, Path, list[str], list[str]]:
     a = make_tables("sch-oakfield", "systmone", n=4)
     b = make_tables("yoi-northgate", "nomis", n=4)
-    # records 0 of both sites are one child: same DOB/sex, stay at b starts after a ends
-    b["person"].loc[0, ["date_of_birth", "sex"]] = [a["person"].loc[0, "date_of_birth"], a["person"].loc[0, "sex"]]
-    b["episode"].loc[0, ["admission_date", "discharge_date"]] = [dt.date(2023, 6, 1), dt.date(2023, 9, 1)]
+    # records 0 of both sites are one child: same DOB/sex, the stay at b starts a day before the
+    # stay at a ends (a transfer recorded a day apart: within the tolerance)
+    b["person"].loc[0, ["date_of_birth", "sex"]] = [a["person"].loc[0, "date_of_birth"],
+                                                   a["person"].loc[0, "sex"]]
+    b["episode"].loc[0, ["admission_date", "discharge_date"]] = [dt.date(2023, 5, 31), dt.date(2023, 9, 1)]
     # records 1: same child but sex recorded differently, and overlapping stays
     b["person"].loc[1, ["date_of_birth", "sex"]] = [a["person"].loc[1, "date_of_birth"], "male"]
     a["person"].loc[1, "sex"] = "female"
