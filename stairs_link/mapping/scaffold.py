@@ -125,7 +125,16 @@ def guess_records_path(path: Path) -> str | None:
     return best[1] or None
 
 
-def guess_header_row(path: Path, fmt: str) -> tuple[int, str | None]:
+def sheet_names(path: Path) -> list[str]:
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True)
+    names = list(book.sheetnames)
+    book.close()
+    return names
+
+
+def guess_header_row(path: Path, fmt: str, sheet_name: str | None = None) -> tuple[int, str | None]:
     """(header row, sheet): the first of the top 15 rows with the most non-empty cells,
     skipping title lines that some systems put above the header."""
     if fmt == "json":
@@ -134,7 +143,7 @@ def guess_header_row(path: Path, fmt: str) -> tuple[int, str | None]:
         import openpyxl
 
         book = openpyxl.load_workbook(path, read_only=True)
-        sheet = book.worksheets[0]
+        sheet = book[sheet_name] if sheet_name else book.worksheets[0]
         counts = [sum(c is not None for c in row) for row in sheet.iter_rows(max_row=15, values_only=True)]
         title = sheet.title
         book.close()
@@ -239,13 +248,21 @@ def draft_mapping(export: Path, *, kind: str, site_id: str, source_system: str |
     ]
     done: set[str] = set()
     order = list(TABLE_HINTS)
-    for path in sorted(files, key=lambda p: (order.index(guess_table(p.name)), p.name)):
-        table = guess_table(path.name)
+    # one unit per file, or per sheet of a workbook (several tables can share one workbook)
+    units = []
+    for path in files:
+        if path.suffix.lower() == ".xlsx":
+            names = sheet_names(path)
+            units += [(path, name, guess_table(name if len(names) > 1 else path.name)) for name in names]
+        else:
+            units.append((path, None, guess_table(path.name)))
+    for path, sheet_name, table in sorted(units, key=lambda u: (order.index(u[2]), u[0].name)):
+        label = path.name + (f" (sheet {sheet_name})" if sheet_name else "")
         if table in done:
-            lines.append(f"  # TODO: {path.name} also looks like a '{table}' file; add it to that table's `files:`")
+            lines.append(f"  # TODO: {label} also looks like a '{table}' file; add it to that table's `files:`")
             continue
         fmt = {".xlsx": "xlsx", ".json": "json"}.get(path.suffix.lower(), "csv")
-        header_row, sheet = guess_header_row(path, fmt)
+        header_row, sheet = guess_header_row(path, fmt, sheet_name)
         records_path = guess_records_path(path) if fmt == "json" else None
         source = SourceSpec(files=(path.name,), format=fmt, header_row=header_row, sheet=sheet,
                             records_path=records_path)
@@ -267,7 +284,8 @@ def draft_mapping(export: Path, *, kind: str, site_id: str, source_system: str |
         if records_path:
             source_line += f", records_path: {records_path}"
         source_line += "}"
-        lines += [f"  {table}:  # guessed from the file name {path.name}", source_line, "    fields:"]
+        why = f"the sheet name {sheet_name} of {path.name}" if sheet_name else f"the file name {path.name}"
+        lines += [f"  {table}:  # guessed from {why}", source_line, "    fields:"]
         matched = match_columns(info.header, table)
         columns = mappable_fields(table)
         name_column = next((c for c in info.header if normalise_header(c) in FULL_NAME), None)

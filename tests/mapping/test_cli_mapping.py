@@ -88,3 +88,21 @@ def test_new_guesses_codes_and_joins_date_and_time_columns(tmp_path: Path) -> No
             "formats: ['%Y-%m-%d %H:%M', '%Y-%m-%d']}") in result.output
     assert "NONE: none  # TODO check (guessed)" in result.output
     assert "UOF: TODO" in result.output
+
+
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_data" / "exports"
+
+
+def test_new_on_sample_xlsx_and_json_exports() -> None:
+    runner = CliRunner()
+    xlsx = runner.invoke(cli, ["mapping", "new", str(SAMPLE / "stc-kestrel" / "carenotes"), "--kind", "health",
+                               "--site", "stc-kestrel"])
+    assert xlsx.exit_code == 0, xlsx.output
+    assert "source: {files: carenotes_patients.xlsx, sheet: Patients, header_row: 3}" in xlsx.output
+    assert "given_name: {column: Patient Name, split_name: family_comma_given}" in xlsx.output
+    assert "date_of_birth: {column: DOB, excel_serial: true}" in xlsx.output
+    json_ = runner.invoke(cli, ["mapping", "new", str(SAMPLE / "sch-oakfield" / "case-manager"), "--kind",
+                                "operations", "--site", "sch-oakfield"])
+    assert json_.exit_code == 0, json_.output
+    assert "source: {files: young_people.json, records_path: data.youngPeople}" in json_.output
+    assert "date_of_birth: {column: dateOfBirth, formats: ['%d-%b-%y']}" in json_.output
