@@ -24,6 +24,7 @@ from stairs_link.privacy.pseudonymise import (
     pseudonymise_frame,
     pseudonymise_tables,
 )
+from stairs_link.privacy.staged import pseudonymise_staged
 from stairs_link.privacy.tokens import TOKEN_LENGTH, domain_key, hmac_sha256_many, keyed_token
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "ngrams",
     "pseudonymisation_manifest",
     "pseudonymise_frame",
+    "pseudonymise_staged",
     "pseudonymise_tables",
     "suppress_count",
     "suppress_counts",
