@@ -78,10 +78,11 @@ def initial_m(n_levels: int) -> np.ndarray:
 
 @dataclass
 class EMResult:
-    m: np.ndarray | list
+    m: list[np.ndarray]
     lam: float
     iterations: int
     converged: bool
+    evidence: dict[int, float] = field(default_factory=dict)  # expected matches observed, per comparison
 
 
 def em(gamma: np.ndarray, counts: np.ndarray, u: list[np.ndarray], m0: list[np.ndarray],
@@ -119,7 +120,8 @@ def em(gamma: np.ndarray, counts: np.ndarray, u: list[np.ndarray], m0: list[np.n
         if change < tol:
             converged = True
             break
-    return EMResult(m, lam, iteration, converged)
+    evidence = {k: float(weighted[gamma[:, k] >= 0].sum()) for k in free}
+    return EMResult(m, lam, iteration, converged, evidence)
 
 
 @dataclass
@@ -188,12 +190,15 @@ class FSModel:
 def fit_m(patterns: pd.DataFrame, comparisons: tuple[Comparison, ...], rules_columns: list[set[str]],
           u: list[np.ndarray], base: int, *, max_iter: int, tol: float
           ) -> tuple[list[np.ndarray], dict[str, Any]]:
-    """m by one EM session per blocking rule (the rule's own comparisons held out), averaged.
+    """m by one EM session per blocking rule (the rule's own comparisons held out), averaged
+    with each session weighted by its expected number of matches in which the comparison was
+    observed (a session where a comparison is always missing says nothing about it).
 
     ``patterns`` has columns code (packed gamma), mask (rules the pair agrees on), n (count).
     """
     n_comp = len(comparisons)
     estimates: list[list[np.ndarray]] = [[] for _ in comparisons]
+    weights: list[list[float]] = [[] for _ in comparisons]
     sessions = []
     init = [initial_m(len(c.levels())) for c in comparisons]
     for r, columns in enumerate(rules_columns):
@@ -207,16 +212,19 @@ def fit_m(patterns: pd.DataFrame, comparisons: tuple[Comparison, ...], rules_col
             continue
         result = em(gamma, sub.to_numpy(), u, init, free, max_iter=max_iter, tol=tol)
         for k in free:
-            estimates[k].append(result.m[k])
+            if result.evidence[k] > 0:
+                estimates[k].append(result.m[k])
+                weights[k].append(result.evidence[k])
         sessions.append({"rule": r, "pairs": int(sub.sum()), "patterns": len(sub),
                          "match_share": result.lam, "iterations": result.iterations,
                          "converged": result.converged,
-                         "estimated": [comparisons[k].name for k in free]})
+                         "estimated": [comparisons[k].name for k in free],
+                         "m": {comparisons[k].name: [round(float(x), 6) for x in result.m[k]] for k in free}})
     m = []
     not_estimated = []
     for k, c in enumerate(comparisons):
         if estimates[k]:
-            m.append(_normalise(np.mean(estimates[k], axis=0), 0.0))
+            m.append(_normalise(np.average(estimates[k], axis=0, weights=weights[k]), 0.0))
         else:
             m.append(init[k])
             not_estimated.append(c.name)

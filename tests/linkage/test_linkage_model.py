@@ -121,3 +121,18 @@ def test_model_dict_roundtrip():
     assert config2 == config
     for a, b in zip(loaded.weights(), model.weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_sessions_where_a_comparison_is_never_observed_do_not_dilute_its_m():
+    gamma, _ = _simulate(30_000, lam=0.4, seed=6)
+    comps = (Comparison("a", "postcode", "a"), Comparison("b", "exact", "b"), Comparison("c", "string", "c",
+                                                                                        thresholds=(0.9, 0.8)))
+    base = pattern_base(comps)
+    other = gamma.copy()
+    other[:, 0] = -1  # in rule 1's pairs comparison a is always missing
+    frame = pd.concat([
+        pd.DataFrame({"code": pack(gamma, base), "mask": np.uint32(1)}),
+        pd.DataFrame({"code": pack(other, base), "mask": np.uint32(2)}),
+    ]).value_counts().rename("n").reset_index()
+    m, info = fit_m(frame, comps, [{"b"}, {"b"}], TRUE_U, base, max_iter=100, tol=1e-6)
+    np.testing.assert_allclose(m[0], TRUE_M[0], atol=0.02)  # not pulled towards uniform
