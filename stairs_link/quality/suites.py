@@ -421,13 +421,44 @@ def load_suite(table: str, suites_dir: Path | None = None) -> dict[str, Any]:
             f"expectation suite for table '{table}' not found", reason="missing_suite",
             file=str(path), fix="regenerate the suites with `python -m stairs_link.quality.suites`",
         )
+    fix = "regenerate the suites with `python -m stairs_link.quality.suites`"
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        suite = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise QualityError(
             f"expectation suite is not valid JSON ({exc.msg})", reason="bad_suite", file=str(path),
-            line=exc.lineno, fix="regenerate the suites with `python -m stairs_link.quality.suites`",
+            line=exc.lineno, fix=fix,
         ) from None
+    problems = suite_problems(suite)
+    if problems:
+        raise QualityError(f"expectation suite is not usable: {'; '.join(problems[:5])}",
+                           reason="bad_suite", file=str(path), fix=fix)
+    return suite
+
+
+META_KEYS = ("check_id", "severity", "category", "title", "columns", "why", "fix")
+
+
+def suite_problems(suite: dict[str, Any]) -> list[str]:
+    """What stops the runner using a suite: missing meta keys, bad severity, repeated ids."""
+    problems, seen = [], set()
+    expectations = suite.get("expectations") if isinstance(suite, dict) else None
+    if not isinstance(expectations, list):
+        return ["no 'expectations' list"]
+    for i, exp in enumerate(expectations):
+        meta = exp.get("meta") if isinstance(exp, dict) else None
+        if not isinstance(meta, dict):
+            problems.append(f"expectation {i} has no meta")
+            continue
+        missing = [k for k in META_KEYS if k not in meta]
+        if missing:
+            problems.append(f"expectation {i} meta lacks {', '.join(missing)}")
+        if meta.get("severity") not in (CRITICAL, WARNING):
+            problems.append(f"expectation {i} severity must be 'critical' or 'warning'")
+        if meta.get("check_id") in seen:
+            problems.append(f"expectation {i} repeats check_id '{meta.get('check_id')}'")
+        seen.add(meta.get("check_id"))
+    return problems
 
 
 def write_suites(directory: Path = SUITES_DIR) -> list[Path]:

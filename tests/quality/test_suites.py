@@ -51,3 +51,18 @@ def test_suites_load_in_great_expectations() -> None:
     for table in TABLES:
         suite = ExpectationSuite(**json.loads((SUITES_DIR / f"{table}.json").read_text(encoding="utf-8")))
         assert len(suite.expectations) == len(build_suite(table)["expectations"])
+
+
+def test_edited_suite_without_meta_is_a_clear_error(tmp_path) -> None:
+    from stairs_link.errors import QualityError
+
+    suite = build_suite("measure")
+    del suite["expectations"][0]["meta"]["severity"]
+    suite["expectations"][1]["meta"]["check_id"] = suite["expectations"][2]["meta"]["check_id"]
+    (tmp_path / "measure.json").write_text(json.dumps(suite), encoding="utf-8")
+    with pytest.raises(QualityError) as info:
+        load_suite("measure", tmp_path)
+    message = str(info.value)
+    assert "measure.json" in message and "lacks severity" in message and "repeats check_id" in message
+    with pytest.raises(QualityError, match="not found"):
+        load_suite("episode", tmp_path)
