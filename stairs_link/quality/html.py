@@ -73,8 +73,7 @@ def _card(outcome: Outcome) -> str:
         f"<p>The check could not run: {escape(outcome.error)}</p>" if outcome.error else
         f"<p><b>Affected:</b> {escape(_rows(outcome))}</p>" if _rows(outcome) else ""
     )
-    if outcome.by_source and len(outcome.by_source) > 1 or (
-            outcome.by_source and outcome.source not in outcome.by_source):
+    if outcome.by_source and outcome.source not in outcome.by_source:  # several directories
         items = "".join(f"<li>{escape(d)}: {n:,}</li>" for d, n in outcome.by_source.items())
         problem += f"<p>Rows affected per staged directory:</p><ul>{items}</ul>"
     observed = ""

@@ -88,14 +88,16 @@ def test_event_checks_catch_dates_codes_and_orphans(tmp_path: Path) -> None:
     tables = {k: v for k, v in make_tables().items() if k in ("person", "episode", "measure")}
     episode, measure = tables["episode"], tables["measure"]
     episode.loc[0, "discharge_date"] = dt.date(2022, 1, 1)  # before admission
-    episode.loc[1, "legal_basis"] = "J1"  # SSDA903 code not mapped to canonical
+    episode.loc[1, "legal_basis"] = "<J1>"  # SSDA903 code not mapped (and HTML to escape)
     episode.loc[2, "record_key"] = "sch-oakfield:systmone:NOBODY"
     measure.loc[0, "score"] = 55.0  # ORS is 0-40
     staged = write_staged(tmp_path / "staged", tables)
     result = check([staged], tmp_path / "report")
     failed = {o.check_id: o for o in result.results if not o.success}
     assert failed["episode.admission_before_discharge"].unexpected_count == 1
-    assert failed["episode.legal_basis.in_code_list"].unexpected_values == [{"value": "J1", "count": 1}]
+    assert failed["episode.legal_basis.in_code_list"].unexpected_values == [{"value": "<J1>", "count": 1}]
+    html = (tmp_path / "report" / "check.html").read_text(encoding="utf-8")
+    assert "&lt;J1&gt;" in html and "<J1>" not in html
     assert failed["episode.record_key.person_known"].unexpected_count == 1
     assert failed["measure.score.in_instrument_range"].unexpected_count == 1
     assert not result.passed
