@@ -74,6 +74,8 @@ class Features:
         self.frame = frame.reset_index(drop=True)
         self.n = len(self.frame)
         self._cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self._dates: dict[str, dict[str, np.ndarray]] = {}
+        self._valid: dict[tuple[str, str | None], np.ndarray] = {}
 
     def column(self, name: str) -> pd.Series:
         if name not in self.frame.columns:
@@ -149,24 +151,25 @@ class Features:
 
     def dates(self, column: str) -> dict[str, np.ndarray]:
         """Date parts as int32 arrays: days since epoch, year, month, day, and a valid mask."""
-        key = ("date", column)
-        if key not in self._cache:
+        if column not in self._dates:
             series = self.column(column)
             if not _is_date(series) and series.notna().any():
                 raise LinkageError(f"column '{column}' is compared as a date but holds {series.dtype} values",
                                    reason="bad_type", column=column,
                                    fix="stage it as a date (canonical type date32) before linking")
-            stamp = pd.to_datetime(series)
-            valid = stamp.notna().to_numpy()
-            parts = {
+            day = pd.to_datetime(series).to_numpy().astype("datetime64[D]")
+            valid = ~np.isnat(day)
+            day = np.where(valid, day, np.datetime64("1970-01-01"))
+            month = day.astype("datetime64[M]")
+            year = day.astype("datetime64[Y]")
+            self._dates[column] = {
                 "valid": valid,
-                "days": np.where(valid, stamp.to_numpy().astype("datetime64[D]").astype(np.int64), 0),
-                "year": stamp.dt.year.fillna(0).to_numpy(np.int32),
-                "month": stamp.dt.month.fillna(0).to_numpy(np.int32),
-                "day": stamp.dt.day.fillna(0).to_numpy(np.int32),
+                "days": day.astype(np.int64),
+                "year": np.where(valid, year.astype(np.int32) + 1970, 0).astype(np.int32),
+                "month": np.where(valid, (month - year).astype(np.int32) + 1, 0).astype(np.int32),
+                "day": np.where(valid, (day - month).astype(np.int32) + 1, 0).astype(np.int32),
             }
-            self._cache[key] = (parts, None)  # type: ignore[assignment]
-        return self._cache[key][0]  # type: ignore[return-value]
+        return self._dates[column]
 
     def missing(self, column: str) -> np.ndarray:
         """True per record where ``column`` is empty (null, blank, or an unreadable date)."""
@@ -176,15 +179,15 @@ class Features:
 
     def valid_identifier(self, column: str, validator: str | None) -> np.ndarray:
         """Per distinct compact value of ``column``: True when it passes its check digit."""
-        key = ("valid", column, validator)
-        if key not in self._cache:
+        key = (column, validator)
+        if key not in self._valid:
             _, uniques = self.strings(column, "compact")
             if validator is None or len(uniques) == 0:
                 flags = np.ones(len(uniques), dtype=bool)
             else:
                 flags = np.asarray(_validator(validator)(pd.Series(uniques, dtype="string")), dtype=bool)
-            self._cache[key] = (flags, None)  # type: ignore[assignment]
-        return self._cache[key][0]
+            self._valid[key] = flags
+        return self._valid[key]
 
     def key_codes(self, key: str, validators: dict[str, str | None]) -> np.ndarray:
         """Blocking-key codes for ``column[:transform]`` (int64, -1 missing)."""
