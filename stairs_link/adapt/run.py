@@ -90,7 +90,9 @@ def find_files(source: SourceSpec, inputs: list[Path], table: str, mapping: Mapp
                 for path in sorted(item.glob(pattern)):
                     if path.is_file() and path.resolve() not in seen:
                         seen.add(path.resolve())
-                        found[path] = path.relative_to(item).as_posix()
+                        name = path.relative_to(item).as_posix()
+                        # two input folders holding the same file name: keep provenance distinct
+                        found[path] = f"{item.name}/{name}" if name in found.values() else name
             present += sorted(p.relative_to(item).as_posix() for p in item.rglob("*") if p.is_file())
         elif item.is_file():
             present.append(item.name)

@@ -11,7 +11,7 @@ from stairs_link.cli.common import StairsCommand
 
 @click.command(cls=StairsCommand)
 @click.argument("mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("inputs", metavar="INPUT...", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--out", "-o", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Directory for <table>.parquet, rejects.parquet and manifest.json.")
 @click.option("--extracted-at", help="When the export was taken (ISO 8601, e.g. 2026-03-31); overrides the mapping.")
