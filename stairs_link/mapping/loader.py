@@ -53,25 +53,32 @@ class _Doc:
     templates: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _scalar(node: yaml.ScalarNode, raw: bool) -> Any:
-    """A scalar as plain data. ``raw`` keeps the text as written (for code maps, where YAML 1.1
-    would otherwise turn a code such as ``No`` or ``01`` into a boolean or a number)."""
-    if raw:
-        return node.value
+# Keys whose values are numbers or booleans; every other scalar is kept as the text written,
+# so a column called NO, a code 01 or a date 2026-01-31 is not turned into False, 1 or a date
+# by YAML 1.1's implicit typing. A null (empty value or ~) stays null: it removes an
+# inherited entry. Inside code maps even null is text.
+TYPED_KEYS = frozenset({"header_row", "excel_serial", "ignore_case", "mapping_version"})
+
+
+def _scalar(node: yaml.ScalarNode, key: Any, in_codes: bool) -> Any:
+    """A scalar as plain data (see TYPED_KEYS)."""
     tag = node.tag.rsplit(":", 1)[-1]
+    if in_codes:
+        return node.value
     if tag == "null":
         return None
-    if tag == "bool":
-        return node.value.lower() in ("true", "yes", "on")
-    if tag == "int":
-        try:
-            return int(node.value)
-        except ValueError:
-            return node.value
+    if key in TYPED_KEYS:
+        if tag == "bool":
+            return node.value.lower() in ("true", "yes", "on")
+        if tag == "int":
+            try:
+                return int(node.value)
+            except ValueError:
+                return node.value
     return node.value
 
 
-def _to_data(node: yaml.Node, path: Path_, origin: str, doc: _Doc, raw: bool = False) -> Any:
+def _to_data(node: yaml.Node, path: Path_, origin: str, doc: _Doc, in_codes: bool = False) -> Any:
     doc.marks[path] = (origin, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
@@ -83,12 +90,12 @@ def _to_data(node: yaml.Node, path: Path_, origin: str, doc: _Doc, raw: bool = F
                     message=f"key '{key}' appears twice in the same block; the later one would silently win",
                     fix="remove or rename one of them",
                 ))
-            result[key] = _to_data(value_node, (*path, key), origin, doc, raw or key == "codes")
+            result[key] = _to_data(value_node, (*path, key), origin, doc, in_codes or key == "codes")
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_to_data(item, (*path, i), origin, doc, raw) for i, item in enumerate(node.value)]
+        return [_to_data(item, (*path, i), origin, doc, in_codes) for i, item in enumerate(node.value)]
     if isinstance(node, yaml.ScalarNode):
-        return _scalar(node, raw)
+        return _scalar(node, path[-1] if path else None, in_codes)
     return None  # pragma: no cover - aliases are resolved by compose
 
 

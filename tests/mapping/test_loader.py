@@ -166,3 +166,13 @@ def test_misspelt_builtin_map_gets_a_suggestion(tmp_path: Path) -> None:
     text = GOOD.replace("codes: nhs_gender_code", "codes: nhs_gendr_code")
     _, problems = validate_mapping(write(tmp_path / "m.yaml", text))
     assert any("did you mean 'nhs_gender_code'" in str(p) and p.line == 13 for p in problems), problems
+
+
+def test_scalars_stay_text_unless_typed(tmp_path: Path) -> None:
+    text = GOOD.replace("given_name: Forename", "given_name: NO").replace(
+        "tables:", "extracted_at: 2026-01-31\ntables:")
+    text = text.replace("source: {files: \"patients*.csv\"}", "source: {files: \"patients*.csv\", header_row: 2}")
+    mapping = load_mapping(write(tmp_path / "m.yaml", text))
+    assert mapping.tables["person"].fields["given_name"].columns == ("NO",)
+    assert mapping.extracted_at == "2026-01-31"
+    assert mapping.tables["person"].source.header_row == 2
