@@ -67,6 +67,13 @@ PERSON = [
     Column("prison_number", pa.string(), "NOMIS prison number `A9999AA`."),
     Column("la_child_id", pa.string(), "Local authority child id (social care)."),
     *_provenance(),
+    # Pseudonymised mode only (`adapt --pseudonymise`, docs/privacy.md): keyed Bloom-filter
+    # encodings replace the plaintext name, date of birth and postcode, which are then null.
+    Column("given_name_bf", pa.binary(), "Pseudonymised mode: keyed Bloom filter of the folded given name."),
+    Column("family_name_bf", pa.binary(), "Pseudonymised mode: keyed Bloom filter of the folded family name."),
+    Column("dob_bf", pa.binary(), "Pseudonymised mode: keyed Bloom filter of the date of birth digits."),
+    Column("postcode_bf", pa.binary(), "Pseudonymised mode: keyed Bloom filter of the postcode."),
+    Column("year_of_birth", pa.int32(), "Pseudonymised mode: year of birth, kept for analysis."),
 ]
 
 EPISODE = [
@@ -77,6 +84,7 @@ EPISODE = [
     Column("legal_basis", pa.string(), "Legal basis of the stay.", False, "legal_basis"),
     Column("discharge_destination", pa.string(), "Where the child went on leaving.", False, "discharge_destination"),
     *_provenance(),
+    Column("age_at_admission", pa.int32(), "Pseudonymised mode: age in whole years at admission (the date of birth itself is not kept)."),
 ]
 
 FORMULATION = [
