@@ -266,6 +266,11 @@ def adapt(
         (out_dir / f"{table}.parquet.partial").replace(final)
         written.append(final)
     rejects_tmp.replace(rejects_path)
+    orphans = _orphan_event_rows(out_dir, list(plan))
+    for table, count in orphans.items():
+        if count:
+            warnings.append(f"{count:,} {table} row(s) belong to a local id with no staged person row "
+                            "(missing or rejected in the person file): they cannot be linked to a child")
     manifest = {
         "stairs_link_version": __version__,
         "schema_version": SCHEMA_VERSION,
@@ -280,10 +285,27 @@ def adapt(
         "sources": sources,
         "tables": {t: {"file": f"{t}.parquet", "rows": n} for t, n in table_rows.items()},
         "rejects": {"file": "rejects.parquet", "rows": rejects_total},
+        "orphan_event_rows": orphans,
         "warnings": warnings,
     }
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return AdaptResult(out_dir=out_dir, manifest=manifest, tables=written, rejects=rejects_path)
+
+
+def _orphan_event_rows(out_dir: Path, tables: list[str]) -> dict[str, int]:
+    """Per event table, rows whose record_key has no row in the staged person table (only
+    when this mapping fills person; reading one column keeps it cheap)."""
+    if "person" not in tables:
+        return {}
+    import pyarrow.compute as pc
+
+    keys = pq.read_table(out_dir / "person.parquet", columns=["record_key"]).column("record_key")
+    counts = {}
+    for table in tables:
+        if table != "person":
+            event_keys = pq.read_table(out_dir / f"{table}.parquet", columns=["record_key"]).column("record_key")
+            counts[table] = int(pc.sum(pc.invert(pc.is_in(event_keys, value_set=keys.combine_chunks()))).as_py() or 0)
+    return counts
 
 
 def _adapt_batch(batch: Batch, ctx: TableContext, table: str, writer: pq.ParquetWriter,

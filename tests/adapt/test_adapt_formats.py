@@ -163,3 +163,19 @@ def test_json_bad_records_path(tmp_path: Path) -> None:
     with pytest.raises(InputFileError) as info:
         adapt(mapping, [export], tmp_path / "out")
     assert info.value.reason == "missing_records_path" and "kids" in info.value.fix
+
+
+def test_orphan_event_rows_counted(tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    export.mkdir()
+    data = {"data": {
+        "children": [{"childId": "C1", "name": {"first": "Ana", "last": "Pop"}, "dob": "03-Apr-09"}],
+        "placements": [{"childId": "C1", "placementId": 7, "start": "01-Mar-24", "status": "J1"},
+                       {"childId": "C9", "placementId": 8, "start": "02-Mar-24", "status": "J1"}],
+    }}
+    (export / "cases.json").write_text(json.dumps(data), encoding="utf-8")
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(JSON_MAPPING, encoding="utf-8")
+    result = adapt(mapping, [export], tmp_path / "out", extracted_at="2026-03-31")
+    assert result.manifest["orphan_event_rows"] == {"episode": 1}
+    assert any("1 episode row(s)" in w for w in result.manifest["warnings"])
