@@ -383,6 +383,12 @@ def _source_spec(table: str, raw: dict[str, Any], doc: _Doc, problems: list[Prob
     path = ("tables", table, "source")
     files = raw.get("files")
     files = (files,) if isinstance(files, str) else tuple(files or ())
+    for pattern in files:
+        if Path(pattern).is_absolute() or Path(pattern).anchor or ".." in Path(pattern).parts:
+            origin, line = _locate(doc, (*path, "files"))
+            problems.append(Problem(reason="bad_source", file=origin, line=line,
+                                    message=f"table '{table}': files pattern '{pattern}' must be relative to the export folder",
+                                    fix="write just the file name or glob, e.g. 'patients*.csv'; pass the folder to adapt"))
     fmt = raw.get("format")
     if fmt is None and files:
         guessed = {EXTENSION_FORMATS.get(Path(f).suffix.lower()) for f in files}

@@ -176,3 +176,9 @@ def test_scalars_stay_text_unless_typed(tmp_path: Path) -> None:
     assert mapping.tables["person"].fields["given_name"].columns == ("NO",)
     assert mapping.extracted_at == "2026-01-31"
     assert mapping.tables["person"].source.header_row == 2
+
+
+def test_files_patterns_must_be_relative(tmp_path: Path) -> None:
+    text = GOOD.replace('source: {files: "patients*.csv"}', 'source: {files: "/data/patients*.csv"}')
+    _, problems = validate_mapping(write(tmp_path / "m.yaml", text))
+    assert [p.reason for p in problems] == ["bad_source"] and problems[0].line == 7
