@@ -18,6 +18,14 @@ from stairs_link.schema.tables import TABLES, Column
 AUTO_FILLED = frozenset(
     {"record_key", "site_id", "setting_type", "system_kind", "source_system", "source_file", "source_row", "mapping_id"}
 )
+# Columns only pseudonymisation derives (docs/privacy.md): never read from an export.
+DERIVED = frozenset({"year_of_birth", "age_at_admission"})
+
+
+def _derived(name: str) -> bool:
+    return name in DERIVED or name.endswith("_bf")
+
+
 # Columns filled by the adapter when the mapping leaves them out.
 GENERATED_IF_MISSING = frozenset({"episode_id", "extracted_at"})
 
@@ -70,7 +78,7 @@ def field_kind(column: Column) -> str:
 
 def mappable_fields(table: str) -> dict[str, Column]:
     """Canonical fields a mapping may fill for ``table`` (event tables add ``local_id``)."""
-    fields = {c.name: c for c in TABLES[table] if c.name not in AUTO_FILLED}
+    fields = {c.name: c for c in TABLES[table] if c.name not in AUTO_FILLED and not _derived(c.name)}
     if "local_id" not in fields:
         fields["local_id"] = Column(
             "local_id", pa.string(), "Local id of the child's person record (builds record_key).", True
