@@ -16,6 +16,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,10 @@ from stairs_link.mapping.loader import load_mapping
 from stairs_link.mapping.model import Mapping, SourceSpec
 from stairs_link.schema.io import to_arrow
 from stairs_link.schema.tables import SCHEMA_VERSION, TABLES, arrow_schema
+
+if TYPE_CHECKING:
+    from stairs_link.adapt.pseudonymise_step import SitePseudonymiser
+    from stairs_link.privacy import PrivacyParams
 
 
 class _BackgroundWrites:
@@ -166,9 +171,14 @@ def adapt(
     encoding: str | None = None,
     progress: bool = False,
     block_bytes: int = DEFAULT_BLOCK_BYTES,
+    pseudonymise_key: bytes | None = None,
+    privacy_params: PrivacyParams | None = None,
 ) -> AdaptResult:
     """Adapt one site system's export with its mapping; see module docstring and
     docs/mapping-format.md. Raises MappingError / InputFileError for anything the user must fix.
+
+    With ``pseudonymise_key`` (from ``stairs_link.privacy.load_key``) every batch is
+    pseudonymised before it is written (docs/privacy.md): tokens, Bloom encodings, no plaintext.
     """
     mapping = load_mapping(mapping_path)
     inputs = [Path(p) for p in inputs]
@@ -177,6 +187,12 @@ def adapt(
     reference = _parse_extracted_at(stamp, "--extracted-at" if extracted_at else str(mapping.path)) if stamp else None
 
     plan = {table: find_files(spec.source, inputs, table, mapping) for table, spec in mapping.tables.items()}
+    pseudo = None
+    if pseudonymise_key is not None:
+        from stairs_link.adapt.pseudonymise_step import SitePseudonymiser
+
+        pseudo = SitePseudonymiser(pseudonymise_key, privacy_params)
+        plan = dict(sorted(plan.items(), key=lambda item: item[0] != "person"))  # dates of birth first
     warnings = []
     uses_two_digit_years = any("%y" in f for spec in mapping.tables.values() for field in spec.fields.values()
                                for f in field.formats or ())
@@ -225,7 +241,7 @@ def adapt(
                 invalid: dict[str, Counter] = {}
                 for batch in batches:
                     _adapt_batch(batch, ctx, table, writer, rejects_writer, counts, unknown, invalid, mapping.id,
-                                 background)
+                                 background, pseudo)
                     if progress:
                         print(f"  {table}: {name}: {counts['rows_in']:,} rows read", file=sys.stderr)
                 # the conservation law of the manifest: every row read is staged or rejected
@@ -288,6 +304,8 @@ def adapt(
         "orphan_event_rows": orphans,
         "warnings": warnings,
     }
+    if pseudo is not None:
+        manifest["pseudonymisation"] = pseudo.manifest()
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return AdaptResult(out_dir=out_dir, manifest=manifest, tables=written, rejects=rejects_path)
 
@@ -310,12 +328,13 @@ def _orphan_event_rows(out_dir: Path, tables: list[str]) -> dict[str, int]:
 
 def _adapt_batch(batch: Batch, ctx: TableContext, table: str, writer: pq.ParquetWriter,
                  rejects_writer: pq.ParquetWriter, counts: dict, unknown: dict, invalid: dict, mapping_id: str,
-                 background: _BackgroundWrites) -> None:
+                 background: _BackgroundWrites, pseudo: SitePseudonymiser | None = None) -> None:
     n_bad = len(batch.bad_rows)
     counts["rows_in"] += len(batch.frame) + n_bad
     counts["rows_rejected"] += n_bad
     if n_bad:
         frame = _rejects_frame(batch.bad_rows, ctx.source_file, table, mapping_id)
+        frame = pseudo.rejects(frame) if pseudo is not None else frame
         background.write(rejects_writer, to_arrow("rejects", frame))
         counts["rejects"] += len(frame)
     if len(batch.frame) == 0:
@@ -324,9 +343,11 @@ def _adapt_batch(batch: Batch, ctx: TableContext, table: str, writer: pq.Parquet
     counts["rows_staged"] += len(result.staged)
     counts["rows_rejected"] += result.rows_rejected
     if len(result.staged):
-        background.write(writer, to_arrow(table, result.staged))
+        staged = pseudo.staged(table, result.staged) if pseudo is not None else result.staged
+        background.write(writer, to_arrow(table, staged))
     if len(result.rejects):
-        background.write(rejects_writer, to_arrow("rejects", result.rejects))
+        rejects = pseudo.rejects(result.rejects) if pseudo is not None else result.rejects
+        background.write(rejects_writer, to_arrow("rejects", rejects))
         counts["rejects"] += len(result.rejects)
     for name, c in result.unknown_codes.items():
         unknown.setdefault(name, Counter()).update(c)

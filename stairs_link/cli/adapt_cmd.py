@@ -17,8 +17,13 @@ from stairs_link.cli.common import StairsCommand
 @click.option("--extracted-at", help="When the export was taken (ISO 8601, e.g. 2026-03-31); overrides the mapping.")
 @click.option("--encoding", help="Force the text encoding of every input (default: the mapping's, else detected).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
+@click.option("--pseudonymise", is_flag=True,
+              help="Write pseudonymised tables (keyed tokens, Bloom encodings, no plain names, dates of birth, "
+                   "postcodes or identifiers); needs --key-file. See docs/privacy.md.")
+@click.option("--key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Secret key for --pseudonymise (from `stairs-link key new`); never sent with the data.")
 def adapt(mapping: Path, inputs: tuple[Path, ...], out_dir: Path, extracted_at: str | None,
-          encoding: str | None, quiet: bool) -> None:
+          encoding: str | None, quiet: bool, pseudonymise: bool = False, key_file: Path | None = None) -> None:
     """Map one site system's export onto the canonical schema.
 
     INPUT is an export file or the directory holding the export; the mapping's `files:`
@@ -32,8 +37,15 @@ def adapt(mapping: Path, inputs: tuple[Path, ...], out_dir: Path, extracted_at: 
     """
     from stairs_link.adapt import adapt as run_adapt
 
+    key = None
+    if pseudonymise or key_file is not None:
+        if not (pseudonymise and key_file is not None):
+            raise click.UsageError("--pseudonymise and --key-file go together (create a key with `stairs-link key new`)")
+        from stairs_link.privacy import load_key
+
+        key = load_key(key_file)
     result = run_adapt(mapping, list(inputs), out_dir, extracted_at=extracted_at, encoding=encoding,
-                       progress=not quiet)
+                       progress=not quiet, pseudonymise_key=key)
     manifest = result.manifest
     click.echo(f"mapping {manifest['mapping']['id']} -> {out_dir}")
     for source in manifest["sources"]:
@@ -45,5 +57,7 @@ def adapt(mapping: Path, inputs: tuple[Path, ...], out_dir: Path, extracted_at: 
             line += f" ({unknown:,} unknown codes, {invalid:,} invalid values reported)"
         click.echo(line)
     click.echo(f"  rejects.parquet: {manifest['rejects']['rows']:,} entries; manifest.json written")
+    if "pseudonymisation" in manifest:
+        click.echo(f"  pseudonymised with key id {manifest['pseudonymisation']['key_id']} (the key is not written)")
     for warning in manifest["warnings"]:
         click.echo(f"warning: {warning}", err=True)
