@@ -16,11 +16,13 @@ import yaml
 
 from stairs_link.errors import LinkageError
 
-COMPARISON_KINDS = ("name", "date", "exact", "string", "postcode", "identifier")
+COMPARISON_KINDS = ("name", "date", "exact", "string", "postcode", "identifier", "bloom")
 VALIDATORS = ("nhs_number", "upn", "pnc_id")
 # Key transforms allowed in blocking keys ``column:transform`` (see prepare.Features.codes).
 KEY_TRANSFORMS = ("fold", "metaphone", "soundex", "nysiis", "first1", "first2", "first3",
-                  "year", "month", "day", "swapfree", "outward", "valid")
+                  "year", "month", "day", "swapfree", "outward", "valid",
+                  # pseudonymised mode: MinHash bands of a Bloom encoding (linkage/bloom_comparisons.py)
+                  *(f"minhash{b}" for b in range(8)))
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,9 @@ class Comparison:
       ``exact``       exact agreement only (e.g. sex);
       ``string``      exact / Jaro-Winkler thresholds (generic column);
       ``postcode``    full / outward code;
-      ``identifier``  exact (valid) / one-character difference / two valid different values.
+      ``identifier``  exact (valid) / one-character difference / two valid different values;
+      ``bloom``       Bloom-filter encodings (pseudonymised mode): exact / Dice >= thresholds,
+                      swap with ``other_column`` (see ``bloom_comparisons``).
     Missing values (null, or invalid for a validated identifier) give gamma -1: no evidence.
     """
 
@@ -70,6 +74,10 @@ class Comparison:
             return ["else", "outward", "exact"]
         if self.kind == "identifier":
             return ["else", "one_character", "exact"] if self.fuzzy else ["else", "exact"]
+        if self.kind == "bloom":  # Dice levels on Bloom encodings (pseudonymised mode)
+            from stairs_link.linkage.bloom_comparisons import bloom_levels
+
+            return bloom_levels(self)
         raise _bad_kind(self)
 
     def columns(self) -> list[str]:
@@ -172,6 +180,8 @@ class LinkageConfig:
             if c.validator is not None and c.validator not in VALIDATORS:
                 problems.append(f"comparison '{c.name}': unknown validator '{c.validator}' "
                                 f"(valid: {', '.join(VALIDATORS)})")
+            if c.term_frequency and c.kind == "date":
+                problems.append(f"comparison '{c.name}': term_frequency is not supported for dates")
             if not c.thresholds or any(not 0 < t <= 1 for t in c.thresholds) \
                     or list(c.thresholds) != sorted(c.thresholds, reverse=True):
                 problems.append(f"comparison '{c.name}': thresholds must be in (0, 1], descending")

@@ -114,7 +114,7 @@ def _tf_tables(config: LinkageConfig, feats: Features) -> dict[int, tuple[np.nda
     tables = {}
     for k, c in enumerate(config.comparisons):
         if c.term_frequency:
-            form = "fold" if c.kind == "name" else "norm"
+            form = {"name": "fold", "identifier": "compact", "postcode": "compact"}.get(c.kind, "norm")
             codes, values = feats.strings(c.column, form, c.null_values)
             counts = np.bincount(codes[codes >= 0], minlength=len(values)).astype(np.float64)
             tables[k] = (codes, counts / max(counts.sum(), 1.0))

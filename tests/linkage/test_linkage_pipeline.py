@@ -164,3 +164,14 @@ def test_config_yaml_roundtrip_and_unknown_keys(tmp_path):
     with pytest.raises(LinkageError) as err:
         LinkageConfig.from_yaml(path)
     assert "link_treshold" in str(err.value) and "link_threshold" in str(err.value)
+
+
+def test_config_errors_list_every_problem():
+    from stairs_link.linkage import Comparison
+
+    with pytest.raises(LinkageError) as err:
+        LinkageConfig(comparisons=(Comparison("d", "date", "date_of_birth", term_frequency=True),
+                                   Comparison("x", "fuzzy", "x")),
+                      deterministic_identifiers=(), cannot_link_identifiers=())
+    text = str(err.value)
+    assert "term_frequency is not supported for dates" in text and "unknown kind 'fuzzy'" in text
