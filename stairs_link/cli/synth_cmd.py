@@ -22,8 +22,9 @@ def synth(n_children: int, seed: int, out_dir: Path, quiet: bool) -> None:
     \b
     Writes OUT/exports/<site>/<system>/..., OUT/systems.json (how to read each export)
     and OUT/truth/ (records.parquet: record -> true child; pathway.parquet: true stays;
-    formulations.parquet; bad_rows.parquet: rows made deliberately bad). All data is
-    synthetic; the same --children and --seed always give byte-identical files.
+    stay_records.parquet: stay -> records holding it; formulations.parquet;
+    bad_rows.parquet: rows made deliberately bad). All data is synthetic; the same
+    --children and --seed always give byte-identical files.
     """
     from stairs_link.errors import StairsLinkError
     from stairs_link.synth import write_exports
