@@ -106,3 +106,12 @@ def test_new_on_sample_xlsx_and_json_exports() -> None:
     assert json_.exit_code == 0, json_.output
     assert "source: {files: young_people.json, records_path: data.youngPeople}" in json_.output
     assert "date_of_birth: {column: dateOfBirth, formats: ['%d-%b-%y']}" in json_.output
+
+
+def test_check_against_sample_export_via_template() -> None:
+    root = Path(__file__).resolve().parents[2]
+    result = CliRunner().invoke(cli, ["mapping", "check", str(root / "mappings" / "yoi-riverbank" / "nomis.yaml"),
+                                      "--against", str(SAMPLE / "yoi-riverbank" / "nomis")])
+    assert result.exit_code == 0, result.output
+    assert "person: offenders.txt (csv, cp1252, delimiter '|', 10 columns)" in result.output
+    assert result.output.strip().endswith("OK against " + str(SAMPLE / "yoi-riverbank" / "nomis"))
