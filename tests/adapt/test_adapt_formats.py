@@ -179,3 +179,29 @@ def test_orphan_event_rows_counted(tmp_path: Path) -> None:
     result = adapt(mapping, [export], tmp_path / "out", extracted_at="2026-03-31")
     assert result.manifest["orphan_event_rows"] == {"episode": 1}
     assert any("1 episode row(s)" in w for w in result.manifest["warnings"])
+
+
+def test_xlsx_ragged_row_and_duplicate_header(tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    export.mkdir()
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Patients"
+    sheet.append([None])
+    sheet.append([None])
+    sheet.append(["Client No", "Patient Name", "Birth", "Sex", "Ethnicity", "Post Out", "Post In"])
+    sheet.append([201, "LEE, Tom", 39907, "M", "WBRI", "SW1A", "1AA"])
+    sheet.append([202, "NG, Bo", 39907, "M", "WBRI", "SW1A", "1AA", "stray"])
+    book.save(export / "patients.xlsx")
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(XLSX_MAPPING.format(sheet="Patients"), encoding="utf-8")
+    result = adapt(mapping, [export], tmp_path / "out")
+    rejects = pd.read_parquet(tmp_path / "out" / "rejects.parquet")
+    assert list(zip(rejects["source_row"], rejects["reason"])) == [(2, "ragged_row")]
+    assert result.manifest["sources"][0]["rows_staged"] == 1
+
+    sheet["H3"] = "Sex"  # a second 'Sex' header, used by the mapping
+    book.save(export / "patients.xlsx")
+    with pytest.raises(InputFileError) as info:
+        adapt(mapping, [export], tmp_path / "out2")
+    assert info.value.reason == "duplicate_header" and info.value.column == "Sex"
