@@ -50,7 +50,10 @@ def link(staged: tuple[Path, ...], out_dir: Path, config_path: Path | None, mode
     config = LinkageConfig.from_yaml(config_path) if config_path else None
     if model_path is not None:
         config = load_model(model_path)[1]
-    config = config or LinkageConfig()
+    if config is None:  # pseudonymised staged data (manifests say so) -> the `pseudonymised` preset
+        from stairs_link.linkage.bloom_comparisons import config_for_staged
+
+        config = config_for_staged(list(staged))
     if max_pairs is not None:
         config = dataclasses.replace(config, max_pairs=max_pairs)
     if explain_blocking:

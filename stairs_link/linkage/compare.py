@@ -235,6 +235,15 @@ KERNELS = {
 }
 
 
+def _compare_bloom(comp: Comparison, feats: Features, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    from stairs_link.linkage.bloom_comparisons import compare_bloom
+
+    return compare_bloom(comp, feats, i, j)
+
+
+KERNELS["bloom"] = _compare_bloom  # pseudonymised mode: Dice levels on Bloom encodings
+
+
 def compare(comparisons: tuple[Comparison, ...], feats: Features, i: np.ndarray, j: np.ndarray
             ) -> np.ndarray:
     """Gamma matrix (pairs x comparisons, int8) for record index pairs ``i``, ``j``."""

@@ -168,7 +168,10 @@ def link_table(person: pd.DataFrame, config: LinkageConfig | None = None, *, mod
     fs: FSModel | None = None
     if model is not None:
         fs, config = FSModel.from_dict(model)
-    config = config or LinkageConfig()
+    if config is None:  # pseudonymised input gets the `pseudonymised` preset (Bloom encodings)
+        from stairs_link.linkage.bloom_comparisons import config_for_person
+
+        config = config_for_person(person)
     _check_person(person, config)
     person = person.reset_index(drop=True)
     # A canonical column absent from the table is all-null by the schema's contract (as
@@ -223,8 +226,9 @@ def link_table(person: pd.DataFrame, config: LinkageConfig | None = None, *, mod
     ident_ks = [k for k, c in enumerate(comps) if c.kind == "identifier"]
     # demographics judged by the deterministic pass: names, dates and exact fields (not
     # postcode: siblings share an address)
-    demo_ks = [k for k in range(len(comps)) if k not in ident_ks and comps[k].kind in ("name", "date", "exact")]
-    name_date_ks = [k for k in demo_ks if comps[k].kind in ("name", "date")]
+    demo_ks = [k for k in range(len(comps)) if k not in ident_ks
+               and comps[k].kind in ("name", "date", "exact") + ("bloom",) * (comps[k].column != "postcode_bf")]
+    name_date_ks = [k for k in demo_ks if comps[k].kind in ("name", "date", "bloom")]
     dec_ids = pd.Series(dmatch, index=di.astype(np.int64) * n + dj) if len(di) else pd.Series(dtype=bool)
     kept: list[pd.DataFrame] = []
     edges: list[tuple[np.ndarray, ...]] = []
@@ -353,6 +357,8 @@ def _review(pairs_df: pd.DataFrame, person: pd.DataFrame, config: LinkageConfig)
     })
     columns = list(dict.fromkeys(col for c in config.comparisons for col in c.columns()))
     for col in columns:
+        if col.endswith("_bf"):  # Bloom encodings (pseudonymised mode): nothing a reviewer can read
+            continue
         values = person[col].astype("string")
         out[f"{col}_l"] = values.to_numpy()[rows["i"].to_numpy()]
         out[f"{col}_r"] = values.to_numpy()[rows["j"].to_numpy()]
@@ -438,6 +444,11 @@ def link(staged_dirs: list[Path], out_dir: Path, *, config_path: Path | None = N
             model = {**model, "config": {**model["config"], "max_pairs": config.max_pairs,
                                          "chunk_pairs": config.chunk_pairs}}
     decisions = read_decisions(decisions_path) if decisions_path else None
+    from stairs_link.linkage.bloom_comparisons import config_for_staged, pseudonymisation_of
+
+    pseudonymisation_of([Path(d) for d in staged_dirs])  # refuses mixed keys or parameters
+    if config is None and model is None:
+        config = config_for_staged([Path(d) for d in staged_dirs])
     person = read_person([Path(d) for d in staged_dirs])
     read_seconds = time.perf_counter() - start
     result = link_table(person, config, model=model, decisions=decisions, progress=progress)

@@ -112,6 +112,11 @@ class Features:
         if key in self._cache:
             return self._cache[key]
         codes, uniques = self._raw(column, null_values)
+        if form in ("norm", "compact") and len(uniques) and isinstance(uniques.iloc[0], bytes):
+            # Bloom encodings (pseudonymised mode): equal when their bytes are equal
+            result = (codes, np.asarray(uniques, dtype=object))
+            self._cache[key] = result
+            return result
         if pd.api.types.is_datetime64_any_dtype(uniques) or not (
                 pd.api.types.is_string_dtype(uniques) or pd.api.types.is_object_dtype(uniques)):
             uniques = uniques.astype(ARROW_STRING)
@@ -192,6 +197,10 @@ class Features:
     def key_codes(self, key: str, validators: dict[str, str | None]) -> np.ndarray:
         """Blocking-key codes for ``column[:transform]`` (int64, -1 missing)."""
         column, _, transform = key.partition(":")
+        if transform.startswith("minhash"):  # MinHash band of a Bloom encoding (pseudonymised mode)
+            from stairs_link.linkage.bloom_comparisons import minhash_key_codes
+
+            return minhash_key_codes(self, column, transform)
         if "|" in column:
             return self._unordered_key(column.split("|"), transform or "norm")
         series = self.column(column)
