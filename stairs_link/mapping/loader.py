@@ -517,6 +517,10 @@ def validate_mapping(path: str | Path) -> tuple[Mapping | None, list[Problem]]:
 def load_mapping(path: str | Path) -> Mapping:
     """Load and validate a mapping; raise MappingError listing every problem if it is invalid."""
     mapping, problems = validate_mapping(path)
+    if mapping is None and not problems and is_template(path):
+        raise MappingError("this is a template, not a site mapping", reason="template", file=str(path),
+                           fix=f"write mappings/<site_id>/<system>.yaml with `extends: {Path(path).stem}`, "
+                               "site_id and setting_type, and use that")
     if mapping is None:
         raise MappingError(
             f"mapping has {len(problems)} problem(s)", reason="invalid_mapping", file=str(path),

@@ -27,7 +27,8 @@ from stairs_link.schema.codes import CODE_LISTS
 TABLE_HINTS = {
     "person": ["patient", "person", "pupil", "child", "client", "prisoner", "offender", "student", "header", "people",
                "demographic", "young"],
-    "episode": ["episode", "stay", "admission", "movement", "placement", "booking", "custody"],
+    "episode": ["episode", "stay", "admission", "movement", "placement", "booking", "custody", "registration",
+                "spell"],
     "formulation": ["formulation"],
     "incident": ["incident", "restraint", "event", "behaviour", "occurrence"],
     "education": ["education", "attendance", "timetable", "learning"],
