@@ -61,3 +61,15 @@ def test_sample_export_adapts(mapping: Path, sample: Path, tmp_path: Path) -> No
         hit = rejects[(rejects.source_file == bad.file) & (rejects.source_row == bad.source_row) & (rejects.column == bad.column)
                       & (rejects.reason == KIND_TO_REASON[bad.kind])]
         assert len(hit) >= 1, f"planted {bad.kind} at {bad.file} row {bad.source_row} ({bad.column}) not reported"
+
+
+@pytest.mark.parametrize("system", ["stc-kestrel/carenotes", "sch-oakfield/case-manager", "yoi-northgate/nomis"])
+def test_sample_adapt_is_byte_identical_twice(system: str, sample: Path, tmp_path: Path) -> None:
+    mapping = ROOT / "mappings" / f"{system}.yaml"
+    export = sample / "exports" / system
+    first = adapt(mapping, [export], tmp_path / "a").out_dir
+    second = adapt(mapping, [export], tmp_path / "b").out_dir
+    names = sorted(p.name for p in first.iterdir())
+    assert names == sorted(p.name for p in second.iterdir())
+    for name in names:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
