@@ -190,7 +190,6 @@ _VARIANT_GROUPS: tuple[tuple[str, ...], ...] = (
     ("Rahman", "Rehman"), ("Chowdhury", "Choudhury", "Chaudhry", "Chaudhary"),
     ("Hoque", "Haque", "Hoq"), ("Uddin", "Udin"), ("Miah", "Mia", "Miya"), ("Begum", "Begom"),
     ("Mahmood", "Mahmud", "Mahmoud"), ("Nguyen", "Nguyễn"), ("Pham", "Phạm"), ("Tran", "Trần"),
-    ("Zhang", "Chang"), ("Chen", "Chan"), ("Wang", "Wong"), ("Li", "Lee"),
     ("Yilmaz", "Yılmaz"), ("Ozturk", "Öztürk"), ("Celik", "Çelik"), ("Sahin", "Şahin"),
     ("Dogan", "Doğan"), ("Kowalski", "Kovalski"), ("Wiśniewski", "Wisniewski"),
     ("Wójcik", "Wojcik"), ("Kamiński", "Kaminski"), ("Lewandowski", "Levandovski"),
@@ -217,10 +216,21 @@ _VARIANT_GROUPS: tuple[tuple[str, ...], ...] = (
 )
 
 
-def variant_table() -> dict[str, tuple[str, ...]]:
-    """Spelling variants for each name: every other member of each variant group."""
+# Romanisations of Chinese family names: never applied to given names ("Lee" the English
+# given name is not a spelling of "Li").
+_FAMILY_ONLY_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("Zhang", "Chang"), ("Chen", "Chan"), ("Wang", "Wong"), ("Li", "Lee"), ("Huang", "Wong"),
+    ("Zhou", "Chow"), ("Wu", "Ng"),
+)
+
+
+def variant_table(family: bool = False) -> dict[str, tuple[str, ...]]:
+    """Spelling variants for each name: every other member of each variant group.
+
+    ``family=True`` adds the groups that only apply to family names.
+    """
     table: dict[str, list[str]] = {}
-    for group in _VARIANT_GROUPS:
+    for group in _VARIANT_GROUPS + (_FAMILY_ONLY_GROUPS if family else ()):
         for name in group:
             table.setdefault(name, [])
             table[name].extend(other for other in group if other != name and other not in table[name])

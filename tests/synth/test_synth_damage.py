@@ -86,3 +86,8 @@ def test_origins_cover_many_communities_and_valid_ethnicity_codes() -> None:
         assert abs(sum(p for _, p in origin.ethnicity) - 1) < 1e-9, origin.name
         assert {c for c, _ in origin.ethnicity} <= set(CODE_LISTS["ethnicity"])
         assert origin.male and origin.female and origin.family
+
+
+def test_family_only_variants_never_touch_given_names() -> None:
+    assert "Lee" not in variant_table() and "Li" not in variant_table()
+    assert "Lee" in variant_table(family=True)["Li"]
