@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from stairs_link.schema import CODE_LISTS, to_arrow
+from stairs_link.standardise.postcode import postcode
 from stairs_link.synth import DamageConfig, generate_world, person_records
 from stairs_link.synth.records import _valid
 
@@ -59,6 +60,9 @@ def test_identifiers_in_canonical_output_are_valid(records):
     assert _valid("nhs_number", np.array([nhs, wrong_check], dtype=object)).tolist() == [True, False]
     assert person["nhs_number"].dropna().str.startswith("999").all()  # NHS test range
     assert person["prison_number"].dropna().str.fullmatch(r"[A-Z]\d{4}[A-Z]{2}").all()
+    checked = postcode(person["postcode"])  # valid UK shape, already in canonical form
+    assert not checked.invalid.any()
+    assert (checked.value.dropna() == person["postcode"].dropna()).all()
 
 
 def test_damage_happens_at_configured_scale():
