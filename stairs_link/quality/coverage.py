@@ -3,7 +3,8 @@
 The direct answer to the evaluation's finding of "little overlap in information available
 across multiple sites". A cell is the share of the site's rows of that table where the field
 is filled; a site with no rows of a table scores 0 for its fields (it provides none of them).
-Keys and provenance columns, which every staged row has, are left out.
+Keys and provenance columns, which every staged row has, are left out, and so are the
+pseudonymised-mode columns when no site fills them.
 """
 
 from __future__ import annotations
@@ -24,6 +25,13 @@ _ALWAYS_THERE = frozenset({
 })
 
 FIELDS = [f"{t}.{c.name}" for t, cols in TABLES.items() for c in cols if c.name not in _ALWAYS_THERE]
+
+#: Columns filled only in pseudonymised mode (`adapt --pseudonymise`); shown only when some
+#: site fills them, so a plaintext run does not show them as "not provided" everywhere.
+PSEUDONYMISED_ONLY = frozenset(
+    f"{t}.{c.name}" for t, cols in TABLES.items() for c in cols
+    if c.description.startswith("Pseudonymised mode")
+)
 
 
 def coverage_matrix(staged_dirs: list[Path]) -> pd.DataFrame:
@@ -50,7 +58,8 @@ def coverage_matrix(staged_dirs: list[Path]) -> pd.DataFrame:
         for field in fields:
             columns[f"{name}.{field}"] = filled[field].astype(float)
     matrix = pd.DataFrame(columns, index=pd.Index(sites, name="site_id"))[FIELDS]
-    return matrix
+    unused = [f for f in PSEUDONYMISED_ONLY if not (matrix[f] > 0).any()]
+    return matrix.drop(columns=unused)
 
 
 def coverage(staged_dirs: list[Path], out_dir: Path) -> pd.DataFrame:

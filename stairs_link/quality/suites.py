@@ -295,6 +295,16 @@ def _person() -> list[dict[str, Any]]:
 def _episode() -> list[dict[str, Any]]:
     return [
         _exp(
+            "episode.age_at_admission.range", "expect_column_values_to_be_between",
+            {"column": "age_at_admission", "min_value": MIN_AGE, "max_value": MAX_AGE},
+            severity=CRITICAL, category="validity",
+            title=f"age at admission is {MIN_AGE} to {MAX_AGE} (pseudonymised mode)",
+            columns=["age_at_admission"],
+            why=f"In pseudonymised mode the date of birth is replaced by the age at admission; "
+                f"children in the secure estate are aged {MIN_AGE} to {MAX_AGE}.",
+            fix="Check the date of birth and admission date formats in the mapping file.",
+        ),
+        _exp(
             "episode.episode_id.unique", "expect_compound_columns_to_be_unique",
             {"column_list": ["record_key", "episode_id"]},
             severity=CRITICAL, category="uniqueness", title="each stay appears once per record",

@@ -54,3 +54,14 @@ def test_empty_staged_tables(tmp_path: Path) -> None:
     empty = {o.check_id for o in result.results if not o.success}
     assert empty == {"person.has_rows", "episode.has_rows"}
     assert result.passed  # empty is a warning: a header-only export is valid
+
+
+def test_pseudonymised_columns_shown_only_when_filled(tmp_path: Path) -> None:
+    plain = make_tables()
+    matrix = coverage([write_staged(tmp_path / "plain", plain)], tmp_path / "c1")
+    assert "person.given_name_bf" not in matrix.columns and "episode.age_at_admission" not in matrix.columns
+    pseudo = make_tables("yoi-northgate", "nomis")
+    pseudo["episode"]["age_at_admission"] = 15
+    matrix = coverage([write_staged(tmp_path / "plain2", plain), write_staged(tmp_path / "pseudo", pseudo)],
+                      tmp_path / "c2")
+    assert matrix["episode.age_at_admission"].to_dict() == {"sch-oakfield": 0.0, "yoi-northgate": 1.0}
