@@ -208,7 +208,9 @@ def link_table(person: pd.DataFrame, config: LinkageConfig | None = None, *, mod
     total_pairs = n * (n - 1) / 2
     if fs is None:
         ri, rj = _random_pairs(n, config.u_sample_pairs, config.seed)
-        u = estimate_u(compare(comps, feats, ri, rj), comps)
+        step = 250_000  # chunks keep the string-kernel temporaries small
+        u = estimate_u(np.concatenate([compare(comps, feats, ri[s:s + step], rj[s:s + step])
+                                       for s in range(0, max(len(ri), 1), step)]), comps)
         rule_columns = [set(r.columns()) for r in config.blocking]
         m, training = fit_m(patterns, comps, rule_columns, u, base,
                             max_iter=config.em_max_iterations, tol=config.em_tolerance)
