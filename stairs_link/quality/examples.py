@@ -43,6 +43,8 @@ def show(value: Any, column: str, *, show_values: bool) -> Any:
         value = value.date().isoformat() if value == value.normalize() else value.isoformat()
     elif isinstance(value, (dt.date, dt.datetime)):
         value = value.isoformat()
+    elif isinstance(value, bytes):
+        value = value.hex()  # Bloom-filter encodings (pseudonymised mode)
     elif hasattr(value, "item"):
         value = value.item()  # numpy scalar -> Python
     if column in PLAIN_COLUMNS or show_values:

@@ -81,3 +81,22 @@ def test_linked_dir_without_required_columns(tmp_path: Path, two_sites) -> None:
     out = CliRunner().invoke(cli, ["check", str(a), str(linked), "--out", str(tmp_path / "r")])
     assert out.exit_code == 2
     assert "clusters.parquet" in out.output and "child_id" in out.output
+
+
+def test_dob_contradiction_in_pseudonymised_mode(tmp_path: Path, two_sites) -> None:
+    a, b, keys_a, keys_b = two_sites
+    from stairs_link.schema import read_table, write_table
+
+    for directory in (a, b):  # pseudonymised mode: DOB replaced by its (fake) encoding
+        person = read_table(directory / "person.parquet", "person")
+        if directory == b:  # record 2 at b: a different date of birth from record 2 at a
+            person.loc[2, "date_of_birth"] = person.loc[2, "date_of_birth"] + dt.timedelta(days=1)
+        person["dob_bf"] = person["date_of_birth"].map(lambda d: str(d).encode())
+        person["date_of_birth"] = None
+        write_table("person", person, directory / "person.parquet")
+    clusters = pd.DataFrame({"record_key": [keys_a[0], keys_b[0], keys_a[2], keys_b[2]],
+                             "child_id": ["c0", "c0", "c2", "c2"], "cluster_size": 2})
+    result = check([a, b, _linked(tmp_path, clusters)], tmp_path / "report")
+    dob = next(o for o in result.results if o.check_id == "linked.date_of_birth.consistent")
+    assert dob.columns == ["dob_bf"]
+    assert dob.unexpected_count == 1  # c2's records differ; c0's agree
