@@ -63,9 +63,11 @@ def _distance(values: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _shared_group(values: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """True where values[a] and values[b] are in a common nickname/variant group."""
     table = nickname_table()
-    code_of = pd.Series(np.arange(len(values)), index=pd.Index(values, dtype=object))
-    groups = pd.DataFrame({"code": code_of.reindex(table["name"]).to_numpy(), "group": table["group"].to_numpy()})
-    groups = groups.dropna().astype(np.int64)  # (value code, group) for values in the table
+    # (value code, group) for every part of a value found in the table, so "CIARAN JOSHUA"
+    # (a middle name keyed into the given-name field) still meets "KIERAN".
+    parts = pd.Series(values, dtype=object).str.split().explode()
+    groups = (pd.DataFrame({"code": parts.index.to_numpy(), "name": parts.to_numpy()})
+              .merge(table, on="name")[["code", "group"]].drop_duplicates().astype(np.int64))
     member = np.zeros(len(values), dtype=bool)
     member[groups["code"].to_numpy()] = True
     out = np.zeros(len(a), dtype=bool)

@@ -30,6 +30,7 @@ FAMILY = Comparison("family_name", "name", "family_name", other_column="given_na
     ("José", "JOSE", "exact"),  # folding: accents and case
     ("Bill", "William", "nickname"),
     ("Mohammed", "Muhammad", "nickname"),  # transliteration variants share a group
+    ("Ciaran Joshua", "Kieran", "nickname"),  # a middle name keyed into the given-name field
     ("Jonathan", "Jonathon", "jaro_winkler>=0.92"),
     ("Knight", "Nite", "phonetic"),
     ("Maria", "Marta", "jaro_winkler>=0.8"),
