@@ -33,6 +33,8 @@ class DemoResult:
     check_passed: bool | None = None
     n_children: int = 0
     transitions_share: float | None = None
+    linkage_f1: float | None = None
+    key_file: Path | None = None
     seconds: float = 0.0
 
 
@@ -77,8 +79,40 @@ def sample_systems(sample: Path, mappings: Path) -> list[tuple[str, str, Path, P
     return systems
 
 
-def run_demo(out_dir: Path, *, progress: bool = True) -> DemoResult:
-    """Run every stage on the sample data into ``out_dir``; progress lines go to stderr."""
+def _demo_key(out_dir: Path) -> tuple[Path, bytes]:
+    """DIR/key (created if absent, owner-only): outside staged/, linked/ and dataset/."""
+    from stairs_link.privacy import load_key, new_key_file
+
+    path = out_dir / "key"
+    if not path.exists():
+        new_key_file(path)
+    return path, load_key(path)
+
+
+def _pseudonymised_truth(truth: Path, out_dir: Path, key: bytes) -> Path:
+    """The sample's truth with record keys mapped to the pseudonymised ones (needs the key),
+    written to DIR/truth: record_key, true_child_id, ethnic_group, sex, and the true pathway."""
+    import shutil
+
+    import pandas as pd
+
+    from stairs_link.privacy.record_keys import pseudonymised_record_keys
+
+    target = out_dir / "truth"
+    target.mkdir(parents=True, exist_ok=True)
+    records = pd.read_parquet(truth / "records.parquet", columns=["record_key", "true_child_id", "ethnic_group", "sex"])
+    records["record_key"] = pseudonymised_record_keys(records["record_key"], key)
+    records.to_parquet(target / "records.parquet", index=False)
+    shutil.copyfile(truth / "pathway.parquet", target / "pathway.parquet")
+    return target
+
+
+def run_demo(out_dir: Path, *, progress: bool = True, pseudonymise: bool = False) -> DemoResult:
+    """Run every stage on the sample data into ``out_dir``; progress lines go to stderr.
+
+    With ``pseudonymise`` a key is created in ``out_dir/key`` and every system is adapted with
+    ``--pseudonymise``: no plain name, date of birth, postcode or identifier reaches
+    ``staged/``, ``linked/`` or ``dataset/``; linking uses the Bloom encodings and tokens."""
     from stairs_link.adapt import adapt
     from stairs_link.integrate import build
     from stairs_link.linkage import link
@@ -95,10 +129,14 @@ def run_demo(out_dir: Path, *, progress: bool = True) -> DemoResult:
 
     sample, mappings = sample_locations(out_dir, progress=progress)
     systems = sample_systems(sample, mappings)
-    step(f"adapting {len(systems)} site systems from {sample / 'exports'}")
+    key = None
+    if pseudonymise:
+        result.key_file, key = _demo_key(out_dir)
+    step(f"adapting {len(systems)} site systems from {sample / 'exports'}"
+         + (" (pseudonymised)" if pseudonymise else ""))
     for site, system, mapping, export_dir in systems:
         staged = out_dir / "staged" / site / system
-        adapted = adapt(mapping, [export_dir], staged)
+        adapted = adapt(mapping, [export_dir], staged, pseudonymise_key=key)
         sources = adapted.manifest.get("sources", [])
         staged_rows = sum(int(s.get("rows_staged", 0)) for s in sources)
         rejected_rows = sum(int(s.get("rows_rejected", 0)) for s in sources)
@@ -116,7 +154,10 @@ def run_demo(out_dir: Path, *, progress: bool = True) -> DemoResult:
     if (truth / "pathway.parquet").exists() and (truth / "records.parquet").exists():
         from stairs_link.integrate.evaluate import compare_dataset
 
+        if key is not None:
+            truth = _pseudonymised_truth(truth, out_dir, key)
         result.transitions_share = compare_dataset(out_dir / "dataset", truth).share_reproduced
+        result.linkage_f1 = _linkage_f1(out_dir / "linked", truth)
     step("writing the report")
     render_report(out_dir / "dataset", out_dir / "report.html")
     result.seconds = time.perf_counter() - start
@@ -124,11 +165,23 @@ def run_demo(out_dir: Path, *, progress: bool = True) -> DemoResult:
     return result
 
 
+def _linkage_f1(linked: Path, truth: Path) -> float | None:
+    """Pairwise F1 of the demo's clusters against the truth (records rejected by adapt left out)."""
+    from stairs_link.linkage.evaluate import evaluate_clusters, load_clusters, load_truth
+
+    clusters, _ = load_clusters(linked)
+    records, _ = load_truth(truth)
+    return evaluate_clusters(clusters, records, exclude_unlinked_truth=True)["f1"]
+
+
 @click.command(cls=StairsCommand)
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Directory to write every stage's output to.")
+@click.option("--pseudonymise", is_flag=True,
+              help="Run in pseudonymised mode: a key is created in DIR/key, sites' data is pseudonymised "
+                   "by adapt, and linkage uses Bloom encodings and keyed tokens (docs/privacy.md).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
-def demo(out_dir: Path, quiet: bool) -> None:
+def demo(out_dir: Path, quiet: bool, pseudonymise: bool = False) -> None:
     """Run the whole pipeline on the bundled sample data (synthetic) into DIR.
 
     \b
@@ -141,9 +194,13 @@ def demo(out_dir: Path, quiet: bool) -> None:
     \b
     Example:
       stairs-link demo --out demo-out
+      stairs-link demo --pseudonymise --out demo-pseudo
     """
-    result = run_demo(out_dir, progress=not quiet)
-    click.echo(f"Demo finished in {result.seconds:.1f}s on synthetic sample data.")
+    result = run_demo(out_dir, progress=not quiet, pseudonymise=pseudonymise)
+    click.echo(f"Demo finished in {result.seconds:.1f}s on synthetic sample data"
+               + (" (pseudonymised mode)." if pseudonymise else "."))
+    if result.key_file is not None:
+        click.echo(f"  secret key (keep it apart from the data): {result.key_file}")
     click.echo(f"  staged data ({len(result.staged_dirs)} site systems): {out_dir / 'staged'}")
     verdict = "passed" if result.check_passed else "found problems (see the check report)"
     click.echo(f"  quality checks ({verdict}):  {out_dir / 'check'}")
@@ -151,4 +208,6 @@ def demo(out_dir: Path, quiet: bool) -> None:
     click.echo(f"  one record per child ({result.n_children} children): {out_dir / 'dataset'}")
     if result.transitions_share is not None:
         click.echo(f"  transitions matching the generator's true pathways: {result.transitions_share:.1%}")
+    if result.linkage_f1 is not None:
+        click.echo(f"  linkage pairwise F1 against the generator's truth: {result.linkage_f1:.4f}")
     click.echo(f"  evaluator report: {out_dir / 'report.html'}")
