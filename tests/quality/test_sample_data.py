@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from stairs_link.quality import check, coverage
@@ -48,3 +49,30 @@ def test_sample_coverage(sample_staged: list[Path], tmp_path: Path) -> None:
     assert matrix.loc["yoi-northgate", "person.prison_number"] > 0.5
     assert matrix.loc["sch-oakfield", "person.prison_number"] == 0.0
     assert (tmp_path / "cov" / "coverage.png").exists()
+
+
+def test_corrupted_copy_of_sample_data_fails(sample_staged: list[Path], tmp_path: Path) -> None:
+    import shutil
+
+    from click.testing import CliRunner
+
+    from stairs_link.cli import cli
+    from stairs_link.schema import read_table, write_table
+
+    copy = tmp_path / "corrupted"
+    shutil.copytree(sample_staged[1], copy)  # the social care system records NHS numbers
+    person = read_table(copy / "person.parquet", "person")
+    with_nhs = person.index[person["nhs_number"].notna()]
+    assert len(with_nhs) > 0
+    person.loc[1, "record_key"] = person.loc[0, "record_key"]
+    person.loc[2, "date_of_birth"] = pd.Timestamp("2099-01-01").date()
+    i = with_nhs[0]  # flip the check digit of one NHS number
+    number = person.loc[i, "nhs_number"]
+    person.loc[i, "nhs_number"] = number[:9] + str((int(number[9]) + 1) % 10)
+    write_table("person", person, copy / "person.parquet")
+    out = CliRunner().invoke(cli, ["check", str(copy), "--out", str(tmp_path / "report")])
+    assert out.exit_code == 1, out.output
+    report = json.loads((tmp_path / "report" / "check.json").read_text(encoding="utf-8"))
+    failed = {r["check_id"] for r in report["results"] if r["severity"] == "critical" and not r["success"]}
+    assert {"person.record_key.unique", "person.date_of_birth.not_after_extraction",
+            "person.nhs_number.check_digit"} <= failed
