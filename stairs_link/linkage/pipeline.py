@@ -19,7 +19,7 @@ from stairs_link.errors import LinkageError
 from stairs_link.linkage.blocking import BlockingPlan, blocked_pairs, plan_blocking
 from stairs_link.linkage.cluster import CannotLink, cluster
 from stairs_link.linkage.compare import compare
-from stairs_link.linkage.config import LinkageConfig
+from stairs_link.linkage.config import Comparison, LinkageConfig
 from stairs_link.linkage.model import (
     FSModel,
     estimate_prior,
@@ -311,7 +311,7 @@ def link_table(person: pd.DataFrame, config: LinkageConfig | None = None, *, mod
     return LinkOutput(clusters, pairs_df, model_dict, summary, review, plan.explain())
 
 
-def _valid_codes(feats: Features, comp, suspect: list[np.ndarray] | None) -> np.ndarray:
+def _valid_codes(feats: Features, comp: Comparison, suspect: list[np.ndarray] | None) -> np.ndarray:
     """Valid identifier codes per record for cannot-link (-1: none). Records whose value is
     shared with a demographically conflicting record (``suspect``: likely a sibling's number
     keyed by mistake) do not impose the rule with that value, so they can still join the
@@ -324,7 +324,7 @@ def _valid_codes(feats: Features, comp, suspect: list[np.ndarray] | None) -> np.
     return codes
 
 
-def _empty_pairs(comps) -> pd.DataFrame:
+def _empty_pairs(comps: tuple[Comparison, ...]) -> pd.DataFrame:
     cols = {"i": np.zeros(0, np.int64), "j": np.zeros(0, np.int64), "match_weight": np.zeros(0),
             "match_probability": np.zeros(0), "found_by": np.zeros(0, np.int16),
             "deterministic": np.zeros(0, bool), "identifier_conflict": np.zeros(0, bool),
@@ -367,8 +367,10 @@ def _review(pairs_df: pd.DataFrame, person: pd.DataFrame, config: LinkageConfig)
     return excel_safe(out.sort_values("match_probability", ascending=False, ignore_index=True))
 
 
-def _summary(config, plan: BlockingPlan, pairs: _Pairs, pairs_df, clusters, cstats, counters, fs, clock,
-             n_decisions, unknown_decisions, n) -> dict[str, Any]:
+def _summary(config: LinkageConfig, plan: BlockingPlan, pairs: _Pairs, pairs_df: pd.DataFrame,
+             clusters: pd.DataFrame, cstats: dict[str, int], counters: dict[str, int], fs: FSModel,
+             clock: _Clock, n_decisions: int, unknown_decisions: int, n: int) -> dict[str, Any]:
+    """summary.json: counts, thresholds, pairs per rule, cluster sizes, timings (no personal data)."""
     found_by = pairs_df["found_by"].value_counts()
     sizes = clusters.drop_duplicates("child_id")["cluster_size"]
     large = clusters[clusters["cluster_size"] > config.max_cluster_size].drop_duplicates("child_id")
