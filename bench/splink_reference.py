@@ -4,8 +4,9 @@ This is what a competent analyst would build with Splink for this data, so that 
 stairs-link against it is fair:
 
 * blocking: identifiers (NHS number, UPN, PNC ID), date of birth, full name, family name +
-  birth year, given name + birth month/day-month swap, postcode + given-name initial, and
-  phonetic codes of both names (several rules, OR-ed, duplicate pairs removed by Splink);
+  birth year + given initial, family name + birth day and month, given name + birth month
+  or day (day-month swaps), postcode + given-name initial, and phonetic codes of both names
+  (several rules, OR-ed, duplicate pairs removed by Splink; 99.7% blocking recall at 105k);
 * comparisons: given and family name (exact with term-frequency adjustment, Jaro-Winkler
   0.92 / 0.88, metaphone, Jaro-Winkler 0.7), the two names swapped, date of birth (exact,
   day-month swap, one-character typo, within a month / a year), sex, postcode (full,
@@ -153,7 +154,10 @@ def _settings(link_type: str, present: set[str], uk_postcodes: bool):
     rules += [
         block_on("date_of_birth"),
         block_on("given_name", "family_name"),
-        block_on("family_name", "dob_year"),
+        # (family, year) alone made 3.8M of 6.4M pairs at 105k; these two keep its blocking
+        # recall (99.675% vs 99.682% of true pairs) with 0.73M pairs.
+        block_on("family_name", "dob_year", "substr(given_name, 1, 1)"),
+        block_on("family_name", "dob_month", "dob_day"),
         block_on("given_name", "dob_year", "dob_month"),
         block_on("given_name", "dob_year", "dob_day"),  # catches day-month swaps
         block_on("given_name_mp", "family_name_mp"),
