@@ -71,8 +71,8 @@ def link(staged: tuple[Path, ...], out_dir: Path, config_path: Path | None, mode
         f"({s['deterministic_links']:,} by shared identifier, {s['deterministic_conflicts']:,} identifier "
         f"conflicts held back); {s['review_pairs']:,} pairs for review; written to {out_dir}",
         quiet=quiet)
-    if s["large_clusters"]:
-        echo_progress(f"warning: {len(s['large_clusters'])} cluster(s) larger than {s['max_cluster_size']} "
+    if s["large_cluster_count"]:
+        echo_progress(f"warning: {s['large_cluster_count']} cluster(s) larger than {s['max_cluster_size']} "
                       "records (see summary.json large_clusters)", quiet=quiet)
 
 

@@ -158,7 +158,7 @@ class LinkageConfig:
     deterministic_conflict_weight: float = -8.0
     cannot_link_identifiers: tuple[str, ...] = ("nhs_number", "upn", "pnc_id")
     cannot_link_same_source: bool = False
-    max_cluster_size: int = 12
+    max_cluster_size: int = 25
     max_pairs: int = 200_000_000
     u_sample_pairs: int = 1_000_000
     em_max_iterations: int = 30

@@ -394,8 +394,9 @@ def _summary(config: LinkageConfig, plan: BlockingPlan, pairs: _Pairs, pairs_df:
         "prior_match_probability": fs.prior,
         "clustering": cstats,
         "cluster_size_distribution": {str(k): int(v) for k, v in sizes.value_counts().sort_index().items()},
-        "large_clusters": [{"child_id": r.child_id, "size": int(r.cluster_size)}
-                           for r in large.itertuples()],
+        "large_cluster_count": int(len(large)),
+        "large_clusters": [{"child_id": r.child_id, "size": int(r.cluster_size)}  # the 100 largest
+                           for r in large.nlargest(100, "cluster_size").itertuples()],
         "max_cluster_size": config.max_cluster_size,
         "timings_seconds": clock.timings,
     }

@@ -175,3 +175,10 @@ def test_config_errors_list_every_problem():
                       deterministic_identifiers=(), cannot_link_identifiers=())
     text = str(err.value)
     assert "term_frequency is not supported for dates" in text and "unknown kind 'fuzzy'" in text
+
+
+def test_large_clusters_are_reported(world):
+    out = link_table(world[0], dataclasses.replace(FAST, max_cluster_size=2))
+    sizes = out.clusters.drop_duplicates("child_id")["cluster_size"]
+    assert out.summary["large_cluster_count"] == int((sizes > 2).sum()) > 0
+    assert all(c["size"] > 2 for c in out.summary["large_clusters"])
