@@ -161,7 +161,7 @@ class LinkageConfig:
     max_cluster_size: int = 25
     max_pairs: int = 200_000_000
     u_sample_pairs: int = 1_000_000
-    em_max_iterations: int = 30
+    em_max_iterations: int = 100
     em_tolerance: float = 1e-5
     chunk_pairs: int = 4_000_000
     seed: int = 42
