@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from stairs_link.quality.results import CheckResult, Outcome
+from stairs_link.quality.results import ALL_SOURCES, WARNING, CheckResult, Outcome
 
 _CSS = """
 body{font-family:system-ui,Segoe UI,Arial,sans-serif;max-width:70em;margin:2em auto;padding:0 1em;color:#222}
@@ -88,6 +88,21 @@ def _card(outcome: Outcome) -> str:
     )
 
 
+def _summary(result: CheckResult) -> str:
+    """One line per directory checked: how many critical problems and warnings it has."""
+    rows = []
+    for source in [*result.sources, ALL_SOURCES]:
+        mine = [o for o in result.results if o.source == source]
+        if not mine and source == ALL_SOURCES:
+            continue
+        critical = sum(o.blocking for o in mine)
+        warned = sum(o.severity == WARNING and not o.success for o in mine)
+        label = "checks across all directories" if source == ALL_SOURCES else source
+        rows.append(f"<tr><td>{escape(label)}</td><td>{critical}</td><td>{warned}</td></tr>")
+    return ("<table><tr><th>checked</th><th>critical problems</th><th>warnings</th></tr>"
+            + "".join(rows) + "</table>")
+
+
 def render_html(result: CheckResult, *, show_values: bool) -> str:
     """The whole check report as one self-contained HTML page."""
     counts = result.counts()
@@ -108,13 +123,13 @@ def render_html(result: CheckResult, *, show_values: bool) -> str:
         f"<td class='muted'>{escape(o.source)}</td></tr>"
         for o in result.results if o.success
     )
-    sources = "".join(f"<li>{escape(s)}</li>" for s in result.sources)
+    sources = _summary(result)
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>stairs-link quality check</title><style>{_CSS}</style></head><body>"
         f"<h1>Quality check</h1>{verdict}"
         f"<p class='muted'>{counts['checks']} checks, {counts['passed']} passed. "
-        f"{privacy}</p><p class='muted'>Checked:</p><ul class='muted'>{sources}</ul>"
+        f"{privacy}</p>{sources}"
         f"<h2>What needs attention</h2>{failures}"
         f"<h2>Checks that passed</h2><details><summary>{counts['passed']} checks</summary>"
         f"<table><tr><th>severity</th><th>table</th><th>columns</th><th>check</th><th>where</th></tr>"
