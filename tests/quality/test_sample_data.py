@@ -76,3 +76,11 @@ def test_corrupted_copy_of_sample_data_fails(sample_staged: list[Path], tmp_path
     failed = {r["check_id"] for r in report["results"] if r["severity"] == "critical" and not r["success"]}
     assert {"person.record_key.unique", "person.date_of_birth.not_after_extraction",
             "person.nhs_number.check_digit"} <= failed
+    # no personal value of the export reaches the reports by default (values are masked)
+    personal = set()
+    for column in ("record_key", "local_id", "given_name", "family_name", "nhs_number", "upn",
+                   "postcode", "date_of_birth"):
+        personal |= {str(v) for v in person[column].dropna() if len(str(v)) >= 4}
+    for name in ("check.json", "check.html"):
+        text = (tmp_path / "report" / name).read_text(encoding="utf-8")
+        assert [v for v in personal if v in text] == [], name
