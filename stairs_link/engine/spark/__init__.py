@@ -1,0 +1,14 @@
+"""The Spark engine: ``link`` (blocking joins, comparisons and scoring in Spark; EM on
+pattern counts gathered to the driver; distributed connected components, then the embedded
+constrained clustering per component) and ``build`` on Spark DataFrames.
+
+pyspark is optional: importing this package does not import pyspark; the functions that need
+it call :func:`stairs_link.engine.spark.session.require_pyspark` first, which raises an
+:class:`~stairs_link.engine.EngineError` saying how to install it.
+"""
+
+from __future__ import annotations
+
+from stairs_link.engine.spark.session import require_pyspark, spark_session
+
+__all__ = ["require_pyspark", "spark_session"]
