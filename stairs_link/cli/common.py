@@ -12,7 +12,9 @@ from stairs_link.errors import StairsLinkError
 def run_cli(group: click.Group) -> None:
     """Run ``group``; user errors become a message and exit code 2, never a traceback."""
     try:
-        group.main(standalone_mode=False, prog_name="stairs-link")
+        # With standalone_mode=False click returns ctx.exit()'s code instead of exiting.
+        exit_code = group.main(standalone_mode=False, prog_name="stairs-link")
+        sys.exit(exit_code if isinstance(exit_code, int) else 0)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
