@@ -36,7 +36,7 @@ BLOOM_SUFFIX = "_bf"
 PLAIN_OF = {"given_name_bf": "given_name", "family_name_bf": "family_name", "dob_bf": "date_of_birth",
             "postcode_bf": "postcode"}
 MINHASH_BANDS = 8  # transforms minhash0 .. minhash7
-ROWS_PER_BAND = 2  # minima per band: P(same band key) = Jaccard ** 2
+ROWS_PER_BAND = 4  # minima per band: P(same band key) = Jaccard ** 4 (2 gave blocks 8x larger)
 _MINHASH_SEED = 20090941  # public and fixed: same permutations at every recipient
 _DICE_CHUNK = 1_000_000  # distinct pairs per Dice block (bounds the (pairs x bytes) temporaries)
 MISSING = -1
