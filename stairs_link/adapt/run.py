@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from stairs_link import __version__
-from stairs_link.adapt.readers import DEFAULT_BLOCK_BYTES, Batch, open_export
+from stairs_link.adapt.readers import DEFAULT_BLOCK_BYTES, Batch, FileInfo, open_export
 from stairs_link.adapt.transform import TEXT, SeenIds, TableContext, transform_batch
 from stairs_link.errors import InputFileError, MappingError, Problem
 from stairs_link.mapping.loader import load_mapping
@@ -222,38 +222,16 @@ def adapt(
             table_rows[table] = 0
             seen = SeenIds()
             for path, name in files:
-                info, batches = open_export(path, spec.source, encoding=encoding, used=mapping.columns_used(table),
-                                            block_bytes=block_bytes)
+                source, info = _adapt_file(path, name, table, mapping, ctx_args={
+                    "extracted_at": stamp if (extracted_at is not None or "extracted_at" not in spec.fields) else None,
+                    "reference_date": reference, "seen": seen,
+                }, encoding=encoding, block_bytes=block_bytes, writers=(writer, rejects_writer),
+                    background=background, pseudo=pseudo, progress=progress)
                 checksums[name] = {"file": name, "sha256": info.sha256, "bytes": info.size, "format": info.format,
                                    "encoding": info.encoding, "delimiter": info.delimiter}
-                if info.header or info.format != "json":
-                    problems = check_columns(info.header, mapping, table, path)
-                    if problems:
-                        raise MappingError(
-                            f"{len(problems)} column(s) named by the mapping are missing from the export",
-                            reason="missing_column", file=str(path), fix="see each problem below",
-                            problems=problems)
-                ctx = TableContext(mapping=mapping, table=spec, source_file=name, source_format=info.format,
-                                   extracted_at=stamp if (extracted_at is not None or "extracted_at" not in spec.fields) else None,
-                                   reference_date=reference, seen=seen)
-                counts = {"rows_in": 0, "rows_staged": 0, "rows_rejected": 0, "rejects": 0}
-                unknown: dict[str, Counter] = {}
-                invalid: dict[str, Counter] = {}
-                for batch in batches:
-                    _adapt_batch(batch, ctx, table, writer, rejects_writer, counts, unknown, invalid, mapping.id,
-                                 background, pseudo)
-                    if progress:
-                        print(f"  {table}: {name}: {counts['rows_in']:,} rows read", file=sys.stderr)
-                # the conservation law of the manifest: every row read is staged or rejected
-                if counts["rows_in"] != counts["rows_staged"] + counts["rows_rejected"]:
-                    raise RuntimeError(f"bug: rows not conserved for {name}: {counts}")
-                table_rows[table] += counts["rows_staged"]
-                rejects_total += counts.pop("rejects")
-                sources.append({
-                    "table": table, "file": name, **counts,
-                    "unknown_codes": {f: dict(sorted(c.items())) for f, c in sorted(unknown.items())},
-                    "invalid_values": {f: dict(sorted(c.items())) for f, c in sorted(invalid.items())},
-                })
+                table_rows[table] += source["rows_staged"]
+                rejects_total += source.pop("rejects")
+                sources.append(source)
         background.finish()
         for writer in writers:
             writer.close()
@@ -308,6 +286,39 @@ def adapt(
         manifest["pseudonymisation"] = pseudo.manifest()
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return AdaptResult(out_dir=out_dir, manifest=manifest, tables=written, rejects=rejects_path)
+
+
+def _adapt_file(path: Path, name: str, table: str, mapping: Mapping, *, ctx_args: dict, encoding: str | None,
+                block_bytes: int, writers: tuple[pq.ParquetWriter, pq.ParquetWriter],
+                background: _BackgroundWrites, pseudo: SitePseudonymiser | None, progress: bool) -> tuple[dict, FileInfo]:
+    """Adapt one export file into ``table``; returns its manifest entry and what was learnt
+    opening it. Checks that every column the mapping names is there before reading rows."""
+    spec = mapping.tables[table]
+    info, batches = open_export(path, spec.source, encoding=encoding, used=mapping.columns_used(table),
+                                block_bytes=block_bytes)
+    if info.header or info.format != "json":  # an empty JSON list has no columns to check
+        problems = check_columns(info.header, mapping, table, path)
+        if problems:
+            raise MappingError(f"{len(problems)} column(s) named by the mapping are missing from the export",
+                               reason="missing_column", file=str(path), fix="see each problem below",
+                               problems=problems)
+    ctx = TableContext(mapping=mapping, table=spec, source_file=name, source_format=info.format, **ctx_args)
+    counts = {"rows_in": 0, "rows_staged": 0, "rows_rejected": 0, "rejects": 0}
+    unknown: dict[str, Counter] = {}
+    invalid: dict[str, Counter] = {}
+    for batch in batches:
+        _adapt_batch(batch, ctx, table, writers[0], writers[1], counts, unknown, invalid, mapping.id,
+                     background, pseudo)
+        if progress:
+            print(f"  {table}: {name}: {counts['rows_in']:,} rows read", file=sys.stderr)
+    # the conservation law of the manifest: every row read is staged or rejected
+    if counts["rows_in"] != counts["rows_staged"] + counts["rows_rejected"]:
+        raise RuntimeError(f"bug: rows not conserved for {name}: {counts}")
+    return {
+        "table": table, "file": name, **counts,
+        "unknown_codes": {f: dict(sorted(c.items())) for f, c in sorted(unknown.items())},
+        "invalid_values": {f: dict(sorted(c.items())) for f, c in sorted(invalid.items())},
+    }, info
 
 
 def _orphan_event_rows(out_dir: Path, tables: list[str]) -> dict[str, int]:
