@@ -205,3 +205,21 @@ def test_xlsx_ragged_row_and_duplicate_header(tmp_path: Path) -> None:
     with pytest.raises(InputFileError) as info:
         adapt(mapping, [export], tmp_path / "out2")
     assert info.value.reason == "duplicate_header" and info.value.column == "Sex"
+
+
+def test_corrupt_xlsx_and_invalid_json_are_clean_errors(tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "patients.xlsx").write_bytes(b"this is not a workbook")
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(XLSX_MAPPING.format(sheet="Patients"), encoding="utf-8")
+    with pytest.raises(InputFileError) as info:
+        adapt(mapping, [export], tmp_path / "out")
+    assert info.value.reason == "bad_xlsx" and info.value.file.endswith("patients.xlsx")
+
+    (export / "cases.json").write_text('{"data": {"children": [{"childId": "C1",}]}}', encoding="utf-8")
+    json_mapping = tmp_path / "j.yaml"
+    json_mapping.write_text(JSON_MAPPING, encoding="utf-8")
+    with pytest.raises(InputFileError) as info:
+        adapt(json_mapping, [export], tmp_path / "out2")
+    assert info.value.reason == "bad_json" and info.value.line == 1
