@@ -60,32 +60,29 @@ def pseudonymise_person(person: pd.DataFrame, key: bytes) -> pd.DataFrame:
 
 
 def pseudonymised_config(person: pd.DataFrame, plain_config: Any) -> Any:
-    """The ``pseudonymised`` preset, extended for FEBRL4's extra encoded fields; the
-    cannot-link rules of the plain configuration are kept."""
+    """The ``pseudonymised`` preset, mirroring the plain configuration: the same comparisons
+    (by name; e.g. none for FEBRL4's absent NHS number), FEBRL4's extra fields as Bloom
+    comparisons, the same identifier and cannot-link rules."""
     from stairs_link.linkage import BlockingRule, Comparison, LinkageConfig
 
     config = LinkageConfig.preset("pseudonymised")
-    comparisons = list(config.comparisons)
-    blocking = list(config.blocking)
-    extra = [c for c in FEBRL_TEXT if f"{c}_bf" in person.columns]
-    for column in extra:
+    plain_names = {c.name for c in plain_config.comparisons}
+    comparisons = [c for c in config.comparisons if c.name in plain_names]
+    for column in (c for c in FEBRL_TEXT if f"{c}_bf" in person.columns):
         thresholds = (0.9, 0.75) if column in ("address_1", "address_2", "suburb") else (0.85, 0.7)
         comparisons.append(Comparison(column, "bloom", f"{column}_bf", thresholds=thresholds))
     if "state" in person.columns:
         comparisons.append(Comparison("state", "exact", "state"))
+    blocking = list(config.blocking)
     if "soc_sec_id_bf" in person.columns:
-        blocking.append(BlockingRule("soc_sec_id", ("soc_sec_id_bf",)))
-        blocking.append(BlockingRule("suburb_family_band0", ("suburb_bf", "family_name_bf:minhash0")))
-    empty = {c for c in person.columns if person[c].isna().all()}
-    comparisons = [c for c in comparisons if not set(c.columns()) & empty]
-    blocking = [b for b in blocking if not set(b.columns()) & empty]
-    kept = {c.name for c in comparisons}
-    return replace(
-        config, comparisons=tuple(comparisons), blocking=tuple(blocking),
-        deterministic_identifiers=tuple(c for c in config.deterministic_identifiers if c in kept),
-        cannot_link_identifiers=tuple(c for c in config.cannot_link_identifiers if c in kept),
-        cannot_link_same_source=plain_config.cannot_link_same_source,
-    )
+        blocking += [BlockingRule("soc_sec_id", ("soc_sec_id_bf",)),
+                     BlockingRule("suburb_family_band0", ("suburb_bf", "family_name_bf:minhash0"))]
+    # rules on columns without any value (FEBRL4: tokens, postcode_bf is kept) find nothing
+    blocking = [b for b in blocking if all(person[c].notna().any() for c in b.columns())]
+    return replace(config, comparisons=tuple(comparisons), blocking=tuple(blocking),
+                   deterministic_identifiers=plain_config.deterministic_identifiers,
+                   cannot_link_identifiers=plain_config.cannot_link_identifiers,
+                   cannot_link_same_source=plain_config.cannot_link_same_source)
 
 
 def run_one(person: pd.DataFrame, truth: pd.DataFrame, config: Any) -> dict[str, Any]:
