@@ -316,9 +316,21 @@ def _adapt_file(path: Path, name: str, table: str, mapping: Mapping, *, ctx_args
         raise RuntimeError(f"bug: rows not conserved for {name}: {counts}")
     return {
         "table": table, "file": name, **counts,
-        "unknown_codes": {f: dict(sorted(c.items())) for f, c in sorted(unknown.items())},
+        "unknown_codes": {f: _listable(c) for f, c in sorted(unknown.items())},
         "invalid_values": {f: dict(sorted(c.items())) for f, c in sorted(invalid.items())},
     }, info
+
+
+MAX_LISTED_CODES = 50
+
+
+def _listable(codes: Counter) -> dict[str, int]:
+    """Unknown codes with their counts, unless there are so many distinct ones that the column
+    is probably not a code at all (a mapping error): then only counts, so no free text (which
+    could be personal data) is copied into the manifest."""
+    if len(codes) <= MAX_LISTED_CODES:
+        return dict(sorted(codes.items()))
+    return {f"(not listed: {len(codes)} distinct values; is this the right column?)": sum(codes.values())}
 
 
 def _orphan_event_rows(out_dir: Path, tables: list[str]) -> dict[str, int]:

@@ -236,3 +236,12 @@ def test_unclosed_quote_goes_to_rejects_whole(person_mapping, export_dir, tmp_pa
     manifest, person, rejects = run(person_mapping(), export, tmp_path / "out")
     assert len(person) == 0 and list(rejects["reason"]) == ["ragged_row"]
     assert "Amy" in rejects["raw_value"][0]  # nothing lost: the swallowed line is in the raw text
+
+
+def test_many_distinct_unknown_codes_are_not_listed(person_mapping, export_dir, tmp_path: Path) -> None:
+    # Gender mapped to a column that really holds free text: the values must not be copied out.
+    rows = "".join(f"{i},A,B,01/01/2010,Free text {i},,\n" for i in range(1, 61))
+    manifest, person, _ = run(person_mapping(), export_dir(HEADER + rows), tmp_path / "out")
+    (listed,) = manifest["sources"][0]["unknown_codes"]["sex"].items()
+    assert listed == ("(not listed: 60 distinct values; is this the right column?)", 60)
+    assert "Free text" not in (tmp_path / "out" / "manifest.json").read_text(encoding="utf-8")
