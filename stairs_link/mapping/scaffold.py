@@ -41,6 +41,7 @@ DATETIME_FORMATS = ["%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", 
 FULL_NAME = ["name", "full name", "patient name", "child name", "pupil name", "client name", "person name"]
 SETTINGS = {"sch": "SCH", "stc": "STC", "yoi": "YOI"}
 SAMPLE_ROWS = 2000
+MAX_DRAFT_CODES = 40  # more distinct values than this and a column is not treated as codes
 
 
 def guess_table(file_name: str) -> str:
@@ -207,7 +208,11 @@ def _field_lines(field: str, column: str, score: int, sample: pd.DataFrame, kind
             return [f"      {field}: {{column: {col}, formats: ['{fmt}']}}{note}"]
         return [f"      {field}: {{column: {col}, formats: ['TODO %d/%m/%Y']}}  # TODO: no common date format fits"]
     if kind == "coded" and codes:
-        seen = sorted({str(v).strip() for v in values if str(v).strip()})[:40]
+        distinct = {str(v).strip() for v in values if str(v).strip()}
+        if len(distinct) > MAX_DRAFT_CODES:  # not a code column (or a wrongly matched one): copy nothing
+            return [f"      {field}: {{column: {col}, unknown_codes: reject}}  # TODO: {len(distinct)} distinct "
+                    "values in the first rows: is this really a code column? add `codes:`"]
+        seen = sorted(distinct)
         valid = CODE_LISTS[codes]
         for name, (produces, table) in sorted(BUILTIN_MAPS.items()):
             upper = {k.upper() for k in table}
