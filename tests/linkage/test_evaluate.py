@@ -239,3 +239,20 @@ def test_exclude_unlinked_truth_counts_what_it_leaves_out():
     clusters, truth = _frames({"a": "P1", "z": "P1"}, {"a": "T1", "c": "T1"})
     with pytest.raises(LinkageError, match="not in the truth"):
         evaluate_clusters(clusters, truth, exclude_unlinked_truth=True)
+
+
+def test_loaders_find_files_and_explain_bad_ones(tmp_path):
+    from stairs_link.linkage.evaluate import load_clusters, load_truth
+
+    with pytest.raises(LinkageError, match="clusters table not found") as info:
+        load_clusters(tmp_path)
+    assert info.value.file.endswith("clusters.parquet")
+    (tmp_path / "clusters.parquet").write_text("not parquet", encoding="utf-8")
+    with pytest.raises(LinkageError, match="not a readable Parquet file"):
+        load_clusters(tmp_path)
+    synth_out = tmp_path / "synth"
+    (synth_out / "truth").mkdir(parents=True)
+    pd.DataFrame({"record_key": ["a"], "true_child_id": ["T"]}).to_parquet(synth_out / "truth" / "records.parquet")
+    for given in (synth_out, synth_out / "truth", synth_out / "truth" / "records.parquet"):
+        frame, path = load_truth(given)
+        assert path.endswith("records.parquet") and frame["record_key"].tolist() == ["a"]
