@@ -164,44 +164,22 @@ def _worker(tool: str, source: Path, target: Path, link_only_column: str | None)
 
 
 def _stairs_config(person: pd.DataFrame, link_only_column: str | None):  # noqa: ANN202
-    """stairs-link's configuration for this table, mirroring what Splink's reference is given.
+    """stairs-link's configuration for this table: each tool runs as its owners tuned it.
 
-    Canonical tables use the engine defaults. A table carrying FEBRL4's extra columns gets
-    the same extra comparisons and blocking rule as Splink (splink_reference.py): codes by
-    exact / one-character difference, free text by Jaro-Winkler, a non-UK postcode as a code.
-    ``link_only_column`` (FEBRL4's two files) becomes the cannot-link-within-one-source rule,
-    the equivalent of Splink's link_only.
+    Canonical tables use the engine defaults. FEBRL4 (recognised by its extra columns) uses
+    the engine's bundled ``febrl4`` preset, which compares the same extra columns Splink's
+    reference is given and forbids links within one source file (Splink's link_only).
     """
     from dataclasses import replace
 
-    from stairs_link.linkage import BlockingRule, Comparison, LinkageConfig
+    from stairs_link.linkage import LinkageConfig
 
-    config = LinkageConfig()
-    extra_codes = [c for c in ("street_number", "soc_sec_id", "state") if c in person.columns]
-    extra_text = [c for c in ("address_1", "address_2", "suburb") if c in person.columns]
-    comparisons = list(config.comparisons)
-    postcodes = person["postcode"].dropna().astype(str)
-    if len(postcodes) and not postcodes.str.match(r"^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}$").mean() > 0.5:
-        comparisons = [Comparison("postcode", "identifier", "postcode") if c.name == "postcode" else c
-                       for c in comparisons]
-    comparisons += [Comparison(c, "identifier", c) for c in extra_codes]
-    comparisons += [Comparison(c, "string", c, thresholds=(0.94, 0.80)) for c in extra_text]
-    blocking = list(config.blocking)
     if "soc_sec_id" in person.columns:
-        blocking.append(BlockingRule("soc_sec_id", ("soc_sec_id",)))
-    # Like Splink's reference, leave out comparisons and rules on columns with no values at
-    # all (FEBRL4 has no NHS number, UPN, PNC ID or sex). This also sidesteps an engine
-    # crash on a `:valid` blocking key over an all-null column (reported to the lead).
-    empty = {c for c in person.columns if person[c].isna().all()}
-    comparisons = [c for c in comparisons if not set(c.columns()) & empty]
-    blocking = [b for b in blocking if not set(b.columns()) & empty]
-    kept = {c.name for c in comparisons}
-    return replace(
-        config, comparisons=tuple(comparisons), blocking=tuple(blocking),
-        deterministic_identifiers=tuple(i for i in config.deterministic_identifiers if i in kept),
-        cannot_link_identifiers=tuple(i for i in config.cannot_link_identifiers if i in kept),
-        cannot_link_same_source=bool(link_only_column) or config.cannot_link_same_source,
-    )
+        return LinkageConfig.preset("febrl4")
+    config = LinkageConfig()
+    if link_only_column:
+        config = replace(config, cannot_link_same_source=True)
+    return config
 
 
 def recordlinkage_link(person: pd.DataFrame, *, link_only_column: str | None) -> tuple[pd.DataFrame, dict]:
