@@ -127,7 +127,7 @@ def synthetic(records: int, seed: int) -> Dataset:
     truth = truth.copy()
     if "site_id" not in truth.columns:
         truth = truth.merge(person[["record_key", "site_id"]], on="record_key", how="left")
-    by = [c for c in ("ethnic_group", "sex", "site_id") if c in truth.columns]
+    by = [c for c in ("ethnic_group", "name_origin", "sex", "site_id") if c in truth.columns]
     label = f"synth {len(person) / 1000:.1f}k" if len(person) < 1e6 else f"synth {len(person) / 1e6:.2f}M"
     return Dataset(label, person, truth, by=by)
 
@@ -287,7 +287,7 @@ def _num(value: float | None, fmt: str) -> str:
 def format_table(results: list[dict[str, Any]]) -> str:
     """One line per (dataset, tool), then ratio lines ours/Splink per dataset."""
     header = (f"{'dataset':<14}{'tool':<15}{'records':>9}{'precision':>10}{'recall':>8}{'F1':>8}"
-              f"{'B3 F1':>8}{'eth gap pp':>11}{'wall s':>8}{'link s':>8}{'peak GB':>9}{'load':>6}")
+              f"{'B3 F1':>8}{'eth gap pp':>11}{'origin gap':>11}{'wall s':>8}{'link s':>8}{'peak GB':>9}{'load':>6}")
     lines = [header, "-" * len(header)]
     by_dataset: dict[str, dict[str, dict[str, Any]]] = {}
     for r in results:
@@ -298,10 +298,12 @@ def format_table(results: list[dict[str, Any]]) -> str:
             continue
         e = r["evaluation"]
         gap = e["by"].get("ethnic_group", {}).get("recall_gap")
+        origin_gap = e["by"].get("name_origin", {}).get("recall_gap")
         lines.append(
             f"{r['dataset']:<14}{r['tool']:<15}{r['records']:>9,}{_num(e['precision'], '.4f'):>10}"
             f"{_num(e['recall'], '.4f'):>8}{_num(e['f1'], '.4f'):>8}{_num(e['bcubed_f1'], '.4f'):>8}"
-            f"{_num(None if gap is None else gap * 100, '.2f'):>11}{r['wall_seconds']:>8.1f}"
+            f"{_num(None if gap is None else gap * 100, '.2f'):>11}"
+            f"{_num(None if origin_gap is None else origin_gap * 100, '.2f'):>11}{r['wall_seconds']:>8.1f}"
             f"{r['link_seconds']:>8.1f}{r['peak_rss_bytes'] / 1e9:>9.2f}"
             f"{_num(r.get('load_average_1min'), '.1f'):>6}"
         )
@@ -318,8 +320,9 @@ def format_table(results: list[dict[str, Any]]) -> str:
         )
     if ratio_lines:
         lines += ["", "ratios (ours / Splink; F1 as a difference):", *ratio_lines]
-    lines += ["", "eth gap pp: max - min pairwise recall over ethnic groups with >= 20 true pairs, in "
-                  "percentage points; load: 1-minute load average (2 cores) when the run ended"]
+    lines += ["", "eth gap pp / origin gap: max - min pairwise recall over ethnic groups / name origins "
+                  "with >= 20 true pairs, in percentage points;",
+              "load: 1-minute load average (2 cores) when the run ended"]
     return "\n".join(lines)
 
 
