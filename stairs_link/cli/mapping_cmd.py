@@ -29,15 +29,19 @@ def check(mapping_file: Path, export: Path | None, encoding: str | None) -> None
     and count codes the value maps do not know and values that do not parse. Exit code 1 when
     there are problems.
     """
-    from stairs_link.mapping.check import check_against
+    from stairs_link.mapping.check import check_against, check_files_and_columns
     from stairs_link.mapping.loader import is_template, validate_mapping
 
-    spec, problems = validate_mapping(mapping_file)
+    spec, problems = validate_mapping(mapping_file, lenient=True)
     notes: list[str] = []
-    if spec is not None and export is not None:
+    if spec is not None and export is not None and not problems:
         problems, notes = check_against(spec, export, encoding=encoding)
-    elif export is not None and problems:
-        notes.append("(the export is checked once the mapping itself is valid)")
+    elif spec is not None and export is not None:
+        # the valid part of the mapping is checked against the export in the same pass;
+        # codes and values are checked once the whole mapping is valid
+        more, notes = check_files_and_columns(spec, export, encoding=encoding)
+        problems = problems + more
+        notes.append("(codes and values in the export are checked once the mapping itself is valid)")
     elif export is not None and is_template(mapping_file):
         notes.append("(a template is checked against an export through a site mapping that extends it)")
     for note in notes:

@@ -15,10 +15,12 @@ from stairs_link.errors import Problem, StairsLinkError
 from stairs_link.mapping.model import Mapping
 
 
-def check_against(mapping: Mapping, export: Path, *, encoding: str | None = None) -> tuple[list[Problem], list[str]]:
-    """Problems (each with file, line, fix) and informational notes for ``mapping`` on ``export``."""
+def check_files_and_columns(mapping: Mapping, export: Path, *,
+                            encoding: str | None = None) -> tuple[list[Problem], list[str]]:
+    """Files each table's globs select, and columns the mapping names that they lack.
+    Works on a partial mapping too (see ``validate_mapping(lenient=True)``)."""
     from stairs_link.adapt.readers import read_header
-    from stairs_link.adapt.run import adapt, check_columns, find_files
+    from stairs_link.adapt.run import check_columns, find_files
 
     problems: list[Problem] = []
     notes: list[str] = []
@@ -41,6 +43,14 @@ def check_against(mapping: Mapping, export: Path, *, encoding: str | None = None
                          + (f", delimiter {info.delimiter!r}" if info.delimiter else "")
                          + f", {len(info.header)} columns)")
             problems += check_columns(info.header, mapping, table, path)
+    return problems, notes
+
+
+def check_against(mapping: Mapping, export: Path, *, encoding: str | None = None) -> tuple[list[Problem], list[str]]:
+    """Problems (each with file, line, fix) and informational notes for ``mapping`` on ``export``."""
+    from stairs_link.adapt.run import adapt
+
+    problems, notes = check_files_and_columns(mapping, export, encoding=encoding)
     if problems:
         return problems, notes
     with tempfile.TemporaryDirectory(prefix="stairs-link-check-") as tmp:

@@ -423,7 +423,7 @@ def _source_spec(table: str, raw: dict[str, Any], doc: _Doc, problems: list[Prob
                       header_row=int(raw.get("header_row", 1)), records_path=raw.get("records_path"))
 
 
-def _build(doc: _Doc, path: Path) -> tuple[Mapping | None, list[Problem]]:
+def _build(doc: _Doc, path: Path, *, lenient: bool = False) -> tuple[Mapping | None, list[Problem]]:
     problems = list(doc.problems) + _schema_problems(doc)
     data = doc.data if isinstance(doc.data, dict) else {}
     top = {}
@@ -469,8 +469,8 @@ def _build(doc: _Doc, path: Path) -> tuple[Mapping | None, list[Problem]]:
         if source is not None:
             tables[table] = TableSpec(name=table, source=source, fields=fields,
                                       duplicates=str(raw.get("duplicates", "reject_later")))
-    if problems:
-        problems.sort(key=lambda p: (p.file or "", p.line or 0))
+    problems.sort(key=lambda p: (p.file or "", p.line or 0))
+    if problems and not lenient:
         return None, problems
     raw_bytes = path.read_bytes()
     mapping = Mapping(
@@ -486,7 +486,7 @@ def _build(doc: _Doc, path: Path) -> tuple[Mapping | None, list[Problem]]:
         templates=tuple(doc.templates),
         description=data.get("description"),
     )
-    return mapping, []
+    return mapping, problems
 
 
 def is_template(path: str | Path) -> bool:
@@ -494,8 +494,12 @@ def is_template(path: str | Path) -> bool:
     return Path(path).parent.name == TEMPLATE_DIR
 
 
-def validate_mapping(path: str | Path) -> tuple[Mapping | None, list[Problem]]:
+def validate_mapping(path: str | Path, *, lenient: bool = False) -> tuple[Mapping | None, list[Problem]]:
     """Validate a whole mapping file; return the mapping (None if invalid) and every problem.
+
+    ``lenient=True`` also returns the usable part of an invalid mapping (the fields that are
+    valid), so `mapping check --against` can check its files and columns in the same pass;
+    such a partial mapping must never be used to adapt.
 
     A template (a file in ``_templates/``) is checked the same way except that the keys a
     site mapping supplies (``site_id``, ``setting_type``) may be missing; it never yields a
@@ -509,9 +513,9 @@ def validate_mapping(path: str | Path) -> tuple[Mapping | None, list[Problem]]:
     if is_template(path) and isinstance(doc.data, dict):
         doc.data.setdefault("site_id", "template-site")
         doc.data.setdefault("setting_type", "SCH")
-        mapping, problems = _build(doc, path)
+        _, problems = _build(doc, path)
         return None, problems
-    return _build(doc, path)
+    return _build(doc, path, lenient=lenient)
 
 
 def load_mapping(path: str | Path) -> Mapping:

@@ -115,3 +115,12 @@ def test_check_against_sample_export_via_template() -> None:
     assert result.exit_code == 0, result.output
     assert "person: offenders.txt (csv, cp1252, delimiter '|', 10 columns)" in result.output
     assert result.output.strip().endswith("OK against " + str(SAMPLE / "yoi-riverbank" / "nomis"))
+
+
+def test_check_against_reports_mapping_and_column_problems_together(tmp_path: Path) -> None:
+    mapping, export = setup(tmp_path, MAPPING.replace("given_name: Forename", "givn_name: Forename"))
+    result = CliRunner().invoke(cli, ["mapping", "check", str(mapping), "--against", str(export)])
+    assert result.exit_code == 1
+    assert "2 problem(s)" in result.output
+    assert "unknown canonical field 'givn_name' in table 'person'; did you mean 'given_name'?" in result.output
+    assert "column 'DOB' (for person.date_of_birth) not found in patients.csv; did you mean 'D.O.B'?" in result.output
