@@ -245,3 +245,9 @@ def test_many_distinct_unknown_codes_are_not_listed(person_mapping, export_dir, 
     (listed,) = manifest["sources"][0]["unknown_codes"]["sex"].items()
     assert listed == ("(not listed: 60 distinct values; is this the right column?)", 60)
     assert "Free text" not in (tmp_path / "out" / "manifest.json").read_text(encoding="utf-8")
+
+
+def test_progress_goes_to_stderr(person_mapping, export_dir, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    adapt(person_mapping(), [export_dir(HEADER + "".join(ROWS))], tmp_path / "out", progress=True)
+    captured = capsys.readouterr()
+    assert captured.out == "" and "person: patients.csv: 3 rows read" in captured.err
