@@ -363,10 +363,13 @@ def spark_link_table(spark: Any, person: Any, config: LinkageConfig | None = Non
                        F.lit(0).cast("long").alias("o_x"), F.lit(0).cast("long").alias("o_y")))
         cand = cand.unionByName(dec)
     compared = _compare(cand, recs, config, columns, carry, types, tf_cols).persist()
-    patterns = compared.groupBy("code", "mask").agg(F.count("*").alias("n")).toPandas()
+    # EM sees blocked pairs only (decided extra pairs have o_r = number of rules), as embedded
+    counted = (compared.groupBy("code", "mask", (F.col("o_r") < len(config.blocking)).alias("blocked"))
+               .agg(F.count("*").alias("n")).toPandas())
+    n_pairs = int(counted["n"].sum())
+    patterns = counted[counted["blocked"]].drop(columns="blocked")
     patterns = patterns.sort_values(["code", "mask"], ignore_index=True)  # as the embedded groupby
     patterns = patterns.astype({"code": np.int64, "mask": np.uint32, "n": np.int64})
-    n_pairs = int(patterns["n"].sum())
     clock.lap("blocking and comparison")
 
     total_pairs = n * (n - 1) / 2

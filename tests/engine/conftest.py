@@ -1,0 +1,17 @@
+"""One local[2] SparkSession for all engine tests (loopback only, no UI, few shuffle partitions)."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def spark():
+    pytest.importorskip("pyspark", reason="pyspark not installed (pip install 'stairs-link[spark]')")
+    from stairs_link.engine.spark.session import java_available, spark_session
+
+    if not java_available():
+        pytest.skip("Java 17+ not found (the Spark engine needs it)")
+    session = spark_session("local[2]", shuffle_partitions=2)
+    yield session
+    session.stop()

@@ -1,0 +1,131 @@
+"""The Spark engine gives the embedded engine's results: same clusters and child_ids, same pairs
+(levels, weights, probabilities, flags), same model, review sheet and summary counts.
+
+Runs with master local[2] (Java 17 and pyspark only); skipped with a reason when either is
+missing. One SparkSession for the whole test session (see conftest.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from stairs_link.linkage import LinkageConfig, link_table
+from stairs_link.synth import person_records
+
+pytest.importorskip("pyspark", reason="pyspark not installed (pip install 'stairs-link[spark]')")
+
+CONFIG = LinkageConfig(u_sample_pairs=200_000)
+
+
+@pytest.fixture(scope="module")
+def world() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A small synthetic world with identifier conflicts planted, so constrained clustering
+    has work to do: a second valid NHS number on one record of several multi-record children
+    (taken from another child), so their components hold two different valid numbers."""
+    person, truth = person_records(150, 11)
+    person = person.copy()
+    merged = person.merge(truth[["record_key", "true_child_id"]], on="record_key")
+    has_nhs = merged[merged["nhs_number"].notna()]
+    big = has_nhs.groupby("true_child_id").filter(lambda g: len(g) >= 3)
+    children = big["true_child_id"].drop_duplicates().iloc[:6].tolist()
+    donors = has_nhs[~has_nhs["true_child_id"].isin(children)].drop_duplicates("true_child_id")
+    for child, donor in zip(children, donors["nhs_number"].iloc[:6]):
+        row = big.index[big["true_child_id"] == child][0]
+        person.loc[row, "nhs_number"] = donor
+    return person, truth
+
+
+@pytest.fixture(scope="module")
+def decisions(world) -> pd.DataFrame:
+    """A match decision on a pair no blocking rule finds, a non-match on a linked pair, a
+    decision naming an unknown record key."""
+    person = world[0]
+    embedded = link_table(person, CONFIG)
+    linked = embedded.pairs[embedded.pairs["linked"] & ~embedded.pairs["deterministic"]].iloc[0]
+    keys = person["record_key"].tolist()
+    return pd.DataFrame({
+        "record_key_l": [keys[0], linked.record_key_l, "nobody:x:1"],
+        "record_key_r": [keys[-1], linked.record_key_r, keys[1]],
+        "decision": ["match", "non-match", "match"],
+    })
+
+
+def _both(spark, person, decisions=None, model=None):
+    from stairs_link.engine.spark.link import spark_link_table
+
+    embedded = link_table(person, CONFIG if model is None else None, model=model, decisions=decisions)
+    out = spark_link_table(spark, spark.createDataFrame(person), CONFIG if model is None else None,
+                           model=model, decisions=decisions)
+    return embedded, out, out.clusters.toPandas(), out.pairs.toPandas()
+
+
+def _assert_same_pairs(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    assert list(a.columns) == list(b.columns)
+    assert len(a) == len(b)
+    for column in a.columns:
+        x, y = a[column].reset_index(drop=True), b[column].reset_index(drop=True)
+        if column.startswith(("gamma_", "bf_")) or x.dtype.kind in "fiub":
+            np.testing.assert_array_equal(x.to_numpy(), y.to_numpy(), err_msg=column)
+        else:
+            assert x.astype(object).where(x.notna(), None).tolist() == \
+                y.astype(object).where(y.notna(), None).tolist(), column
+
+
+def test_spark_link_equals_embedded(spark, world, decisions):
+    person = world[0]
+    embedded, out, clusters, pairs = _both(spark, person, decisions)
+    # the planted conflicts really exercise constrained clustering, and the decisions apply
+    assert embedded.summary["clustering"]["conflicted_components"] > 0
+    assert embedded.summary["decisions"] == {"given": 3, "applied": 2, "unknown_record_keys": 1}
+    assert "decision" in set(embedded.pairs["found_by"])
+    pd.testing.assert_frame_equal(clusters, embedded.clusters.reset_index(drop=True), check_dtype=False)
+    _assert_same_pairs(embedded.pairs, pairs)
+    assert out.model == embedded.model
+    pd.testing.assert_frame_equal(out.review.reset_index(drop=True), embedded.review.reset_index(drop=True),
+                                  check_dtype=False)
+    same = ["records", "children", "candidate_pairs_by_rule", "compared_pairs", "kept_pairs",
+            "kept_pairs_found_by_rule", "linked_pairs", "deterministic_links", "deterministic_conflicts",
+            "decisions", "thresholds", "prior_match_probability", "clustering", "cluster_size_distribution"]
+    for key in same:
+        assert out.summary[key] == embedded.summary[key], key
+    assert out.explain == embedded.explain
+
+
+def test_spark_scores_with_a_saved_model(spark, world):
+    person = world[0]
+    model = link_table(person, CONFIG).model
+    embedded, out, clusters, pairs = _both(spark, person, model=model)
+    pd.testing.assert_frame_equal(clusters, embedded.clusters.reset_index(drop=True), check_dtype=False)
+    _assert_same_pairs(embedded.pairs, pairs)
+    assert out.model["comparisons"] == model["comparisons"]
+
+
+def test_spark_link_writes_a_linked_directory(spark, world, tmp_path):
+    from stairs_link.engine.spark.link import spark_link
+    from stairs_link.linkage.evaluate import load_clusters
+    from stairs_link.schema import write_table
+
+    person = world[0]
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    write_table("person", person, staged / "person.parquet")
+    out = tmp_path / "linked"
+    spark_link([staged], out, config=CONFIG, spark=spark)
+    for name in ("model.json", "review.csv", "summary.json"):
+        assert (out / name).is_file(), name
+    clusters, _ = load_clusters(out)
+    embedded = link_table(person, CONFIG)
+    assert clusters.reset_index(drop=True)["child_id"].tolist() == embedded.clusters["child_id"].tolist()
+    assert pd.read_parquet(out / "pairs.parquet")["match_weight"].is_monotonic_decreasing
+
+
+def test_duplicate_record_key_is_a_clear_error(spark, world):
+    from stairs_link.engine.spark.link import spark_link_table
+    from stairs_link.errors import LinkageError
+
+    person = world[0].iloc[:20].copy()
+    person.loc[7, "record_key"] = person.loc[3, "record_key"]
+    with pytest.raises(LinkageError) as err:
+        spark_link_table(spark, spark.createDataFrame(person), CONFIG)
+    assert err.value.reason == "duplicate_key" and err.value.row == 8
