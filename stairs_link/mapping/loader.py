@@ -124,9 +124,16 @@ def _read_yaml(path: Path) -> _Doc:
     return doc
 
 
+FIELD_SOURCES = ("column", "columns", "value")
+
+
 def _merge(base: _Doc, over: _Doc) -> _Doc:
     """Deep-merge ``over`` onto ``base``: mappings merge key by key, anything else replaces;
-    a key set to null in ``over`` removes it."""
+    a key set to null in ``over`` removes it.
+
+    Field blocks merge too: a site writing ``date_of_birth: DOB`` over a template's
+    ``{column: Birth, formats: [...]}`` changes the column and keeps the formats; giving one of
+    ``column``/``columns``/``value`` replaces whichever of them the template had."""
     marks = dict(base.marks)
 
     def merge(a: Any, b: Any, path: Path_) -> Any:
@@ -137,6 +144,11 @@ def _merge(base: _Doc, over: _Doc) -> _Doc:
                 if value is None and key in out and path and path[-1] in ("fields", "tables"):
                     del out[key]
                     continue
+                if path and path[-1] == "fields" and isinstance(out.get(key), dict):
+                    value = {"column": value} if isinstance(value, str) else value
+                    if isinstance(value, dict) and any(k in value for k in FIELD_SOURCES):
+                        out[key] = {k: v for k, v in out[key].items()
+                                    if k not in FIELD_SOURCES and not (k == "join" and "columns" not in value)}
                 out[key] = merge(out.get(key), value, sub) if key in out else value
                 if key not in a or not isinstance(a.get(key), dict) or not isinstance(value, dict):
                     for mark_path in [p for p in marks if p[: len(sub)] == sub]:

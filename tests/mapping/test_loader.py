@@ -182,3 +182,24 @@ def test_files_patterns_must_be_relative(tmp_path: Path) -> None:
     text = GOOD.replace('source: {files: "patients*.csv"}', 'source: {files: "/data/patients*.csv"}')
     _, problems = validate_mapping(write(tmp_path / "m.yaml", text))
     assert [p.reason for p in problems] == ["bad_source"] and problems[0].line == 7
+
+
+def test_site_shorthand_over_template_block_keeps_its_options(tmp_path: Path) -> None:
+    write(tmp_path / "_templates" / "sys.yaml", GOOD.replace("site_id: sch-oak\nsetting_type: SCH\n", "")
+          .replace("family_name: Surname", "family_name: {columns: [Fam1, Fam2], join: '-'}"))
+    site = write(tmp_path / "site" / "m.yaml", """\
+extends: sys
+site_id: sch-oak
+setting_type: SCH
+tables:
+  person:
+    fields:
+      date_of_birth: Birth Date
+      sex: {column: Sex}
+      family_name: Surname
+""")
+    fields = load_mapping(site).tables["person"].fields
+    assert fields["date_of_birth"].columns == ("Birth Date",) and fields["date_of_birth"].formats == ("%d/%m/%Y",)
+    assert fields["date_of_birth"].origin.endswith("m.yaml") and fields["date_of_birth"].line == 7
+    assert fields["sex"].columns == ("Sex",) and fields["sex"].codes_name == "nhs_gender_code"
+    assert fields["family_name"].columns == ("Surname",)  # columns + join replaced by one column
