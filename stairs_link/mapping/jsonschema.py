@@ -88,26 +88,29 @@ def build_json_schema() -> dict[str, Any]:
             "type": ["object", "null"],
             "additionalProperties": False,
             "properties": {
-                "source": {"$ref": "#/$defs/source"},
+                "source": {"$ref": "#/definitions/source"},
                 "duplicates": {"enum": list(DUPLICATE_POLICIES),
                                "description": "Rows whose local id was already seen are rejected (duplicate_local_id)."},
                 "fields": {
                     "type": "object",
                     "additionalProperties": False,
                     "properties": {
-                        name: {"$ref": "#/$defs/field", "description": column.description}
+                        # allOf + description: draft-07 ignores keywords beside a bare $ref,
+                        # and editors show this description on hover
+                        name: {"allOf": [{"$ref": "#/definitions/field"}], "description": column.description}
                         for name, column in mappable_fields(table).items()
                     },
                 },
             },
         }
     return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        # draft-07: the version editors' YAML/JSON language servers support most widely
+        "$schema": "http://json-schema.org/draft-07/schema#",
         "$id": "https://stairs-link.example/mapping.schema.json",
         "title": "stairs-link mapping file",
         "description": "Maps one site system's export onto the canonical schema. See docs/mapping-format.md.",
         "type": "object",
-        "$defs": {"field": _field_schema(), "source": _source_schema()},
+        "definitions": {"field": _field_schema(), "source": _source_schema()},
         "additionalProperties": False,
         "properties": {
             "mapping_version": {"const": 1, "description": "Version of the mapping format (1)."},

@@ -207,9 +207,9 @@ def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> _Doc:
 
 
 @lru_cache(maxsize=1)
-def _validator() -> jsonschema.Draft202012Validator:
+def _validator() -> jsonschema.Draft7Validator:
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    return jsonschema.Draft202012Validator(schema)
+    return jsonschema.Draft7Validator(schema)
 
 
 def _locate(doc: _Doc, path: Path_) -> tuple[str | None, int | None]:
