@@ -12,8 +12,12 @@ import click
 
 from stairs_link.cli.common import StairsCommand, echo_progress
 
+# -h works even when a command is invoked on its own (click caches the help option on the
+# command, so a standalone invocation would otherwise fix it to --help only).
+HELP = {"help_option_names": ["-h", "--help"]}
 
-@click.command(cls=StairsCommand)
+
+@click.command(cls=StairsCommand, context_settings=HELP)
 @click.argument("staged", nargs=-1, required=True,
                 type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
@@ -79,7 +83,7 @@ def link(staged: tuple[Path, ...], out_dir: Path, config_path: Path | None, mode
 # evaluate command: see below
 
 
-@click.command(cls=StairsCommand)
+@click.command(cls=StairsCommand, context_settings=HELP)
 @click.argument("linked", type=click.Path(exists=True, path_type=Path))
 @click.option("--truth", "truth_path", required=True, type=click.Path(exists=True, path_type=Path),
               help="Ground truth: a Parquet file (record_key, true_child_id, ...) or a synth truth "
