@@ -6,14 +6,14 @@ missing. One SparkSession for the whole test session (see conftest.py)."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from stairs_link.linkage import LinkageConfig, link_table
 from stairs_link.synth import person_records
-
-pytest.importorskip("pyspark", reason="pyspark not installed (pip install 'stairs-link[spark]')")
 
 CONFIG = LinkageConfig(u_sample_pairs=200_000)
 
@@ -51,13 +51,26 @@ def decisions(world) -> pd.DataFrame:
     })
 
 
-def _both(spark, person, decisions=None, model=None):
-    from stairs_link.engine.spark.link import spark_link_table
+def _spark_run(spark, person, tmp_path, decisions=None, model=None):
+    """Run the Spark engine end to end: staged person.parquet in, LINKED directory out."""
+    from stairs_link.engine.spark.link import spark_link
+    from stairs_link.schema import write_table
 
-    embedded = link_table(person, CONFIG if model is None else None, model=model, decisions=decisions)
-    out = spark_link_table(spark, spark.createDataFrame(person), CONFIG if model is None else None,
-                           model=model, decisions=decisions)
-    return embedded, out, out.clusters.toPandas(), out.pairs.toPandas()
+    staged = tmp_path / "staged"
+    write_table("person", person, staged / "person.parquet")
+    out = tmp_path / "linked"
+    result = None
+    if model is not None:
+        path = tmp_path / "model.json"
+        path.write_text(json.dumps(model), encoding="utf-8")
+        result = spark_link([staged], out, model_path=path, spark=spark)
+    else:
+        dpath = None
+        if decisions is not None:
+            dpath = tmp_path / "decisions.csv"
+            decisions.to_csv(dpath, index=False, encoding="utf-8")
+        result = spark_link([staged], out, config=CONFIG, decisions_path=dpath, spark=spark)
+    return result, out
 
 
 def _assert_same_pairs(a: pd.DataFrame, b: pd.DataFrame) -> None:
@@ -72,52 +85,46 @@ def _assert_same_pairs(a: pd.DataFrame, b: pd.DataFrame) -> None:
                 y.astype(object).where(y.notna(), None).tolist(), column
 
 
-def test_spark_link_equals_embedded(spark, world, decisions):
+def test_spark_link_equals_embedded(spark, world, decisions, tmp_path):
+    from stairs_link.linkage.review import read_decisions
+
     person = world[0]
-    embedded, out, clusters, pairs = _both(spark, person, decisions)
+    out, linked = _spark_run(spark, person, tmp_path, decisions)
+    embedded = link_table(person, CONFIG, decisions=read_decisions(tmp_path / "decisions.csv"))
     # the planted conflicts really exercise constrained clustering, and the decisions apply
     assert embedded.summary["clustering"]["conflicted_components"] > 0
+    assert embedded.summary["clustering"]["edges_refused"] > 0
     assert embedded.summary["decisions"] == {"given": 3, "applied": 2, "unknown_record_keys": 1}
     assert "decision" in set(embedded.pairs["found_by"])
+    # the LINKED directory as written (Spark Parquet datasets read as one table each)
+    clusters = pd.read_parquet(linked / "clusters.parquet")
+    pairs = pd.read_parquet(linked / "pairs.parquet")
     pd.testing.assert_frame_equal(clusters, embedded.clusters.reset_index(drop=True), check_dtype=False)
     _assert_same_pairs(embedded.pairs, pairs)
-    assert out.model == embedded.model
-    pd.testing.assert_frame_equal(out.review.reset_index(drop=True), embedded.review.reset_index(drop=True),
-                                  check_dtype=False)
+    assert json.loads((linked / "model.json").read_text(encoding="utf-8")) == \
+        json.loads(json.dumps(embedded.model))
+    review = pd.read_csv(linked / "review.csv", dtype=str, keep_default_na=False)
+    expected = embedded.review.reset_index(drop=True)
+    assert list(review.columns) == list(expected.columns) and len(review) == len(expected)
+    assert review["record_key_l"].tolist() == expected["record_key_l"].astype(str).tolist()
+    summary = json.loads((linked / "summary.json").read_text(encoding="utf-8"))
     same = ["records", "children", "candidate_pairs_by_rule", "compared_pairs", "kept_pairs",
             "kept_pairs_found_by_rule", "linked_pairs", "deterministic_links", "deterministic_conflicts",
             "decisions", "thresholds", "prior_match_probability", "clustering", "cluster_size_distribution"]
+    expected_summary = json.loads(json.dumps(embedded.summary))
     for key in same:
-        assert out.summary[key] == embedded.summary[key], key
+        assert summary[key] == expected_summary[key], key
     assert out.explain == embedded.explain
 
 
-def test_spark_scores_with_a_saved_model(spark, world):
+def test_spark_scores_with_a_saved_model(spark, world, tmp_path):
     person = world[0]
-    model = link_table(person, CONFIG).model
-    embedded, out, clusters, pairs = _both(spark, person, model=model)
-    pd.testing.assert_frame_equal(clusters, embedded.clusters.reset_index(drop=True), check_dtype=False)
-    _assert_same_pairs(embedded.pairs, pairs)
-    assert out.model["comparisons"] == model["comparisons"]
-
-
-def test_spark_link_writes_a_linked_directory(spark, world, tmp_path):
-    from stairs_link.engine.spark.link import spark_link
-    from stairs_link.linkage.evaluate import load_clusters
-    from stairs_link.schema import write_table
-
-    person = world[0]
-    staged = tmp_path / "staged"
-    staged.mkdir()
-    write_table("person", person, staged / "person.parquet")
-    out = tmp_path / "linked"
-    spark_link([staged], out, config=CONFIG, spark=spark)
-    for name in ("model.json", "review.csv", "summary.json"):
-        assert (out / name).is_file(), name
-    clusters, _ = load_clusters(out)
     embedded = link_table(person, CONFIG)
-    assert clusters.reset_index(drop=True)["child_id"].tolist() == embedded.clusters["child_id"].tolist()
-    assert pd.read_parquet(out / "pairs.parquet")["match_weight"].is_monotonic_decreasing
+    out, linked = _spark_run(spark, person, tmp_path, model=embedded.model)
+    clusters = pd.read_parquet(linked / "clusters.parquet")
+    pd.testing.assert_frame_equal(clusters, embedded.clusters.reset_index(drop=True), check_dtype=False)
+    _assert_same_pairs(embedded.pairs, pd.read_parquet(linked / "pairs.parquet"))
+    assert out.model["comparisons"] == embedded.model["comparisons"]
 
 
 def test_duplicate_record_key_is_a_clear_error(spark, world):
@@ -129,3 +136,22 @@ def test_duplicate_record_key_is_a_clear_error(spark, world):
     with pytest.raises(LinkageError) as err:
         spark_link_table(spark, spark.createDataFrame(person), CONFIG)
     assert err.value.reason == "duplicate_key" and err.value.row == 8
+
+
+def test_missing_pyspark_says_how_to_install(monkeypatch):
+    import builtins
+
+    from stairs_link.engine import EngineError
+    from stairs_link.engine.spark.session import require_pyspark
+
+    real_import = builtins.__import__
+
+    def no_pyspark(name, *args, **kwargs):
+        if name == "pyspark" or name.startswith("pyspark."):
+            raise ImportError("No module named 'pyspark'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_pyspark)
+    with pytest.raises(EngineError) as err:
+        require_pyspark()
+    assert 'pip install "stairs-link[spark]"' in str(err.value)
