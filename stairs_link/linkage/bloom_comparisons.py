@@ -10,7 +10,8 @@ keys on them, and the choice of configuration when the input is pseudonymised.
 * Blocking transform ``minhash<b>``: band ``b`` of a MinHash signature over the set bits of
   the encoding (Broder 1997): ``ROWS_PER_BAND`` minima under fixed public permutations of the
   bit positions. Two encodings share a band with probability ``J ** ROWS_PER_BAND``, J their
-  Jaccard similarity, so near-identical names block together without any plaintext. The
+  Jaccard similarity, so near-identical names block together without any plaintext. Bits
+  set in more than ``MINHASH_MAX_BIT_SHARE`` of the records are left out first. The
   permutations need no key: they only reorder bits the recipient already holds.
 * :func:`config_for_staged` / :func:`config_for_person`: pseudonymised input (``*_bf``
   columns, plain names and dates null) gets the bundled ``pseudonymised`` preset; staged
@@ -37,6 +38,8 @@ PLAIN_OF = {"given_name_bf": "given_name", "family_name_bf": "family_name", "dob
             "postcode_bf": "postcode"}
 MINHASH_BANDS = 8  # transforms minhash0 .. minhash7
 ROWS_PER_BAND = 4  # minima per band: P(same band key) = Jaccard ** 4 (2 gave blocks 8x larger)
+MINHASH_MAX_BIT_SHARE = 0.1  # bits set in more records are left out of MinHash (0.1 / 0.4 / 0.6 measured:
+# blocking recall 0.9955 / 0.9947 / 0.9947 at 24.8k records, three keys each)
 _MINHASH_SEED = 20090941  # public and fixed: same permutations at every recipient
 _DICE_CHUNK = 1_000_000  # distinct pairs per Dice block (bounds the (pairs x bytes) temporaries)
 MISSING = -1
@@ -142,6 +145,14 @@ def minhash_key_codes(feats: Features, column: str, transform: str) -> np.ndarra
     if key not in feats._cache:
         codes, matrix = bloom_codes(feats, column)
         bits = np.unpackbits(matrix, axis=1).astype(bool)  # distinct encodings only
+        # Bits set in most records (e.g. the "20" of every year of birth) say nothing and,
+        # as minima, would put everyone in one block: leave them out of the signature.
+        weight = np.bincount(codes[codes >= 0], minlength=len(bits)).astype(np.float64)
+        share = (weight @ bits) / max(weight.sum(), 1.0)
+        informative = bits & (share <= MINHASH_MAX_BIT_SHARE)[None, :]
+        none_left = ~informative.any(axis=1)  # e.g. every bit common in a tiny table: keep all
+        informative[none_left] = bits[none_left]
+        bits = informative
         perms = _permutations(bits.shape[1])
         # first set bit under each permutation = argmax of the permuted bit rows
         mins = np.stack([bits[:, p].argmax(axis=1) for p in perms], axis=1).astype(np.int64)
