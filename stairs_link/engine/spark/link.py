@@ -548,9 +548,9 @@ def spark_link(staged_dirs: list[str | Path], out_dir: str | Path, *, master: st
                decisions_path: Path | None = None, progress: bool = False,
                config: LinkageConfig | None = None, spark: Any = None) -> SparkLinkOutput:
     """``stairs-link link --engine spark``: read staged person tables with Spark, link, write
-    LINKED (clusters.parquet and pairs.parquet as Spark Parquet datasets, i.e. directories of
-    part files that pyarrow/pandas/DuckDB read as one table; model.json, review.csv and
-    summary.json as files)."""
+    LINKED. Local output: the same files as the embedded engine. Object-store output (a URL):
+    clusters.parquet and pairs.parquet as Spark datasets (directories of part files that
+    pyarrow, pandas and DuckDB read as one table)."""
     from stairs_link.engine.spark.session import spark_session
 
     start = time.perf_counter()
@@ -582,17 +582,36 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value)}")
 
 
+def write_single_parquet(df: Any, path: Path) -> None:
+    """Write a Spark DataFrame as ONE local Parquet file, rows in order (the LINKED contract
+    other stages read with pyarrow): one task writes it (coalesce keeps a sorted order)."""
+    import shutil
+
+    tmp = path.parent / f".{path.name}.spark-tmp"
+    df.coalesce(1).write.mode("overwrite").parquet(str(tmp))
+    parts = sorted(tmp.glob("part-*.parquet"))
+    if path.is_dir():
+        shutil.rmtree(path)
+    if parts:
+        parts[0].replace(path)
+    else:  # an empty result: Spark wrote no part file; write the schema alone
+        df.limit(0).toPandas().to_parquet(path, index=False)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
 def write_spark_outputs(result: SparkLinkOutput, out_dir: str | Path) -> None:
     """clusters.parquet and pairs.parquet written by Spark (row order kept: one sorted
     dataset each); the small files by the driver (local output directories only)."""
     out = str(out_dir).rstrip("/")
     result.summary["review_pairs"] = int(len(result.review))
-    result.clusters.write.mode("overwrite").parquet(out + "/clusters.parquet")
-    result.pairs.write.mode("overwrite").parquet(out + "/pairs.parquet")
-    if "://" in out:
-        return  # object stores: the small files are the caller's to place (see docs/scaling.md)
+    if "://" in out:  # object stores: Spark datasets (directories of part files)
+        result.clusters.write.mode("overwrite").parquet(out + "/clusters.parquet")
+        result.pairs.write.mode("overwrite").parquet(out + "/pairs.parquet")
+        return  # the small files are the caller's to place (see docs/scaling.md)
     path = Path(out)
     path.mkdir(parents=True, exist_ok=True)
+    write_single_parquet(result.clusters, path / "clusters.parquet")
+    write_single_parquet(result.pairs, path / "pairs.parquet")
     _write_json(path / "model.json", result.model)
     result.review.to_csv(path / "review.csv", index=False, encoding="utf-8")
     _write_json(path / "summary.json", result.summary)
