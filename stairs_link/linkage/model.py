@@ -220,6 +220,21 @@ def fit_m(patterns: pd.DataFrame, comparisons: tuple[Comparison, ...], rules_col
                          "converged": result.converged,
                          "estimated": [comparisons[k].name for k in free],
                          "m": {comparisons[k].name: [round(float(x), 6) for x in result.m[k]] for k in free}})
+    missing = [k for k in range(n_comp) if not estimates[k]]
+    fallback: list[str] = []
+    if missing and len(patterns):
+        # Every rule blocks on these comparisons (e.g. no rule without the date of birth): fall
+        # back to one session over all blocked pairs with every comparison free. Blocking makes
+        # agreement on the blocked fields look commoner among non-matches than u says, so this
+        # is a second-best estimate, reported in model.json as such.
+        everything = patterns.groupby("code", sort=False)["n"].sum()
+        result = em(unpack(everything.index.to_numpy(), n_comp, base), everything.to_numpy(), u, init,
+                    list(range(n_comp)), max_iter=max_iter, tol=tol)
+        for k in missing:
+            if result.evidence[k] > 0:
+                estimates[k].append(result.m[k])
+                weights[k].append(result.evidence[k])
+                fallback.append(comparisons[k].name)
     m = []
     not_estimated = []
     for k, c in enumerate(comparisons):
@@ -228,7 +243,7 @@ def fit_m(patterns: pd.DataFrame, comparisons: tuple[Comparison, ...], rules_col
         else:
             m.append(init[k])
             not_estimated.append(c.name)
-    return m, {"em_sessions": sessions, "m_not_estimated": not_estimated}
+    return m, {"em_sessions": sessions, "m_from_all_pairs": fallback, "m_not_estimated": not_estimated}
 
 
 def estimate_prior(weights_by_pattern: np.ndarray, counts: np.ndarray, total_pairs: float,

@@ -182,3 +182,23 @@ def test_large_clusters_are_reported(world):
     sizes = out.clusters.drop_duplicates("child_id")["cluster_size"]
     assert out.summary["large_cluster_count"] == int((sizes > 2).sum()) > 0
     assert all(c["size"] > 2 for c in out.summary["large_clusters"])
+
+
+def test_degenerate_data_trains_and_links():
+    """Levels that never occur (no swaps, no typos), a constant column and an empty column:
+    training must not crash or underflow (Splink 5 fails here), and weights stay finite."""
+    rows = []
+    letters = np.array(list("ABCDEFGHIJKLMNOPRSTUVWY"))
+    rng = np.random.default_rng(8)
+    for k in range(150):
+        given, family = ("".join(rng.choice(letters, 6)) for _ in range(2))
+        base = {"site_id": "s", "source_system": "x", "given_name": given, "family_name": family,
+                "date_of_birth": dt.date(2000 + k % 10, 1 + k % 12, 1 + k % 28), "sex": "male", "postcode": None}
+        rows.append({**base, "record_key": f"a{k}", "local_id": f"a{k}"})
+        rows.append({**base, "record_key": f"b{k}", "local_id": f"b{k}"})  # exact duplicate
+    out = link_table(pd.DataFrame(rows), dataclasses.replace(FAST, u_sample_pairs=20_000))
+    for c in out.model["comparisons"]:
+        assert all(np.isfinite(c["weight"])) and all(0 < m <= 1 for m in c["m"]), c["name"]
+    child = out.clusters.set_index("record_key")["child_id"]
+    assert all(child[f"a{k}"] == child[f"b{k}"] for k in range(150))
+    assert out.clusters["child_id"].nunique() == 150
