@@ -66,6 +66,7 @@ class TableContext:
     extracted_at: str | None
     reference_date: dt.date | None
     seen: SeenIds = field(default_factory=lambda: SeenIds())  # person local ids staged so far
+    mostly_distinct: set[str] = field(default_factory=set)  # identifier fields not worth factorizing
 
 
 @dataclass
@@ -229,7 +230,12 @@ def _convert(spec: FieldSpec, frame: pd.DataFrame, ctx: TableContext, out: _Coll
     if kind == "identifier":
         fn = getattr(std, IDENTIFIER_FIELDS[spec.name])
         kwargs = {"reference_year": ctx.reference_date.year} if spec.name == "pnc_id" and ctx.reference_date else {}
-        result_std = on_distinct(raw, lambda u: fn(u, **kwargs))
+        if spec.name in ctx.mostly_distinct:  # e.g. NHS numbers: one per child, factorizing is waste
+            result_std = fn(raw, **kwargs)
+        else:
+            result_std = on_distinct(raw, lambda u: fn(u, **kwargs))
+            if len(raw) >= 10_000 and raw.nunique(dropna=True) > 0.5 * len(raw):
+                ctx.mostly_distinct.add(spec.name)
         bad(result_std.invalid.to_numpy(dtype=bool), result_std.reason,
             f"{spec.name} fails its format/check-digit test",
             "correct the identifier in the source system; it is reported here with its raw value")
