@@ -615,3 +615,25 @@ def write_spark_outputs(result: SparkLinkOutput, out_dir: str | Path) -> None:
     _write_json(path / "model.json", result.model)
     result.review.to_csv(path / "review.csv", index=False, encoding="utf-8")
     _write_json(path / "summary.json", result.summary)
+
+
+def spark_explain_blocking(staged_dirs: list[str | Path], config: LinkageConfig, *, master: str | None = None,
+                           spark: Any = None) -> tuple[int, BlockingPlan]:
+    """(records, plan): the pairs each blocking rule would create, counted in Spark from key
+    group sizes (no pairs built), as ``stairs-link link --explain-blocking`` prints them."""
+    from pyspark.sql import types as T
+
+    from stairs_link.engine.spark.session import spark_session
+
+    spark = spark or spark_session(master)
+    person = read_person_spark(spark, list(staged_dirs))
+    used = {col for c in config.comparisons for col in c.columns()} | {
+        col for r in config.blocking for col in r.columns()}
+    from pyspark.sql import functions as F
+
+    for name in sorted(c.name for c in columns_of("person") if c.name in used and c.name not in person.columns):
+        person = person.withColumn(name, F.lit(None).cast("string"))
+    records = with_row_index(person.select(*sorted(used & set(person.columns))))
+    date_columns = {f.name for f in records.schema.fields if isinstance(f.dataType, (T.DateType, T.TimestampType))}
+    _, long = _blocking_table(spark, records, config, date_columns)
+    return records.count(), _plan(long, config)
