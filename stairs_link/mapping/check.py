@@ -79,7 +79,9 @@ def check_against(mapping: Mapping, export: Path, *, encoding: str | None = None
                     problems.append(Problem(reason=reason, file=str(mapping.path), line=spec.line if spec else None,
                                             column=spec.label if spec else None,
                                             message=text + f", {share:.0%} of rows: the format is probably wrong",
-                                            fix="check `formats:` against the export's values"))
+                                            fix="check `decimal:` and the column against the export's values"
+                                            if reason == "unparseable_number" else
+                                            "check `formats:` against the export's values"))
                 else:
                     notes.append("  note: " + text + " (reported in rejects.parquet when adapting)")
     return problems, notes

@@ -229,6 +229,11 @@ def _field_lines(field: str, column: str, score: int, sample: pd.DataFrame, kind
             guess = guess_code(code, list(valid))
             lines.append(f"          {_yaml_str(code)}: " + (f"{_yaml_str(guess)}  # TODO check (guessed)" if guess else "TODO"))
         return lines or ["          TODO: TODO"]
+    if kind == "number":
+        text = values.astype(str).str.strip()
+        text = text[text != ""]
+        if len(text) and text.str.fullmatch(r"-?\d+,\d+").any() and not text.str.contains(r"\.").any():
+            return [f"      {field}: {{column: {col}, decimal: ','}}{todo}  # decimal commas seen"]
     return [f"      {field}: {col}{todo}"]
 
 
