@@ -66,23 +66,25 @@ class GXRunner:
         self._suite_class = ExpectationSuite
         self._suites: dict[str, Any] = {}
 
-    def _suite(self, table: str, suite_json: dict[str, Any]) -> Any:
-        if table not in self._suites:
-            self._suites[table] = self._suite_class(**suite_json)
-        return self._suites[table]
+    def _suite(self, suite_json: dict[str, Any]) -> Any:
+        name = suite_json.get("name")  # one per table and variant
+        if name not in self._suites:
+            self._suites[name] = self._suite_class(**suite_json)
+        return self._suites[name]
 
     def validate(
         self, table: str, suite_json: dict[str, Any], prepared: pd.DataFrame, original: pd.DataFrame,
-        *, source: str, show_values: bool,
+        *, source: str, show_values: bool, withheld: frozenset[str] = frozenset(),
     ) -> list[Outcome]:
-        """Run the suite on ``prepared``; examples are taken from ``original`` (same index)."""
+        """Run the suite on ``prepared``; examples are taken from ``original`` (same index),
+        never showing the values of the ``withheld`` columns."""
         several = "_q_source" in prepared and prepared["_q_source"].nunique() > 1
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             # a fresh copy has consolidated blocks; GX filters the frame once per metric, and
             # an unconsolidated frame (many added columns) is re-consolidated every time
             batch = self._batch_definition.get_batch(batch_parameters={"dataframe": prepared.copy()})
-            validation = batch.validate(self._suite(table, suite_json),
+            validation = batch.validate(self._suite(suite_json),
                                         result_format=COMPLETE if several else SUMMARY)
         # read the result objects directly: to_json_dict() deep-copies every unexpected list
         by_id = {
@@ -95,7 +97,7 @@ class GXRunner:
         # keep the suite's order (GX reorders results by metric dependencies)
         return [
             _outcome(table, exp, by_id[exp["meta"]["check_id"]], original, source=source,
-                     show_values=show_values)
+                     show_values=show_values, withheld=withheld)
             for exp in suite_json["expectations"]
         ]
 
@@ -112,7 +114,7 @@ def _error(data: dict[str, Any]) -> str | None:
 
 def _outcome(
     table: str, expectation: dict[str, Any], data: dict[str, Any], original: pd.DataFrame,
-    *, source: str, show_values: bool,
+    *, source: str, show_values: bool, withheld: frozenset[str] = frozenset(),
 ) -> Outcome:
     meta = expectation["meta"]
     result = data.get("result") or {}
@@ -130,7 +132,8 @@ def _outcome(
     )
     if not success and error is None:
         index = [int(i) for i in result.get("partial_unexpected_index_list") or []]
-        outcome.examples = example_rows(original, index, outcome.columns, show_values=show_values)
+        outcome.examples = example_rows(original, index, outcome.columns, show_values=show_values,
+                                        withheld=withheld)
         every = result.get("unexpected_index_list")
         if every is not None and "_q_source" in original:
             counts = original["_q_source"].iloc[[int(i) for i in every]].value_counts()

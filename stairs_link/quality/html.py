@@ -91,13 +91,14 @@ def _card(outcome: Outcome) -> str:
 def _summary(result: CheckResult) -> str:
     """One line per directory checked: how many critical problems and warnings it has."""
     rows = []
-    for source in [*result.sources, ALL_SOURCES]:
+    # ALL_SOURCES, or in a run mixing plain and pseudonymised directories one group per variant
+    groups = list(dict.fromkeys(o.source for o in result.results if o.source.startswith(ALL_SOURCES)))
+    for source in [*result.sources, *groups]:
         mine = [o for o in result.results if o.source == source]
-        if not mine and source == ALL_SOURCES:
-            continue
         critical = sum(o.blocking for o in mine)
         warned = sum(o.severity == WARNING and not o.success for o in mine)
-        label = "checks across all directories" if source == ALL_SOURCES else source
+        label = ("checks across all directories" + source.removeprefix(ALL_SOURCES)
+                 if source.startswith(ALL_SOURCES) else source)
         rows.append(f"<tr><td>{escape(label)}</td><td>{critical}</td><td>{warned}</td></tr>")
     return ("<table><tr><th>checked</th><th>critical problems</th><th>warnings</th></tr>"
             + "".join(rows) + "</table>")

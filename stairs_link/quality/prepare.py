@@ -4,6 +4,12 @@ derived ``_q_*`` columns the expectation suites validate (see :mod:`.suites` for
 Structure (schema version, column types, optional columns absent) is checked here on the
 Arrow schema rather than in GX: Arrow types are exact, whereas GX's pandas type checks see
 only numpy dtypes. The outcomes use the same :class:`Outcome` format as GX results.
+
+Pseudonymised directories (``adapt --pseudonymise``) are recognised from the
+``"pseudonymisation"`` entry of their manifest, or, without one, from Bloom encodings present
+with the plaintext names, date of birth and postcode all null; they are checked with the
+``pseudonymised`` suite variant, whose token and filter-length columns use the manifest's own
+parameters.
 """
 
 from __future__ import annotations
@@ -30,6 +36,16 @@ _IDENTIFIER_CHECKS = {"nhs_number": standardise.nhs_number, "upn": standardise.u
 IDENTIFIER_COLUMNS = tuple(_IDENTIFIER_CHECKS)
 
 
+@dataclass(frozen=True)
+class Pseudonymisation:
+    """What the checks need to know about a pseudonymised directory (nothing secret)."""
+
+    token_length: int  # hex characters per token
+    filter_bytes: dict[str, int]  # Bloom-encoding column -> bytes per encoding
+    key_id: str | None = None
+    from_manifest: bool = True  # False: recognised from the columns, default parameters assumed
+
+
 @dataclass
 class StagedTable:
     """One canonical table of a staged directory: as read, and with derived columns for GX."""
@@ -47,6 +63,14 @@ class Staged:
     directory: Path
     tables: dict[str, StagedTable]
     structure: list[Outcome] = field(default_factory=list)
+    pseudonymisation: Pseudonymisation | None = None  # None: plain staged data
+
+    @property
+    def variant(self) -> str:
+        """The suite variant this directory is checked with."""
+        from stairs_link.quality.suites import PLAIN, PSEUDONYMISED
+
+        return PLAIN if self.pseudonymisation is None else PSEUDONYMISED
 
     @property
     def site_ids(self) -> list[str]:
@@ -80,7 +104,114 @@ def load_staged(directory: str | Path) -> Staged:
         structure.extend(_structure(directory, table, data))
         tables[table] = StagedTable(table, path, _conform(table, data))
     structure.extend(_rejects(directory))
-    return Staged(directory, tables, structure)
+    pseudonymisation = detect_pseudonymisation(directory, tables["person"].frame)
+    if pseudonymisation is not None:
+        structure.append(_pseudonymisation_outcome(directory, pseudonymisation))
+    return Staged(directory, tables, structure, pseudonymisation)
+
+
+# --------------------------------------------------------------------------- pseudonymised mode
+
+
+def _manifest(directory: Path) -> dict | None:
+    """adapt's manifest.json, or None when there is none or it cannot be read (the mode is
+    then told from the columns; ``_rows_read`` tolerates it the same way)."""
+    try:
+        manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return manifest if isinstance(manifest, dict) else None
+
+
+def detect_pseudonymisation(directory: Path, person: pd.DataFrame) -> Pseudonymisation | None:
+    """The directory's pseudonymisation parameters, or None for plain staged data.
+
+    From the manifest's ``"pseudonymisation"`` entry (a malformed entry is a QualityError
+    naming manifest.json); without one, a person table with Bloom encodings filled and the
+    names, date of birth and postcode all null is pseudonymised too, with the default
+    parameters (reported by the ``pseudonymisation.manifest`` warning)."""
+    from stairs_link.errors import PrivacyError, StairsLinkError
+    from stairs_link.privacy.pseudonymise import BLOOM_COLUMNS, PrivacyParams
+
+    entry = (_manifest(directory) or {}).get("pseudonymisation")
+    if entry is not None:
+        try:
+            params = PrivacyParams.from_dict(entry.get("params", {}))
+            columns = entry.get("bloom_columns") or {c: {"space": s} for c, (_, s) in BLOOM_COLUMNS.items()}
+            filter_bytes = {str(c): params.bloom_for(spec["space"]).nbytes for c, spec in columns.items()}
+            if params.token_length <= 0:
+                raise ValueError("token length must be positive")
+        except (AttributeError, KeyError, TypeError, ValueError, PrivacyError) as exc:
+            detail = exc.message if isinstance(exc, StairsLinkError) else str(exc)
+            raise QualityError(
+                f"the manifest's 'pseudonymisation' entry is not usable ({detail})",
+                reason="bad_manifest", file=str(directory / "manifest.json"),
+                fix="re-create the directory with `stairs-link adapt --pseudonymise`; do not "
+                    "edit manifest.json by hand",
+            ) from None
+        return Pseudonymisation(params.token_length, filter_bytes, entry.get("key_id"))
+    encoded = [c for c in BLOOM_COLUMNS if c in person and person[c].notna().any()]
+    plaintext = [s for s, _ in BLOOM_COLUMNS.values() if s in person and person[s].notna().any()]
+    if not encoded or plaintext:
+        return None
+    params = PrivacyParams()
+    return Pseudonymisation(params.token_length,
+                            {c: params.bloom_for(s).nbytes for c, (_, s) in BLOOM_COLUMNS.items()},
+                            key_id=None, from_manifest=False)
+
+
+def _pseudonymisation_outcome(directory: Path, pseudo: Pseudonymisation) -> Outcome:
+    """A pseudonymised directory should say so, with its parameters, in its manifest."""
+    return Outcome(
+        check_id="pseudonymisation.manifest", scope="structure", source=str(directory),
+        table="manifest", expectation_type="stairs_link.pseudonymisation_manifest", columns=[],
+        severity=WARNING, success=pseudo.from_manifest,
+        title="a pseudonymised directory records its scheme, parameters and key id in manifest.json",
+        observed_value={"token_length": pseudo.token_length, "filter_bytes": pseudo.filter_bytes,
+                        "key_id": pseudo.key_id, "from_manifest": pseudo.from_manifest},
+        why="The checks (token length, filter length) and the linker read the parameters from "
+            "the manifest; without them the defaults are assumed, and encodings made with other "
+            "parameters or keys would not link.",
+        fix="Send the manifest.json written by `stairs-link adapt --pseudonymise` with the data.",
+    )
+
+
+def token_ok(values: pd.Series, length: int, *, record_key: bool = False) -> pd.Series:
+    """True where the value is a keyed token (``length`` lower-case hex characters; for
+    record_key ``<site>:<system>:<token>``), False otherwise, None where null."""
+    text = values.astype("string").reset_index(drop=True)
+    token = f"[0-9a-f]{{{length}}}"
+    ok = text.str.fullmatch(f"[^:]+:[^:]+:{token}" if record_key else token)
+    return _tri_state(ok.fillna(False).to_numpy(bool), text.isna().to_numpy())
+
+
+def filter_length_ok(values: pd.Series, nbytes: int) -> pd.Series:
+    """True where the encoding is ``nbytes`` long, False otherwise, None where null."""
+    import pyarrow.compute as pc
+
+    raw = values.reset_index(drop=True)
+    missing = raw.isna().to_numpy()
+    try:
+        lengths = pc.binary_length(pa.array(raw.to_numpy(dtype=object), type=pa.binary(),
+                                            from_pandas=True))
+        ok = pc.fill_null(pc.equal(lengths, nbytes), False).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not bytes at all (also a column_types failure)
+        ok = np.zeros(len(raw), dtype=bool)
+    return _tri_state(ok, missing)
+
+
+def _pseudonymised_columns(name: str, frame: pd.DataFrame, out: pd.DataFrame,
+                           pseudo: Pseudonymisation) -> None:
+    """The derived columns of the pseudonymised suites (token shapes, filter lengths)."""
+    from stairs_link.quality.suites import TOKEN_CHECKS
+
+    for column in TOKEN_CHECKS.get(name, ()):
+        out[f"_q_{column}_token_ok"] = token_ok(frame[column], pseudo.token_length,
+                                                record_key=column == "record_key")
+    if name == "person":
+        for column, nbytes in pseudo.filter_bytes.items():
+            if column in frame:
+                out[f"_q_{column}_length_ok"] = filter_length_ok(frame[column], nbytes)
 
 
 def _conform(table: str, data: pa.Table) -> pd.DataFrame:
@@ -268,7 +399,11 @@ def prepare(staged: Staged) -> None:
             if pa.types.is_date(col.type) or pa.types.is_timestamp(col.type):
                 out[col.name] = pd.to_datetime(frame[col.name])
         out["_q_extracted_date"], out["_q_extracted_at_ok"] = extraction_dates(frame["extracted_at"])
-        if name == "person":
+        if staged.pseudonymisation is not None:
+            _pseudonymised_columns(name, frame, out, staged.pseudonymisation)
+        if name == "person" and staged.pseudonymisation is None:
+            # (pseudonymised: identifiers are tokens and the date of birth is null, so neither
+            # check digits nor ages can be derived; age_at_admission is checked on episode)
             for ident in IDENTIFIER_COLUMNS:
                 out[f"_q_{ident}_ok"] = identifier_ok(ident, frame[ident])
             admitted = (
@@ -279,7 +414,7 @@ def prepare(staged: Staged) -> None:
             out["_q_age_at_admission"] = completed_years(out["date_of_birth"], admitted)
             at_extraction = completed_years(out["date_of_birth"], out["_q_extracted_date"])
             out["_q_age_at_extraction"] = at_extraction.where(admitted.isna())
-        else:
+        if name != "person":
             known = frame["record_key"].isin(person.frame["record_key"]).to_numpy()
             out["_q_person_known"] = _tri_state(known, frame["record_key"].isna().to_numpy())
         if name == "incident":

@@ -14,8 +14,15 @@ from stairs_link.quality.html import render_html
 from stairs_link.quality.linked import MAX_CLUSTER_SIZE, is_linked_dir, linked_checks
 from stairs_link.quality.prepare import Staged, load_staged, prepare
 from stairs_link.quality.results import ALL_SOURCES, CheckResult, Outcome
-from stairs_link.quality.suites import load_suite
+from stairs_link.quality.suites import NULLED, PSEUDONYMISED, TOKEN_CHECKS, VARIANTS, load_suite
 from stairs_link.schema.tables import TABLES
+
+#: Columns whose values never appear in the examples of pseudonymised directories, not even
+#: with --show-values: tokens and encodings mean nothing to a reader and are pseudonymised
+#: personal data; the plaintext columns should be empty, and if not, must not spread further.
+#: (Encodings, any ``*_bf`` column, are withheld everywhere by ``examples.show``.)
+WITHHELD_PSEUDONYMISED = frozenset(
+    {c for columns in TOKEN_CHECKS.values() for c in columns} | set(NULLED))
 
 
 def split_dirs(directories: list[Path]) -> tuple[list[Path], list[Path]]:
@@ -57,18 +64,25 @@ def check(
 
     runner = GXRunner()
     results: list[Outcome] = [o for s in staged for o in s.structure]
-    for name in TABLES:
-        parts = [(str(s.directory), s.tables[name]) for s in staged if name in s.tables]
-        if not parts:
-            continue
-        # one validation per table over every directory (GX's cost is per expectation, not
-        # per row), with the directory kept in _q_source for the per-directory breakdown
-        original = _concat([t.frame.assign(_q_source=d) for d, t in parts])
-        prepared = _concat([t.prepared.assign(_q_source=d) for d, t in parts])
-        results.extend(runner.validate(
-            name, load_suite(name, suites_dir), prepared, original,
-            source=parts[0][0] if len(staged) == 1 else ALL_SOURCES, show_values=show_values,
-        ))
+    # plain and pseudonymised directories are checked by their own suite variant; a run with
+    # both validates each group on its own (uniqueness is then judged within each group)
+    groups = {v: [s for s in staged if s.variant == v] for v in VARIANTS}
+    groups = {v: members for v, members in groups.items() if members}
+    for variant, members in groups.items():
+        withheld = WITHHELD_PSEUDONYMISED if variant == PSEUDONYMISED else frozenset()
+        for name in TABLES:
+            parts = [(str(s.directory), s.tables[name]) for s in members if name in s.tables]
+            if not parts:
+                continue
+            # one validation per table over every directory (GX's cost is per expectation,
+            # not per row), with the directory kept in _q_source for the per-directory breakdown
+            original = _concat([t.frame.assign(_q_source=d) for d, t in parts])
+            prepared = _concat([t.prepared.assign(_q_source=d) for d, t in parts])
+            results.extend(runner.validate(
+                name, load_suite(name, suites_dir, variant), prepared, original,
+                source=_group_source(members, several_groups=len(groups) > 1, variant=variant),
+                show_values=show_values, withheld=withheld,
+            ))
     for linked in linked_paths:
         results.extend(linked_checks(linked, staged, show_values=show_values,
                                      max_cluster_size=max_cluster_size))
@@ -78,6 +92,13 @@ def check(
     result.seconds = round(time.perf_counter() - started, 3)
     write_reports(result, Path(out_dir), show_values=show_values)
     return result
+
+
+def _group_source(members: list[Staged], *, several_groups: bool, variant: str) -> str:
+    """Outcome.source of a validation: the directory, or which group of directories."""
+    if len(members) == 1:
+        return str(members[0].directory)
+    return f"{ALL_SOURCES} ({variant})" if several_groups else ALL_SOURCES
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:

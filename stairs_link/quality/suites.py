@@ -25,6 +25,20 @@ validation, because GX has no checksum or cross-table expectation:
 * ``_q_person_known`` (event tables): the row's record_key exists in the person table.
 * ``_q_incident_date`` (incident): ``incident_at`` as a date.
 * ``_q_score_in_range`` (measure): the score lies in its instrument's range.
+
+Two variants of every suite exist (``VARIANTS``): ``plain`` (``expectations/<table>.json``) for
+ordinary staged data and ``pseudonymised`` (``expectations/pseudonymised/<table>.json``) for
+the output of ``adapt --pseudonymise`` (docs/privacy.md). The pseudonymised variant replaces the
+check-digit and format checks of the identifiers by token-format checks, checks the Bloom
+encodings instead of the nulled names, date of birth and postcode, checks that the plaintext
+really is null, and checks date-of-birth plausibility through ``episode.age_at_admission``.
+Its derived columns depend on the directory's own manifest (token length, filter lengths), so
+the committed JSON is the same for every parameter choice:
+
+* ``_q_<column>_token_ok``: the value is a keyed token, lower-case hex of the manifest's token
+  length (``record_key``: ``<site>:<system>:<token>``); null where the value is null.
+* ``_q_<column>_length_ok`` (``*_bf``): the encoding has the manifest's filter length in
+  bytes; null where the encoding is null.
 """
 
 from __future__ import annotations
@@ -41,6 +55,11 @@ SUITES_DIR = Path(__file__).resolve().parents[2] / "expectations"
 
 CRITICAL = "critical"
 WARNING = "warning"
+
+PLAIN = "plain"
+PSEUDONYMISED = "pseudonymised"
+#: Suite variants: plain staged data, and the output of ``adapt --pseudonymise``.
+VARIANTS = (PLAIN, PSEUDONYMISED)
 
 # Age range of children in the secure estate (the evaluation's population: 10 to 21).
 MIN_AGE = 10
@@ -64,6 +83,18 @@ COMPLETENESS: dict[str, dict[str, float]] = {
     "measure": {"extracted_at": 1.0},
 }
 
+# Pseudonymised mode: the names, date of birth and postcode are nulled and their Bloom
+# encodings take their thresholds; middle names are nulled and not encoded (no check); tokens
+# are null exactly where the identifier was, so the identifiers keep theirs.
+_ENCODED = {"given_name": "given_name_bf", "family_name": "family_name_bf",
+            "date_of_birth": "dob_bf", "postcode": "postcode_bf"}
+COMPLETENESS_PSEUDONYMISED: dict[str, dict[str, float]] = {
+    **COMPLETENESS,
+    "person": {_ENCODED.get(name, name): mostly for name, mostly in COMPLETENESS["person"].items()
+               if name != "middle_names"},
+    "episode": {**COMPLETENESS["episode"], "age_at_admission": 0.9},
+}
+
 # Date columns that must not lie after the export's extraction date. education.period_end is
 # a warning: a reporting period can legitimately still be running when the export is taken.
 FUTURE_DATES: dict[str, list[tuple[str, str, str]]] = {
@@ -82,6 +113,15 @@ IDENTIFIERS = {
     "upn": ("Unique Pupil Number", "13 characters with a valid check letter (DfE UPN guidance)"),
     "pnc_id": ("PNC ID", "canonical YYYY/NNNNNNNC with a valid check letter"),
 }
+
+# Pseudonymised mode: identifier columns that hold keyed tokens, per table (record_key's
+# token is its last part), and the plaintext columns that must be null.
+TOKEN_CHECKS: dict[str, tuple[str, ...]] = {
+    "person": ("record_key", "local_id", "nhs_number", "upn", "pnc_id", "prison_number",
+               "la_child_id"),
+    "episode": ("episode_id",),
+}
+NULLED = ("given_name", "middle_names", "family_name", "date_of_birth", "postcode")
 
 PERSONAL_COLUMNS = frozenset({
     "record_key", "local_id", "given_name", "middle_names", "family_name", "date_of_birth",
@@ -151,9 +191,10 @@ def _code_lists(table: str) -> list[dict[str, Any]]:
     return out
 
 
-def _completeness(table: str) -> list[dict[str, Any]]:
+def _completeness(table: str, variant: str) -> list[dict[str, Any]]:
     out = []
-    for name, mostly in COMPLETENESS[table].items():
+    thresholds = COMPLETENESS_PSEUDONYMISED if variant == PSEUDONYMISED else COMPLETENESS
+    for name, mostly in thresholds[table].items():
         out.append(_exp(
             f"{table}.{name}.completeness", "expect_column_values_to_not_be_null",
             {"column": name, "mostly": mostly},
@@ -167,9 +208,11 @@ def _completeness(table: str) -> list[dict[str, Any]]:
     return out
 
 
-def _future(table: str) -> list[dict[str, Any]]:
+def _future(table: str, variant: str) -> list[dict[str, Any]]:
     out = []
     for col, gx_col, severity in FUTURE_DATES[table]:
+        if variant == PSEUDONYMISED and col in NULLED:
+            continue  # null by design; see the encodings and age_at_admission checks instead
         out.append(_exp(
             f"{table}.{col}.not_after_extraction", "expect_column_pair_values_a_to_be_greater_than_b",
             {"column_A": "_q_extracted_date", "column_B": gx_col, "or_equal": True,
@@ -219,7 +262,7 @@ def _common_tail(table: str) -> list[dict[str, Any]]:
     return out
 
 
-def _person() -> list[dict[str, Any]]:
+def _person(variant: str) -> list[dict[str, Any]]:
     out = [
         _exp(
             "person.record_key.unique", "expect_column_values_to_be_unique", {"column": "record_key"},
@@ -239,6 +282,8 @@ def _person() -> list[dict[str, Any]]:
             fix="Let `stairs-link adapt` build record_key; do not map it directly.",
         ),
     ]
+    if variant == PSEUDONYMISED:
+        return [*out, *_tokens("person"), *_encodings(), *_nulled()]
     for name, (label, rule) in IDENTIFIERS.items():
         out.append(_exp(
             f"person.{name}.check_digit", "expect_column_values_to_be_in_set",
@@ -292,18 +337,73 @@ def _person() -> list[dict[str, Any]]:
     return out
 
 
-def _episode() -> list[dict[str, Any]]:
-    return [
+def _tokens(table: str) -> list[dict[str, Any]]:
+    """Pseudonymised mode: each identifier column holds keyed tokens of the manifest's length."""
+    out = []
+    for name in TOKEN_CHECKS.get(table, ()):
+        shape = "'<site>:<system>:<token>'" if name == "record_key" else "a keyed token"
+        out.append(_exp(
+            f"{table}.{name}.token_format", "expect_column_values_to_be_in_set",
+            {"column": f"_q_{name}_token_ok", "value_set": [True]},
+            severity=CRITICAL, category="validity",
+            title=f"'{name}' is {shape} (lower-case hex of the manifest's token length)",
+            columns=[name],
+            why="In pseudonymised data every identifier is a keyed token; a value of another "
+                "shape is either a plaintext identifier that escaped pseudonymisation or a "
+                "damaged token, which links to nobody.",
+            fix="Re-run `stairs-link adapt --pseudonymise` into an empty directory; do not edit "
+                "pseudonymised Parquet files.",
+        ))
+    return out
+
+
+def _encodings() -> list[dict[str, Any]]:
+    """Pseudonymised mode: every Bloom encoding has the filter length given in the manifest."""
+    return [_exp(
+        f"person.{name}.filter_length", "expect_column_values_to_be_in_set",
+        {"column": f"_q_{name}_length_ok", "value_set": [True]},
+        severity=CRITICAL, category="validity",
+        title=f"'{name}' has the manifest's filter length",
+        columns=[name],
+        why=f"The linker compares '{name}' bit by bit with other sites' encodings; an encoding "
+            "of another length (truncated, or made with other parameters) cannot be compared.",
+        fix="Re-run `stairs-link adapt --pseudonymise` into an empty directory with the "
+            "project's parameters; do not edit pseudonymised Parquet files.",
+    ) for name in _ENCODED.values()]
+
+
+def _nulled() -> list[dict[str, Any]]:
+    """Pseudonymised mode: the plaintext columns really are empty."""
+    return [_exp(
+        f"person.{name}.nulled", "expect_column_values_to_be_null", {"column": name},
+        severity=CRITICAL, category="privacy",
+        title=f"'{name}' is empty (pseudonymised data holds no plaintext)",
+        columns=[name],
+        why=f"The manifest says this directory is pseudonymised, but '{name}' holds "
+            "plaintext personal data, which must not leave the site.",
+        fix="Do not send this directory. Re-run `stairs-link adapt --pseudonymise` into an "
+            "empty directory.",
+    ) for name in NULLED]
+
+
+def _episode(variant: str) -> list[dict[str, Any]]:
+    pseudonymised = [
+        *_tokens("episode"),
         _exp(
             "episode.age_at_admission.range", "expect_column_values_to_be_between",
             {"column": "age_at_admission", "min_value": MIN_AGE, "max_value": MAX_AGE},
             severity=CRITICAL, category="validity",
-            title=f"age at admission is {MIN_AGE} to {MAX_AGE} (pseudonymised mode)",
+            title=f"age at admission is {MIN_AGE} to {MAX_AGE}",
             columns=["age_at_admission"],
-            why=f"In pseudonymised mode the date of birth is replaced by the age at admission; "
-                f"children in the secure estate are aged {MIN_AGE} to {MAX_AGE}.",
-            fix="Check the date of birth and admission date formats in the mapping file.",
+            why=f"Pseudonymised data keeps no date of birth; the age at admission stands in for "
+                f"it. Children in the secure estate are aged {MIN_AGE} to {MAX_AGE}; any other "
+                "age means the date of birth (or the admission date) is wrong.",
+            fix="Check the date of birth and admission date formats in the mapping file (day/"
+                "month order, two-digit years); correct the record in the source system.",
         ),
+    ] if variant == PSEUDONYMISED else []
+    return [
+        *pseudonymised,
         _exp(
             "episode.episode_id.unique", "expect_compound_columns_to_be_unique",
             {"column_list": ["record_key", "episode_id"]},
@@ -325,7 +425,7 @@ def _episode() -> list[dict[str, Any]]:
     ]
 
 
-def _formulation() -> list[dict[str, Any]]:
+def _formulation(variant: str) -> list[dict[str, Any]]:
     return [_exp(
         "formulation.disciplines_present.range", "expect_column_values_to_be_between",
         {"column": "disciplines_present", "min_value": 0, "max_value": 15},
@@ -336,7 +436,7 @@ def _formulation() -> list[dict[str, Any]]:
     )]
 
 
-def _education() -> list[dict[str, Any]]:
+def _education(variant: str) -> list[dict[str, Any]]:
     return [
         _exp(
             "education.period_start_before_end", "expect_column_pair_values_a_to_be_greater_than_b",
@@ -366,7 +466,7 @@ def _education() -> list[dict[str, Any]]:
     ]
 
 
-def _measure() -> list[dict[str, Any]]:
+def _measure(variant: str) -> list[dict[str, Any]]:
     ranges = ", ".join(f"{k} {lo}-{hi}" for k, (lo, hi) in INSTRUMENT_RANGE.items())
     return [_exp(
         "measure.score.in_instrument_range", "expect_column_values_to_be_in_set",
@@ -382,51 +482,66 @@ _SPECIFIC = {
     "person": _person,
     "episode": _episode,
     "formulation": _formulation,
-    "incident": list,
+    "incident": lambda variant: [],
     "education": _education,
     "measure": _measure,
 }
 
 
-def build_suite(table: str) -> dict[str, Any]:
-    """The GX 1.x ExpectationSuite JSON for ``table``, generated from the canonical schema."""
+def _check_variant(variant: str) -> None:
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown suite variant {variant!r}; expected one of {VARIANTS}")
+
+
+def build_suite(table: str, variant: str = PLAIN) -> dict[str, Any]:
+    """The GX 1.x ExpectationSuite JSON for ``table`` (``variant`` plain or pseudonymised),
+    generated from the canonical schema."""
+    _check_variant(variant)
     expectations = [
         *_required_not_null(table),
-        *_SPECIFIC[table](),
+        *_SPECIFIC[table](variant),
         *_code_lists(table),
-        *_future(table),
+        *_future(table, variant),
         *_common_tail(table),
-        *_completeness(table),
+        *_completeness(table, variant),
     ]
+    pseudonymised = variant == PSEUDONYMISED
     return {
-        "name": f"stairs_link.{table}",
+        "name": f"stairs_link.pseudonymised.{table}" if pseudonymised else f"stairs_link.{table}",
         "id": None,
         "expectations": expectations,
         "meta": {
             "great_expectations_version": "1.24.1",
-            "stairs_link": {"table": table, "schema_version": SCHEMA_VERSION,
+            "stairs_link": {"table": table, "variant": variant, "schema_version": SCHEMA_VERSION,
                             "generated_by": "python -m stairs_link.quality.suites"},
         },
-        "notes": f"Quality checks for the canonical '{table}' table (schema v{SCHEMA_VERSION}). "
-                 "Generated from stairs_link.schema; do not edit by hand.",
+        "notes": f"Quality checks for the canonical '{table}' table (schema v{SCHEMA_VERSION})"
+                 + (", pseudonymised staged data (adapt --pseudonymise)" if pseudonymised else "")
+                 + ". Generated from stairs_link.schema; do not edit by hand.",
     }
 
 
-def render_suite(table: str) -> str:
+def suite_path(table: str, variant: str = PLAIN, directory: Path = SUITES_DIR) -> Path:
+    """Where a suite lives: ``<dir>/<table>.json``, ``<dir>/pseudonymised/<table>.json``."""
+    _check_variant(variant)
+    return Path(directory) / (f"{variant}/{table}.json" if variant != PLAIN else f"{table}.json")
+
+
+def render_suite(table: str, variant: str = PLAIN) -> str:
     """The suite as the exact JSON text committed under expectations/."""
-    return json.dumps(build_suite(table), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(build_suite(table, variant), indent=2, ensure_ascii=False) + "\n"
 
 
-def load_suite(table: str, suites_dir: Path | None = None) -> dict[str, Any]:
-    """Read the committed suite for ``table``; fall back to the builder when the repository's
-    ``expectations/`` folder is not shipped (an installed wheel), which yields the same JSON."""
+def load_suite(table: str, suites_dir: Path | None = None, variant: str = PLAIN) -> dict[str, Any]:
+    """Read the committed suite for ``table`` and ``variant``; fall back to the builder when
+    the repository's ``expectations/`` folder is not shipped (an installed wheel), which
+    yields the same JSON."""
     from stairs_link.errors import QualityError
 
-    directory = SUITES_DIR if suites_dir is None else Path(suites_dir)
-    path = directory / f"{table}.json"
+    path = suite_path(table, variant, SUITES_DIR if suites_dir is None else Path(suites_dir))
     if not path.exists():
         if suites_dir is None:
-            return build_suite(table)
+            return build_suite(table, variant)
         raise QualityError(
             f"expectation suite for table '{table}' not found", reason="missing_suite",
             file=str(path), fix="regenerate the suites with `python -m stairs_link.quality.suites`",
@@ -472,13 +587,15 @@ def suite_problems(suite: dict[str, Any]) -> list[str]:
 
 
 def write_suites(directory: Path = SUITES_DIR) -> list[Path]:
-    """Write every table's suite to ``directory`` (one ``<table>.json`` each)."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """Write every table's suite in every variant to ``directory`` (``<table>.json`` and
+    ``pseudonymised/<table>.json``)."""
     paths = []
-    for table in TABLES:
-        path = directory / f"{table}.json"
-        path.write_text(render_suite(table), encoding="utf-8", newline="\n")
-        paths.append(path)
+    for variant in VARIANTS:
+        for table in TABLES:
+            path = suite_path(table, variant, directory)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(render_suite(table, variant), encoding="utf-8", newline="\n")
+            paths.append(path)
     return paths
 
 

@@ -6,20 +6,29 @@ import json
 
 import pytest
 
-from stairs_link.quality.suites import SUITES_DIR, build_suite, load_suite, render_suite
+from stairs_link.quality.suites import (
+    SUITES_DIR,
+    VARIANTS,
+    build_suite,
+    load_suite,
+    render_suite,
+    suite_path,
+)
 from stairs_link.schema.tables import TABLES
 
+EVERY_SUITE = [(table, variant) for variant in VARIANTS for table in TABLES]
 
-@pytest.mark.parametrize("table", list(TABLES))
-def test_committed_suite_matches_builder(table: str) -> None:
-    path = SUITES_DIR / f"{table}.json"
-    assert path.read_text(encoding="utf-8") == render_suite(table), (
+
+@pytest.mark.parametrize(("table", "variant"), EVERY_SUITE)
+def test_committed_suite_matches_builder(table: str, variant: str) -> None:
+    path = suite_path(table, variant)
+    assert path.read_text(encoding="utf-8") == render_suite(table, variant), (
         f"{path} is stale: run `python -m stairs_link.quality.suites`")
 
 
-@pytest.mark.parametrize("table", list(TABLES))
-def test_every_expectation_has_severity_why_fix(table: str) -> None:
-    suite = load_suite(table)
+@pytest.mark.parametrize(("table", "variant"), EVERY_SUITE)
+def test_every_expectation_has_severity_why_fix(table: str, variant: str) -> None:
+    suite = load_suite(table, variant=variant)
     ids = [e["meta"]["check_id"] for e in suite["expectations"]]
     assert len(ids) == len(set(ids))
     for exp in suite["expectations"]:
@@ -31,9 +40,9 @@ def test_every_expectation_has_severity_why_fix(table: str) -> None:
             assert meta["severity"] == "warning" and 0 < exp["kwargs"]["mostly"] <= 1
 
 
-@pytest.mark.parametrize("table", list(TABLES))
-def test_suite_covers_code_lists_and_required_columns(table: str) -> None:
-    suite = build_suite(table)
+@pytest.mark.parametrize(("table", "variant"), EVERY_SUITE)
+def test_suite_covers_code_lists_and_required_columns(table: str, variant: str) -> None:
+    suite = build_suite(table, variant)
     checked = {e["kwargs"].get("column") for e in suite["expectations"]
                if e["type"] == "expect_column_values_to_be_in_set"}
     required = {e["kwargs"]["column"] for e in suite["expectations"]
@@ -48,9 +57,9 @@ def test_suite_covers_code_lists_and_required_columns(table: str) -> None:
 def test_suites_load_in_great_expectations() -> None:
     from great_expectations.core.expectation_suite import ExpectationSuite
 
-    for table in TABLES:
-        suite = ExpectationSuite(**json.loads((SUITES_DIR / f"{table}.json").read_text(encoding="utf-8")))
-        assert len(suite.expectations) == len(build_suite(table)["expectations"])
+    for table, variant in EVERY_SUITE:
+        suite = ExpectationSuite(**json.loads(suite_path(table, variant).read_text(encoding="utf-8")))
+        assert len(suite.expectations) == len(build_suite(table, variant)["expectations"])
 
 
 def test_edited_suite_without_meta_is_a_clear_error(tmp_path) -> None:
@@ -66,3 +75,22 @@ def test_edited_suite_without_meta_is_a_clear_error(tmp_path) -> None:
     assert "measure.json" in message and "lacks severity" in message and "repeats check_id" in message
     with pytest.raises(QualityError, match="not found"):
         load_suite("episode", tmp_path)
+
+
+def test_pseudonymised_person_suite_swaps_plaintext_checks_for_token_and_encoding_checks() -> None:
+    plain = {e["meta"]["check_id"] for e in build_suite("person")["expectations"]}
+    pseudo = {e["meta"]["check_id"]: e for e in build_suite("person", "pseudonymised")["expectations"]}
+    for name in ("nhs_number", "upn", "pnc_id"):
+        assert f"person.{name}.check_digit" in plain and f"person.{name}.check_digit" not in pseudo
+        assert pseudo[f"person.{name}.token_format"]["meta"]["severity"] == "critical"
+    assert "person.prison_number.format" not in pseudo and "person.date_of_birth.age_at_admission" not in pseudo
+    for name in ("given_name_bf", "family_name_bf", "dob_bf", "postcode_bf"):
+        assert pseudo[f"person.{name}.filter_length"]["meta"]["severity"] == "critical"
+        assert pseudo[f"person.{name}.completeness"]["meta"]["severity"] == "warning"
+    assert not any(i.startswith(("person.given_name.completeness", "person.date_of_birth.completeness",
+                                 "person.date_of_birth.not_after")) for i in pseudo)
+    episode = {e["meta"]["check_id"] for e in build_suite("episode", "pseudonymised")["expectations"]}
+    assert "episode.age_at_admission.range" in episode
+    assert "episode.age_at_admission.range" not in {
+        e["meta"]["check_id"] for e in build_suite("episode")["expectations"]}
+    assert SUITES_DIR / "pseudonymised" / "person.json" == suite_path("person", "pseudonymised")
