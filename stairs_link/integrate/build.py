@@ -29,7 +29,12 @@ from stairs_link.integrate.inputs import (
     read_record_map,
 )
 from stairs_link.integrate.nested import nest
-from stairs_link.integrate.survivorship import FIELDS, identifiers_seen, resolve_demographics
+from stairs_link.integrate.survivorship import (
+    FIELDS,
+    OPTIONAL_FIELDS,
+    identifiers_seen,
+    resolve_demographics,
+)
 from stairs_link.integrate.transitions import TransitionRules, derive_transitions, merge_stays
 from stairs_link.schema import arrow_schema
 
@@ -124,7 +129,7 @@ def build(
     table = pa.Table.from_pandas(children, preserve_index=False)
     # resolved fields keep their canonical types even when every value is null
     person_schema = arrow_schema("person")
-    for name in FIELDS:
+    for name in [*FIELDS, *(f for f in OPTIONAL_FIELDS if f in table.column_names)]:
         index = table.schema.get_field_index(name)
         table = table.set_column(index, name, table.column(name).cast(person_schema.field(name).type))
     for name, column in identifiers_seen(person, child_ids).items():

@@ -13,6 +13,10 @@ Rule (the same for every field, vectorised over all children at once):
 
 When no valid value exists, the "not known" code is used for ``sex``/``ethnicity`` if any record
 carried it, otherwise the field is null.
+
+:data:`OPTIONAL_FIELDS` (``year_of_birth``, written by ``adapt --pseudonymise`` in place of the
+date of birth) are resolved by the same rule when the person records hold any value for them,
+and left out otherwise, so plain datasets keep their columns.
 """
 
 from __future__ import annotations
@@ -38,6 +42,10 @@ FIELDS = [
     "la_child_id",
 ]
 
+#: fields resolved only when some person record holds a value (pseudonymised mode), with
+#: their output type (values are voted on as text, like the others).
+OPTIONAL_FIELDS: dict[str, str] = {"year_of_birth": "Int32"}
+
 #: identifiers listed in full (every distinct value seen) on the child record.
 IDENTIFIERS = ["nhs_number", "upn", "pnc_id", "prison_number", "la_child_id"]
 
@@ -55,6 +63,7 @@ FIELD_TRUST: dict[str, list[str]] = {
     "middle_names": _SOCIAL_CARE_FIRST,
     "family_name": _SOCIAL_CARE_FIRST,
     "date_of_birth": _HEALTH_FIRST,
+    "year_of_birth": _HEALTH_FIRST,  # like the date of birth it stands in for
     "sex": _HEALTH_FIRST,
     "ethnicity": _HEALTH_FIRST,
     "postcode": _SOCIAL_CARE_FIRST,
@@ -69,18 +78,26 @@ FIELD_TRUST: dict[str, list[str]] = {
 NOT_KNOWN: dict[str, set[str]] = {"sex": {"unknown"}, "ethnicity": {"Z", "99"}}
 
 
+def resolved_fields(person: pd.DataFrame) -> list[str]:
+    """:data:`FIELDS`, plus the :data:`OPTIONAL_FIELDS` some record of ``person`` holds."""
+    optional = [f for f in OPTIONAL_FIELDS if f in person.columns and person[f].notna().any()]
+    return [*FIELDS, *optional]
+
+
 def resolve_demographics(person: pd.DataFrame) -> pd.DataFrame:
-    """One row per ``child_id`` with each field of :data:`FIELDS` resolved by the rule above.
+    """One row per ``child_id`` with each field of :func:`resolved_fields` resolved by the
+    rule above.
 
     ``person`` needs ``child_id``, ``system_kind``, ``extracted_at`` and the field columns.
     Also returns ``<field>_n_values``: how many distinct valid values the child's records hold
     (more than 1 means the records disagree and the rule had to choose).
     """
-    base = person[["child_id", "system_kind", "extracted_at", *FIELDS]].copy()
+    fields = resolved_fields(person)
+    base = person[["child_id", "system_kind", "extracted_at", *fields]].copy()
     base["date_of_birth"] = pd.to_datetime(base["date_of_birth"]).dt.strftime("%Y-%m-%d")
     long = base.melt(
         id_vars=["child_id", "system_kind", "extracted_at"],
-        value_vars=FIELDS,
+        value_vars=fields,
         var_name="field",
         value_name="value",
     )
@@ -121,10 +138,13 @@ def resolve_demographics(person: pd.DataFrame) -> pd.DataFrame:
     wide = chosen.pivot(index="child_id", columns="field", values="value")
     n_values = votes[votes["valid"]].groupby(["child_id", "field"]).size().unstack("field")
     children = pd.DataFrame(index=pd.Index(sorted(person["child_id"].unique()), name="child_id"))
-    for name in FIELDS:
+    for name in fields:
         children[name] = wide[name] if name in wide.columns else None
     children["date_of_birth"] = pd.to_datetime(children["date_of_birth"]).dt.date
-    for name in FIELDS:
+    for name, dtype in OPTIONAL_FIELDS.items():
+        if name in children:
+            children[name] = pd.to_numeric(children[name]).astype(dtype)
+    for name in fields:
         column = n_values[name] if name in n_values.columns else pd.Series(dtype="float64")
         children[f"{name}_n_values"] = column.reindex(children.index).fillna(0).astype("int32")
     return children.reset_index()
