@@ -1,10 +1,12 @@
 """Pseudonymise a whole staged directory (the output of ``stairs-link adapt``) into a new one.
 
-This is the file-level counterpart of :func:`pseudonymise_frame`: until ``adapt
---pseudonymise`` exists, a site can run ``adapt`` as usual and then this, and send only the
-pseudonymised directory. Canonical columns are written with the canonical schema (so
-``read_table`` and the later stages accept the files); the encoding columns are appended
-after them (``read_table`` keeps extra columns).
+This is the file-level counterpart of :func:`pseudonymise_frame`, for a plain staged directory
+that already exists (e.g. one adapted before the project chose pseudonymised mode). For new
+data prefer ``stairs-link adapt --pseudonymise --key-file KEY``
+(:mod:`stairs_link.adapt.pseudonymise_step`), which pseudonymises every batch before it is
+written, so no plain copy ever exists at the site. Canonical columns are written with the
+canonical schema (so ``read_table`` and the later stages accept the files); columns that are
+not canonical are appended after them (``read_table`` keeps extra columns).
 """
 
 from __future__ import annotations
