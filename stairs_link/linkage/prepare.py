@@ -91,11 +91,12 @@ class Features:
             if null_values:
                 series = series.astype(ARROW_STRING)
                 series = series.mask(series.str.strip().str.lower().isin([v.lower() for v in null_values]))
-            if pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series):
+            first = series.dropna().head(1).tolist()
+            if first and isinstance(first[0], str):
                 try:  # Arrow dictionary encoding: much faster than hashing Python objects
                     series = series.astype(ARROW_STRING)
                 except (TypeError, ValueError):
-                    pass  # not all strings (e.g. dates): factorize the objects as they are
+                    pass  # not all strings: factorize the objects as they are
             codes, uniques = pd.factorize(series, use_na_sentinel=True)
             self._cache[key] = (codes.astype(np.int32), pd.Series(uniques))
         return self._cache[key]
