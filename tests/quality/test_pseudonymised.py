@@ -141,7 +141,8 @@ def test_plain_and_pseudonymised_directories_checked_together(staged: dict, tmp_
     result = CliRunner().invoke(cli, ["check", str(plain), *map(str, pseudo), "--out", str(out)])
     assert result.exit_code == 1, result.output
     results = _report(out)["results"]
-    failed = {(r["check_id"], r["source"]) for r in results if r["severity"] == "critical" and not r["success"]}
+    failed = {(r["check_id"], r["source"]) for r in results
+              if r["severity"] == "critical" and not r["success"]}
     assert failed == {("person.nhs_number.check_digit", str(plain))}
     sources = {r["source"] for r in results if r["check_id"] == "person.nhs_number.token_format"}
     assert sources == {"all staged directories (pseudonymised)"}
