@@ -41,7 +41,7 @@ def _worker(engine: str, staged: Path, out: Path, master: str, driver_memory: st
     if engine == "embedded":
         from stairs_link.linkage.pipeline import link
 
-        result = link([staged], out)
+        result = link([staged], out, progress=True)
         summary = result.summary
     else:
         from stairs_link.engine.spark.link import spark_link
@@ -50,7 +50,7 @@ def _worker(engine: str, staged: Path, out: Path, master: str, driver_memory: st
         spark = spark_session(master, shuffle_partitions=partitions,
                               conf={"spark.driver.memory": driver_memory,
                                     "spark.sql.autoBroadcastJoinThreshold": "-1"})
-        result = spark_link([staged], out, spark=spark)
+        result = spark_link([staged], out, spark=spark, progress=True)
         summary = result.summary
         spark.stop()
     summary["worker_seconds"] = round(time.perf_counter() - start, 2)
@@ -61,11 +61,11 @@ def _run(engine: str, staged: Path, out: Path, args: argparse.Namespace) -> dict
     cmd = [sys.executable, __file__, "--worker", engine, "--staged", str(staged), "--out", str(out),
            "--master", args.master, "--driver-memory", args.driver_memory, "--partitions", str(args.partitions)]
     start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+    # stage progress lines (stderr) pass through; the result line is read from stdout
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, cwd=REPO)
     wall = time.perf_counter() - start
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:
-        sys.stderr.write(proc.stderr[-4000:])
         raise SystemExit(f"{engine} worker failed (exit {proc.returncode})")
     summary = json.loads(lines[-1][len("RESULT "):])
     summary["wall_seconds"] = round(wall, 2)

@@ -41,16 +41,17 @@ def connected_components(edges: Any, src: str = "i", dst: str = "j", *, max_iter
     labels = (both.groupBy("a").agg(F.min("b").alias("m"))
               .select(F.col("a").alias("v"), F.least("a", "m").alias("c"))).localCheckpoint()
     for _ in range(max_iterations):
-        # neighbours' labels
+        # each vertex takes the smallest label among itself and its neighbours ...
         via_edges = (both.join(labels.withColumnRenamed("v", "b").withColumnRenamed("c", "cb"), "b")
                      .groupBy("a").agg(F.min("cb").alias("cn")).withColumnRenamed("a", "v"))
         step = (labels.join(via_edges, "v", "left")
-                .select("v", F.least("c", F.coalesce("cn", "c")).alias("c")))
-        # pointer jumping: take the label of my label
+                .select("v", F.col("c").alias("old"), F.least("c", F.coalesce("cn", "c")).alias("c"))
+                .localCheckpoint())
+        # ... then the label of its label (pointer jumping: chains shrink geometrically)
         jump = step.join(step.select(F.col("v").alias("c"), F.col("c").alias("cc")), "c", "left")
-        new = jump.select("v", F.least("c", F.coalesce("cc", "c")).alias("c")).localCheckpoint()
-        changed = new.join(labels.withColumnRenamed("c", "old"), "v").where(F.col("c") != F.col("old")).limit(1).count()
-        labels = new
+        new = jump.select("v", "old", F.least("c", F.coalesce("cc", "c")).alias("c")).localCheckpoint()
+        changed = new.where(F.col("c") != F.col("old")).limit(1).count()
+        labels = new.drop("old")
         if changed == 0:
             e.unpersist()
             return labels

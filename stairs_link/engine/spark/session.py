@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 from typing import Any
 
 from stairs_link.engine import INSTALL_HINT, EngineError, default_master
@@ -20,8 +22,6 @@ def require_pyspark() -> Any:
 
 def java_available() -> bool:
     """True when a ``java`` executable is on PATH or JAVA_HOME is set (Spark needs Java 17+)."""
-    import os
-
     return bool(os.environ.get("JAVA_HOME") or shutil.which("java"))
 
 
@@ -51,6 +51,10 @@ def spark_session(master: str | None = None, *, shuffle_partitions: int | None =
                .config("spark.ui.enabled", "false")
                .config("spark.ui.showConsoleProgress", "false"))
     if local:
+        # local Python workers run this interpreter (the one that has stairs-link installed)
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        # every Spark service of a local session on the loopback interface, nothing else
+        os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
         builder = (builder.config("spark.driver.host", "127.0.0.1")
                    .config("spark.driver.bindAddress", "127.0.0.1"))
     for key, value in (conf or {}).items():
