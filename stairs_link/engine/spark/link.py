@@ -415,6 +415,7 @@ def spark_link_table(spark: Any, person: Any, config: LinkageConfig | None = Non
     counts_row = scored.agg(F.sum(F.col("deterministic").cast("long")),
                             F.sum(F.col("identifier_conflict").cast("long"))).first()
     counters = {"deterministic_links": int(counts_row[0] or 0), "deterministic_conflicts": int(counts_row[1] or 0)}
+    compared.unpersist()  # scored (kept or accepted pairs only) is materialised: free the memory
     clock.lap("scoring")
 
     # ---- clustering: distributed components, embedded constrained union-find per bucket ----
