@@ -155,3 +155,13 @@ def test_missing_pyspark_says_how_to_install(monkeypatch):
     with pytest.raises(EngineError) as err:
         require_pyspark()
     assert 'pip install "stairs-link[spark]"' in str(err.value)
+
+
+def test_pseudonymised_linkage_is_refused_not_run_differently():
+    from stairs_link.engine import EngineError
+    from stairs_link.engine.spark.link import _check_supported
+
+    with pytest.raises(EngineError) as err:
+        _check_supported(LinkageConfig.preset("pseudonymised"))
+    assert err.value.reason == "unsupported_on_spark" and "--engine embedded" in str(err.value)
+    _check_supported(CONFIG)  # the default configuration runs

@@ -126,10 +126,11 @@ def cluster_bucket(records: pd.DataFrame, edges: pd.DataFrame, config: LinkageCo
         source = pd.MultiIndex.from_frame(records[list(config.source_columns)].astype(str)).factorize()[0]
     fi = np.zeros(0, np.int64)
     fj = np.zeros(0, np.int64)
-    if len(forbidden):
-        a = np.searchsorted(ids, forbidden["i"].to_numpy(np.int64)).clip(0, max(m - 1, 0))
-        b = np.searchsorted(ids, forbidden["j"].to_numpy(np.int64)).clip(0, max(m - 1, 0))
-        inside = (ids[a] == forbidden["i"].to_numpy()) & (ids[b] == forbidden["j"].to_numpy()) if m else np.zeros(0, bool)
+    if len(forbidden) and m:  # non-match decisions between two records of this bucket
+        fa, fb = forbidden["i"].to_numpy(np.int64), forbidden["j"].to_numpy(np.int64)
+        a = np.searchsorted(ids, fa).clip(0, m - 1)
+        b = np.searchsorted(ids, fb).clip(0, m - 1)
+        inside = (ids[a] == fa) & (ids[b] == fb)
         fi, fj = a[inside], b[inside]
     rules = CannotLink(identifiers=identifiers, source=source, forbidden_i=fi, forbidden_j=fj)
     labels, stats = cluster(m, li.astype(np.int64), lj.astype(np.int64),

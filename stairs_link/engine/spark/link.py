@@ -113,6 +113,19 @@ def _check_person(person: Any, config: LinkageConfig) -> None:
                            fix="link each staged directory once; record keys must be unique across inputs")
 
 
+def _check_supported(config: LinkageConfig) -> None:
+    """Refuse what the Spark engine does not run yet (pseudonymised linkage: Bloom-encoding
+    comparisons and MinHash band blocking keys), rather than give different results."""
+    from stairs_link.engine import EngineError
+
+    minhash = [k for r in config.blocking for k in r.keys if k.partition(":")[2].startswith("minhash")]
+    bloom = [c.name for c in config.comparisons if c.kind == "bloom"]
+    if minhash or bloom:
+        what = f"MinHash blocking keys ({', '.join(minhash)})" if minhash else f"Bloom comparisons ({', '.join(bloom)})"
+        raise EngineError(f"pseudonymised linkage is not available on the Spark engine yet: {what}",
+                          reason="unsupported_on_spark", fix="run this linkage with --engine embedded")
+
+
 def _replacements(keys: Any, specs: list, first_row: Any) -> dict[str, str]:
     """What a missing key part counts as when ordering groups (see ``keys.py``)."""
     from pyspark.sql import functions as F
@@ -310,6 +323,7 @@ def spark_link_table(spark: Any, person: Any, config: LinkageConfig | None = Non
         fs, config = FSModel.from_dict(model)
     config = config or LinkageConfig()
     comps = config.comparisons
+    _check_supported(config)
     base = pattern_base(comps)
     used = {col for c in comps for col in c.columns()} | {col for r in config.blocking for col in r.columns()}
     absent = sorted(c.name for c in columns_of("person") if c.name in used and c.name not in person.columns)
@@ -451,7 +465,8 @@ def spark_link_table(spark: Any, person: Any, config: LinkageConfig | None = Non
     labelled = (records.select("idx", F.col(config.record_key).alias("record_key"))
                 .join(clustered.where("idx >= 0").select("idx", "ckey"), "idx", "left")
                 .withColumn("ckey", F.coalesce("ckey", "idx")))
-    sizes = labelled.groupBy("ckey").agg(F.min("record_key").alias("first"), F.count("*").cast("int").alias("cluster_size"))
+    sizes = labelled.groupBy("ckey").agg(F.min("record_key").alias("first"),
+                                         F.count("*").cast("int").alias("cluster_size"))
     ranked = with_row_index(sizes.orderBy("first"), "rank")
     clusters = (labelled.join(ranked.select("ckey", "rank", "cluster_size"), "ckey")
                 .withColumn("child_id", F.concat(F.lit("child-"), F.lpad(F.col("rank").cast("string"), 7, "0")))
@@ -626,6 +641,7 @@ def spark_explain_blocking(staged_dirs: list[str | Path], config: LinkageConfig,
 
     from stairs_link.engine.spark.session import spark_session
 
+    _check_supported(config)
     spark = spark or spark_session(master)
     person = read_person_spark(spark, list(staged_dirs))
     used = {col for c in config.comparisons for col in c.columns()} | {
