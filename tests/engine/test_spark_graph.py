@@ -34,3 +34,13 @@ def test_connected_components_match_scipy_on_chains_and_stars(spark):
     expected = pd.Series(vertices, index=vertices).groupby(labels[vertices]).transform("min")
     got = out.set_index("v")["c"].reindex(vertices)
     assert got.tolist() == expected.tolist()
+
+
+def test_connected_components_of_a_long_shuffled_path(spark):
+    """A chain of 400 links with shuffled ids (one hop per round for plain label propagation)."""
+    from stairs_link.engine.spark.graph import connected_components
+
+    perm = np.random.default_rng(0).permutation(400)
+    frame = pd.DataFrame({"i": perm[:-1], "j": perm[1:]})
+    out = connected_components(spark.createDataFrame(frame), max_iterations=30).toPandas()
+    assert len(out) == 400 and set(out["c"]) == {0}

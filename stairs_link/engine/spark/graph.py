@@ -29,33 +29,53 @@ def with_row_index(df: Any, name: str = "idx") -> Any:
     return out
 
 
+def _without_stats(df: Any) -> Any:
+    """``df`` re-wrapped over its (checkpointed) rows so the optimizer forgets its size
+    estimate: without this, the estimates of a self-join loop square each round and overflow
+    (Spark keeps a checkpoint's original statistics)."""
+    try:
+        from pyspark.sql.classic.dataframe import DataFrame
+
+        session = df.sparkSession
+        jdf = session._jsparkSession.createDataFrame(df._jdf.rdd(), df._jdf.schema())
+        return DataFrame(jdf, session)
+    except Exception:  # a Spark without these internals: keep the plan (correct, fewer rounds fit)
+        return df
+
+
 def connected_components(edges: Any, src: str = "i", dst: str = "j", *, max_iterations: int = 200) -> Any:
-    """(vertex, component) for every vertex on an edge; component = the smallest vertex id of
-    its connected component. Min-label propagation along edges plus pointer jumping
-    (label <- label of label), checkpointed each round to keep query plans short."""
+    """(v, c) for every vertex on an edge; c = the smallest vertex id of its connected component.
+
+    Graph contraction: each round every vertex maps to the smallest of itself and its
+    neighbours, the edges are rewritten between those representatives (self-loops and
+    duplicates dropped), and the vertex -> representative map is composed. Every vertex with a
+    smaller neighbour disappears each round, so the graph shrinks geometrically on paths and
+    chains (plain min-label propagation needs one round per hop). The component minimum never
+    maps elsewhere, so it is what remains. Checkpointed each round; nothing goes to the driver."""
     from pyspark.sql import functions as F
 
-    e = edges.select(F.col(src).cast("long").alias("a"), F.col(dst).cast("long").alias("b")).persist()
-    both = e.union(e.select(F.col("b").alias("a"), F.col("a").alias("b")))
-    # start: each vertex takes the smallest neighbour id (or itself)
-    labels = (both.groupBy("a").agg(F.min("b").alias("m"))
-              .select(F.col("a").alias("v"), F.least("a", "m").alias("c"))).localCheckpoint()
+    e = edges.select(F.least(F.col(src), F.col(dst)).cast("long").alias("a"),
+                     F.greatest(F.col(src), F.col(dst)).cast("long").alias("b")).where("a != b").distinct()
+    e = _without_stats(e.localCheckpoint())
+    mapping = None
     for _ in range(max_iterations):
-        # each vertex takes the smallest label among itself and its neighbours ...
-        via_edges = (both.join(labels.withColumnRenamed("v", "b").withColumnRenamed("c", "cb"), "b")
-                     .groupBy("a").agg(F.min("cb").alias("cn")).withColumnRenamed("a", "v"))
-        step = (labels.join(via_edges, "v", "left")
-                .select("v", F.col("c").alias("old"), F.least("c", F.coalesce("cn", "c")).alias("c"))
-                .localCheckpoint())
-        # ... then the label of its label (pointer jumping: chains shrink geometrically)
-        jump = step.join(step.select(F.col("v").alias("c"), F.col("c").alias("cc")), "c", "left")
-        new = jump.select("v", "old", F.least("c", F.coalesce("cc", "c")).alias("c")).localCheckpoint()
-        changed = new.where(F.col("c") != F.col("old")).limit(1).count()
-        labels = new.drop("old")
-        if changed == 0:
-            e.unpersist()
-            return labels
-    e.unpersist()
+        both = e.union(e.select(F.col("b").alias("a"), F.col("a").alias("b")))
+        rep = _without_stats(both.groupBy("a").agg(F.min("b").alias("m"))
+                             .select(F.col("a").alias("v"), F.least("a", "m").alias("r")).localCheckpoint())
+        if mapping is None:
+            mapping = rep.withColumnRenamed("r", "c")
+        else:
+            mapping = (mapping.join(rep.withColumnRenamed("v", "c"), "c", "left")
+                       .select("v", F.coalesce("r", "c").alias("c")))
+        mapping = _without_stats(mapping.localCheckpoint())
+        ra = rep.select(F.col("v").alias("a"), F.col("r").alias("ra"))
+        rb = rep.select(F.col("v").alias("b"), F.col("r").alias("rb"))
+        e = (e.join(ra, "a").join(rb, "b")
+             .select(F.least("ra", "rb").alias("a"), F.greatest("ra", "rb").alias("b"))
+             .where("a != b").distinct())
+        e = _without_stats(e.localCheckpoint())
+        if e.limit(1).count() == 0:
+            return mapping
     from stairs_link.engine import EngineError
 
     raise EngineError(f"connected components did not converge in {max_iterations} rounds",
