@@ -33,8 +33,14 @@ HELP = {"help_option_names": ["-h", "--help"]}
 @click.option("--max-pairs", type=click.IntRange(min=1), default=None,
               help="Stop before running if blocking would create more candidate pairs than this.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
+@click.option("--engine", type=click.Choice(["embedded", "spark"]), default="embedded", show_default=True,
+              help="embedded: this machine; spark: a Spark cluster, same results (needs "
+                   "pip install \"stairs-link[spark]\"; see docs/scaling.md).")
+@click.option("--spark-master", envvar="STAIRS_LINK_SPARK_MASTER", default=None, metavar="URL",
+              help="Spark master for --engine spark (default: $STAIRS_LINK_SPARK_MASTER, else local[*]).")
 def link(staged: tuple[Path, ...], out_dir: Path, config_path: Path | None, model_path: Path | None,
-         decisions_path: Path | None, explain_blocking: bool, max_pairs: int | None, quiet: bool) -> None:
+         decisions_path: Path | None, explain_blocking: bool, max_pairs: int | None, quiet: bool,
+         engine: str = "embedded", spark_master: str | None = None) -> None:
     """Link the person records of STAGED directories into children (one child_id each).
 
     \b
@@ -60,15 +66,30 @@ def link(staged: tuple[Path, ...], out_dir: Path, config_path: Path | None, mode
         config = config_for_staged(list(staged))
     if max_pairs is not None:
         config = dataclasses.replace(config, max_pairs=max_pairs)
-    if explain_blocking:
+    if engine == "spark":  # imported here so the CLI stays fast and pyspark stays optional
+        from stairs_link.engine.spark.session import require_pyspark
+
+        require_pyspark()
+        from stairs_link.engine.spark.link import spark_explain_blocking, spark_link
+
+        if explain_blocking:
+            records, plan = spark_explain_blocking(list(staged), config, master=spark_master)
+            click.echo(f"{records:,} records")
+            click.echo(plan.explain())
+            plan.check(config.max_pairs)
+            return
+        result = spark_link(list(staged), out_dir, master=spark_master, config=config, model_path=model_path,
+                            decisions_path=decisions_path, progress=not quiet)
+    elif explain_blocking:
         person = read_person(list(staged))
         plan = plan_blocking(config, Features(person))
         click.echo(f"{len(person):,} records")
         click.echo(plan.explain())
         plan.check(config.max_pairs)
         return
-    result = run_link(list(staged), out_dir, config=config, model_path=model_path,
-                      decisions_path=decisions_path, progress=not quiet)
+    else:
+        result = run_link(list(staged), out_dir, config=config, model_path=model_path,
+                          decisions_path=decisions_path, progress=not quiet)
     s = result.summary
     echo_progress(
         f"{s['records']:,} records -> {s['children']:,} children; {s['linked_pairs']:,} linked pairs "

@@ -110,7 +110,8 @@ def test_spark_link_equals_embedded(spark, world, decisions, tmp_path):
     summary = json.loads((linked / "summary.json").read_text(encoding="utf-8"))
     same = ["records", "children", "candidate_pairs_by_rule", "compared_pairs", "kept_pairs",
             "kept_pairs_found_by_rule", "linked_pairs", "deterministic_links", "deterministic_conflicts",
-            "decisions", "thresholds", "prior_match_probability", "clustering", "cluster_size_distribution"]
+            "decisions", "thresholds", "prior_match_probability", "clustering", "cluster_size_distribution",
+            "large_cluster_count"]
     expected_summary = json.loads(json.dumps(embedded.summary))
     for key in same:
         assert summary[key] == expected_summary[key], key

@@ -530,8 +530,10 @@ def _summary(kept, clusters, ranked, plan, n_pairs, counters, fs, clock, cstats,
     agg = kept.agg(F.count("*"), F.sum(F.col("linked").cast("long"))).first()
     dist = {int(r["cluster_size"]): int(r["n"]) for r in
             ranked.groupBy("cluster_size").agg(F.count("*").alias("n")).collect()}
-    large = (clusters.where(F.col("cluster_size") > config.max_cluster_size)
-             .select("child_id", "cluster_size").distinct().orderBy("child_id").collect())
+    large_df = (clusters.where(F.col("cluster_size") > config.max_cluster_size)
+                .select("child_id", "cluster_size").distinct())
+    large_count = large_df.count()
+    large = large_df.orderBy(F.desc("cluster_size"), "child_id").limit(100).collect()  # the 100 largest
     return {
         "records": n,
         "children": children,
@@ -552,6 +554,7 @@ def _summary(kept, clusters, ranked, plan, n_pairs, counters, fs, clock, cstats,
         "prior_match_probability": fs.prior,
         "clustering": cstats,
         "cluster_size_distribution": {str(k): v for k, v in sorted(dist.items())},
+        "large_cluster_count": int(large_count),
         "large_clusters": [{"child_id": r["child_id"], "size": int(r["cluster_size"])} for r in large],
         "max_cluster_size": config.max_cluster_size,
         "timings_seconds": clock.timings,

@@ -1,0 +1,64 @@
+"""`stairs-link link --engine spark`: same LINKED directory as the embedded engine from several
+staged directories, --explain-blocking on Spark, and a clean message without pyspark."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from stairs_link.cli import cli
+from stairs_link.schema import write_table
+from stairs_link.synth import person_records
+
+
+@pytest.fixture(scope="module")
+def staged(tmp_path_factory):
+    person, _ = person_records(40, 5)
+    root = tmp_path_factory.mktemp("staged")
+    dirs = []
+    for system, part in person.groupby("source_system"):  # several inputs: record order spans them
+        write_table("person", part, root / system / "person.parquet")
+        dirs.append(str(root / system))
+    config = root / "linkage.yaml"
+    config.write_text(yaml.safe_dump({"u_sample_pairs": 20_000}), encoding="utf-8")
+    return dirs, str(config)
+
+
+def test_link_engine_spark_writes_the_embedded_result(spark, staged, tmp_path, monkeypatch):
+    dirs, config = staged
+    monkeypatch.setenv("STAIRS_LINK_SPARK_MASTER", "local[2]")
+    runner = CliRunner()
+    embedded = runner.invoke(cli, ["link", *dirs, "--out", str(tmp_path / "e"), "--config", config, "-q"])
+    assert embedded.exit_code == 0, embedded.output
+    result = runner.invoke(cli, ["link", *dirs, "--out", str(tmp_path / "s"), "--config", config, "-q",
+                                 "--engine", "spark"])
+    assert result.exit_code == 0, result.output
+    for name in ("clusters.parquet", "pairs.parquet"):
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "s" / name), pd.read_parquet(tmp_path / "e" / name),
+                                      check_dtype=False)
+    explain = runner.invoke(cli, ["link", *dirs, "--out", str(tmp_path / "x"), "--config", config,
+                                  "--engine", "spark", "--explain-blocking"])
+    expected = runner.invoke(cli, ["link", *dirs, "--out", str(tmp_path / "x"), "--config", config,
+                                   "--explain-blocking"])
+    assert explain.exit_code == 0, explain.output
+    assert explain.output == expected.output
+
+
+def test_link_engine_spark_without_pyspark_says_how_to_install(staged, tmp_path, monkeypatch):
+    import builtins
+
+    dirs, config = staged
+    real_import = builtins.__import__
+
+    def no_pyspark(name, *args, **kwargs):
+        if name == "pyspark" or name.startswith("pyspark."):
+            raise ImportError("No module named 'pyspark'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_pyspark)
+    result = CliRunner().invoke(cli, ["link", *dirs, "--out", str(tmp_path / "s"), "--engine", "spark"])
+    assert result.exit_code == 2
+    assert 'pip install "stairs-link[spark]"' in result.output
+    assert "Traceback" not in result.output
