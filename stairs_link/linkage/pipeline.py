@@ -6,7 +6,6 @@ record indices, one packed int64 comparison pattern and a uint32 rule mask are h
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,15 +21,26 @@ from stairs_link.linkage.compare import compare
 from stairs_link.linkage.config import Comparison, LinkageConfig
 from stairs_link.linkage.model import (
     FSModel,
-    estimate_prior,
     estimate_u,
-    fit_m,
     pack,
     pattern_base,
     unpack,
 )
 from stairs_link.linkage.prepare import Features
 from stairs_link.linkage.review import excel_safe, read_decisions
+from stairs_link.linkage.shared import (
+    Clock,
+    decision_pairs,
+    decisions_summary,
+    deterministic_pass,
+    duplicate_record_key_error,
+    fit_model,
+    missing_record_key_error,
+    model_with_overrides,
+    null_record_key_error,
+    thresholds_summary,
+    write_json,
+)
 from stairs_link.schema.tables import columns_of
 
 
@@ -66,38 +76,18 @@ class _Pairs:
         return int(sum(len(x) for x in self.i))
 
 
-class _Clock:
-    def __init__(self, progress: bool) -> None:
-        self.progress = progress
-        self.timings: dict[str, float] = {}
-        self._t = time.perf_counter()
-
-    def lap(self, stage: str) -> None:
-        now = time.perf_counter()
-        self.timings[stage] = round(now - self._t, 3)
-        self._t = now
-        if self.progress:
-            from stairs_link.cli.common import echo_progress
-
-            echo_progress(f"link: {stage} done in {self.timings[stage]:.1f} s")
-
-
 def _check_person(person: pd.DataFrame, config: LinkageConfig) -> None:
     key = config.record_key
     if key not in person.columns:
-        raise LinkageError("person table has no record key column", reason="missing_column", column=key,
-                           fix="stage the table with `stairs-link adapt` (it writes record_key)")
+        raise missing_record_key_error(key)
     keys = person[key]
     if keys.isna().any():
         row = int(np.flatnonzero(keys.isna().to_numpy())[0]) + 1
-        raise LinkageError("record key is null", reason="null_key", row=row, column=key,
-                           fix="every person record needs a record_key")
+        raise null_record_key_error(key, row)
     dup = keys.duplicated()
     if dup.any():
         row = int(np.flatnonzero(dup.to_numpy())[0]) + 1
-        raise LinkageError(f"record key '{keys[dup].iloc[0]}' occurs more than once ({int(dup.sum())} duplicates)",
-                           reason="duplicate_key", row=row, column=key,
-                           fix="link each staged directory once; record keys must be unique across inputs")
+        raise duplicate_record_key_error(key, keys[dup].iloc[0], int(dup.sum()), row)
 
 
 def _random_pairs(n: int, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -148,12 +138,7 @@ def _decision_pairs(decisions: pd.DataFrame | None, keys: pd.Series
     index = pd.Index(keys)
     a = index.get_indexer(decisions["record_key_l"].astype(str))
     b = index.get_indexer(decisions["record_key_r"].astype(str))
-    known = (a >= 0) & (b >= 0) & (a != b)
-    frame = pd.DataFrame({"i": np.minimum(a, b)[known], "j": np.maximum(a, b)[known],
-                          "match": (decisions["decision"].to_numpy() == "match")[known]})
-    frame = frame.drop_duplicates(["i", "j"], keep="last")  # later rows correct earlier ones
-    return (frame["i"].to_numpy(np.int32), frame["j"].to_numpy(np.int32), frame["match"].to_numpy(),
-            int((~known).sum()))
+    return decision_pairs(a, b, decisions, np.int32)
 
 
 def link_table(person: pd.DataFrame, config: LinkageConfig | None = None, *, model: dict | None = None,
@@ -164,7 +149,7 @@ def link_table(person: pd.DataFrame, config: LinkageConfig | None = None, *, mod
     used as they are (no training), so the same input gives identical results.
     ``decisions``: reviewer decisions (record_key_l, record_key_r, decision) overriding the model.
     """
-    clock = _Clock(progress)
+    clock = Clock(progress)
     fs: FSModel | None = None
     if model is not None:
         fs, config = FSModel.from_dict(model)
@@ -211,16 +196,8 @@ def link_table(person: pd.DataFrame, config: LinkageConfig | None = None, *, mod
         step = 250_000  # chunks keep the string-kernel temporaries small
         u = estimate_u(np.concatenate([compare(comps, feats, ri[s:s + step], rj[s:s + step])
                                        for s in range(0, max(len(ri), 1), step)]), comps)
-        rule_columns = [set(r.columns()) for r in config.blocking]
-        m, training = fit_m(patterns, comps, rule_columns, u, base,
-                            max_iter=config.em_max_iterations, tol=config.em_tolerance)
-        for s in training["em_sessions"]:
-            s["rule"] = config.blocking[s["rule"]].name
-        fs = FSModel(comps, m, u, 0.5, training)
-        by_code = patterns.groupby("code")["n"].sum()
-        pattern_weight = fs.partial_weights(unpack(by_code.index.to_numpy(), len(comps), base)).sum(axis=1)
-        fs.prior = estimate_prior(pattern_weight.astype(np.float64), by_code.to_numpy(), total_pairs)
-        fs.training.update({"u_sample_pairs": int(len(ri)), "records": n, "blocked_pairs": len(pairs)})
+        fs = fit_model(patterns, config, u, base, total_pairs,
+                       {"u_sample_pairs": int(len(ri)), "records": n, "blocked_pairs": len(pairs)})
         clock.lap("training")
 
     tf = _tf_tables(config, feats)
@@ -240,15 +217,7 @@ def link_table(person: pd.DataFrame, config: LinkageConfig | None = None, *, mod
         gamma = unpack(code, len(comps), base)
         pw, weight = _score(fs, gamma, i, tf)
         prob = _probability(weight)
-        det = np.zeros(len(i), dtype=bool)
-        for k in det_ks:
-            det |= gamma[:, k] == len(comps[k].levels()) - 1
-        # Strong conflict: the demographic evidence adds up to less than the configured weight,
-        # or names and date of birth all disagree outright (rule-based, so it holds even when
-        # a small training set gives weak weights).
-        demo_gamma = gamma[:, name_date_ks]
-        all_else = ((demo_gamma == 0) | (demo_gamma < 0)).all(axis=1) & ((demo_gamma == 0).sum(axis=1) >= 2)
-        conflict = det & ((pw[:, demo_ks].sum(axis=1) < config.deterministic_conflict_weight) | all_else)
+        det, conflict = deterministic_pass(gamma, pw, config, det_ks, demo_ks, name_date_ks)
         for k in det_ks:  # an identifier shared by demographically conflicting records is suspect
             hit = conflict & (gamma[:, k] == len(comps[k].levels()) - 1)
             suspect[comps[k].name].extend((i[hit], j[hit]))
@@ -369,7 +338,7 @@ def _review(pairs_df: pd.DataFrame, person: pd.DataFrame, config: LinkageConfig)
 
 def _summary(config: LinkageConfig, plan: BlockingPlan, pairs: _Pairs, pairs_df: pd.DataFrame,
              clusters: pd.DataFrame, cstats: dict[str, int], counters: dict[str, int], fs: FSModel,
-             clock: _Clock, n_decisions: int, unknown_decisions: int, n: int) -> dict[str, Any]:
+             clock: Clock, n_decisions: int, unknown_decisions: int, n: int) -> dict[str, Any]:
     """summary.json: counts, thresholds, pairs per rule, cluster sizes, timings (no personal data)."""
     found_by = pairs_df["found_by"].value_counts()
     sizes = clusters.drop_duplicates("child_id")["cluster_size"]
@@ -385,12 +354,8 @@ def _summary(config: LinkageConfig, plan: BlockingPlan, pairs: _Pairs, pairs_df:
         "deterministic_links": counters["deterministic_links"],
         "deterministic_conflicts": counters["deterministic_conflicts"],
         "review_pairs": None,  # set by link_table once the review sheet is built
-        "decisions": {"given": n_decisions + unknown_decisions, "applied": n_decisions,
-                      "unknown_record_keys": unknown_decisions},
-        "thresholds": {"link_threshold": config.link_threshold, "review_band": list(config.review_band),
-                       "keep_pairs_min_probability": config.keep_pairs_min_probability,
-                       "link_threshold_weight": math.log2(config.link_threshold / (1 - config.link_threshold)),
-                       "deterministic_conflict_weight": config.deterministic_conflict_weight},
+        "decisions": decisions_summary(n_decisions, unknown_decisions),
+        "thresholds": thresholds_summary(config),
         "prior_match_probability": fs.prior,
         "clustering": cstats,
         "cluster_size_distribution": {str(k): int(v) for k, v in sizes.value_counts().sort_index().items()},
@@ -445,9 +410,7 @@ def link(staged_dirs: list[Path], out_dir: Path, *, config_path: Path | None = N
     model = None
     if model_path is not None:
         model, model_config = load_model(model_path)
-        if config is not None:
-            model = {**model, "config": {**model["config"], "max_pairs": config.max_pairs,
-                                         "chunk_pairs": config.chunk_pairs}}
+        model = model_with_overrides(model, config)
     decisions = read_decisions(decisions_path) if decisions_path else None
     from stairs_link.linkage.bloom_comparisons import config_for_staged, pseudonymisation_of
 
@@ -460,18 +423,8 @@ def link(staged_dirs: list[Path], out_dir: Path, *, config_path: Path | None = N
     write_outputs(result, Path(out_dir))
     result.summary["timings_seconds"] = {"read": round(read_seconds, 3), **result.summary["timings_seconds"],
                                          "total": round(time.perf_counter() - start, 3)}
-    _write_json(Path(out_dir) / "summary.json", result.summary)
+    write_json(Path(out_dir) / "summary.json", result.summary)
     return result
-
-
-def _write_json(path: Path, data: dict) -> None:
-    path.write_text(json.dumps(data, indent=2, default=_json_default) + "\n", encoding="utf-8")
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value)}")
 
 
 def write_outputs(result: LinkOutput, out_dir: Path) -> None:
@@ -479,6 +432,6 @@ def write_outputs(result: LinkOutput, out_dir: Path) -> None:
     result.summary["review_pairs"] = int(len(result.review))
     result.clusters.to_parquet(out_dir / "clusters.parquet", index=False)
     result.pairs.to_parquet(out_dir / "pairs.parquet", index=False)
-    _write_json(out_dir / "model.json", result.model)
+    write_json(out_dir / "model.json", result.model)
     result.review.to_csv(out_dir / "review.csv", index=False, encoding="utf-8")
-    _write_json(out_dir / "summary.json", result.summary)
+    write_json(out_dir / "summary.json", result.summary)

@@ -15,3 +15,18 @@ def spark():
     session = spark_session("local[2]", shuffle_partitions=2)
     yield session
     session.stop()
+
+
+@pytest.fixture
+def no_pyspark(monkeypatch):
+    """Make ``import pyspark`` (and its submodules) fail, as on a machine without it."""
+    import builtins
+
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name == "pyspark" or name.startswith("pyspark."):
+            raise ImportError("No module named 'pyspark'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)

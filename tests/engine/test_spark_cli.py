@@ -46,18 +46,8 @@ def test_link_engine_spark_writes_the_embedded_result(spark, staged, tmp_path, m
     assert explain.output == expected.output
 
 
-def test_link_engine_spark_without_pyspark_says_how_to_install(staged, tmp_path, monkeypatch):
-    import builtins
-
+def test_link_engine_spark_without_pyspark_says_how_to_install(staged, tmp_path, no_pyspark):
     dirs, config = staged
-    real_import = builtins.__import__
-
-    def no_pyspark(name, *args, **kwargs):
-        if name == "pyspark" or name.startswith("pyspark."):
-            raise ImportError("No module named 'pyspark'")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_pyspark)
     result = CliRunner().invoke(cli, ["link", *dirs, "--out", str(tmp_path / "s"), "--engine", "spark"])
     assert result.exit_code == 2
     assert 'pip install "stairs-link[spark]"' in result.output

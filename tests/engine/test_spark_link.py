@@ -139,20 +139,10 @@ def test_duplicate_record_key_is_a_clear_error(spark, world):
     assert err.value.reason == "duplicate_key" and err.value.row == 8
 
 
-def test_missing_pyspark_says_how_to_install(monkeypatch):
-    import builtins
-
+def test_missing_pyspark_says_how_to_install(no_pyspark):
     from stairs_link.engine import EngineError
     from stairs_link.engine.spark.session import require_pyspark
 
-    real_import = builtins.__import__
-
-    def no_pyspark(name, *args, **kwargs):
-        if name == "pyspark" or name.startswith("pyspark."):
-            raise ImportError("No module named 'pyspark'")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_pyspark)
     with pytest.raises(EngineError) as err:
         require_pyspark()
     assert 'pip install "stairs-link[spark]"' in str(err.value)

@@ -19,6 +19,7 @@ from stairs_link.linkage.compare import compare
 from stairs_link.linkage.config import LinkageConfig
 from stairs_link.linkage.model import FSModel, pack, pattern_base, unpack
 from stairs_link.linkage.prepare import Features
+from stairs_link.linkage.shared import deterministic_pass
 
 PAIR_ORDER = ["o_r", "o_g", "o_x", "o_y"]  # the embedded engine's pair generation order
 
@@ -66,12 +67,7 @@ def score_batches(batches: Iterator[pd.DataFrame], fs: FSModel, config: LinkageC
                 pw[exact, k] = (np.log2(fs.m[k][top]) - np.log2(f)).astype(np.float32)
         weight = fs.prior_weight + pw.sum(axis=1, dtype=np.float64)
         prob = 1.0 / (1.0 + np.exp2(-np.clip(weight, -200, 200)))
-        det = np.zeros(len(i), dtype=bool)
-        for k in det_ks:
-            det |= gamma[:, k] == len(comps[k].levels()) - 1
-        demo_gamma = gamma[:, name_date_ks]
-        all_else = ((demo_gamma == 0) | (demo_gamma < 0)).all(axis=1) & ((demo_gamma == 0).sum(axis=1) >= 2)
-        conflict = det & ((pw[:, demo_ks].sum(axis=1) < config.deterministic_conflict_weight) | all_else)
+        det, conflict = deterministic_pass(gamma, pw, config, det_ks, demo_ks, name_date_ks)
         det &= ~conflict
         has_dec = np.zeros(len(i), dtype=bool)
         dec_match = np.zeros(len(i), dtype=bool)

@@ -21,8 +21,6 @@ review sheet (pairs in the uncertainty band) and the u sample's pattern counts.
 
 from __future__ import annotations
 
-import json
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,9 +33,10 @@ from stairs_link.errors import LinkageError
 from stairs_link.engine.spark.graph import connected_components, with_row_index
 from stairs_link.engine.spark.keys import SEP, SET_SEP, part_specs, record_keys, record_keys_schema
 from stairs_link.engine.spark.kernels import PAIR_ORDER, cluster_bucket, compare_batches, score_batches
+from stairs_link.linkage import shared
 from stairs_link.linkage.blocking import BlockingPlan
 from stairs_link.linkage.config import LinkageConfig
-from stairs_link.linkage.model import FSModel, estimate_prior, estimate_u, fit_m, pattern_base, unpack
+from stairs_link.linkage.model import FSModel, estimate_u, pattern_base, unpack
 from stairs_link.linkage.pipeline import _random_pairs, _review, load_model
 from stairs_link.linkage.review import read_decisions
 from stairs_link.schema.tables import columns_of
@@ -53,22 +52,6 @@ class SparkLinkOutput:
     summary: dict[str, Any]
     review: pd.DataFrame
     explain: str = ""
-
-
-class _Clock:
-    def __init__(self, progress: bool) -> None:
-        self.progress = progress
-        self.timings: dict[str, float] = {}
-        self._t = time.perf_counter()
-
-    def lap(self, stage: str) -> None:
-        now = time.perf_counter()
-        self.timings[stage] = round(now - self._t, 3)
-        self._t = now
-        if self.progress:
-            from stairs_link.cli.common import echo_progress
-
-            echo_progress(f"link (spark): {stage} done in {self.timings[stage]:.1f} s")
 
 
 def read_person_spark(spark: Any, staged_dirs: list[str | Path]) -> Any:
@@ -96,21 +79,17 @@ def _check_person(person: Any, config: LinkageConfig) -> None:
 
     key = config.record_key
     if key not in person.columns:
-        raise LinkageError("person table has no record key column", reason="missing_column", column=key,
-                           fix="stage the table with `stairs-link adapt` (it writes record_key)")
+        raise shared.missing_record_key_error(key)
     null = person.where(F.col(key).isNull()).agg(F.min("idx")).first()[0]
     if null is not None:
-        raise LinkageError("record key is null", reason="null_key", row=int(null) + 1, column=key,
-                           fix="every person record needs a record_key")
+        raise shared.null_record_key_error(key, int(null) + 1)
     dup = (person.groupBy(key).agg(F.count("*").alias("c"), F.min("idx").alias("first"))
            .where("c > 1"))
     if dup.limit(1).count():
         stats = dup.agg(F.sum(F.col("c") - 1).alias("extra")).first()
         later = (person.join(dup, key).where(F.col("idx") > F.col("first"))
                  .orderBy("idx").select("idx", key).first())
-        raise LinkageError(f"record key '{later[1]}' occurs more than once ({int(stats['extra'])} duplicates)",
-                           reason="duplicate_key", row=int(later[0]) + 1, column=key,
-                           fix="link each staged directory once; record keys must be unique across inputs")
+        raise shared.duplicate_record_key_error(key, later[1], int(stats["extra"]), int(later[0]) + 1)
 
 
 def _check_supported(config: LinkageConfig) -> None:
@@ -301,12 +280,7 @@ def _decision_pairs_spark(spark: Any, decisions: pd.DataFrame | None, person: An
     lookup = pd.Series(found["idx"].to_numpy(np.int64), index=found["k"].to_numpy())
     a = lookup.reindex(decisions["record_key_l"].astype(str)).fillna(-1).to_numpy(np.int64)
     b = lookup.reindex(decisions["record_key_r"].astype(str)).fillna(-1).to_numpy(np.int64)
-    known = (a >= 0) & (b >= 0) & (a != b)
-    frame = pd.DataFrame({"i": np.minimum(a, b)[known], "j": np.maximum(a, b)[known],
-                          "match": (decisions["decision"].to_numpy() == "match")[known]})
-    frame = frame.drop_duplicates(["i", "j"], keep="last")  # later rows correct earlier ones
-    return (frame["i"].to_numpy(np.int64), frame["j"].to_numpy(np.int64), frame["match"].to_numpy(),
-            int((~known).sum()))
+    return shared.decision_pairs(a, b, decisions, np.int64)
 
 
 def spark_link_table(spark: Any, person: Any, config: LinkageConfig | None = None, *,
@@ -317,7 +291,7 @@ def spark_link_table(spark: Any, person: Any, config: LinkageConfig | None = Non
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
-    clock = _Clock(progress)
+    clock = shared.Clock(progress, label="link (spark)")
     fs: FSModel | None = None
     if model is not None:
         fs, config = FSModel.from_dict(model)
@@ -335,9 +309,7 @@ def spark_link_table(spark: Any, person: Any, config: LinkageConfig | None = Non
                            reason="missing_column", column=missing_cols[0],
                            fix="add the column to the input or remove it from the configuration")
     if config.record_key not in person.columns:
-        raise LinkageError("person table has no record key column", reason="missing_column",
-                           column=config.record_key,
-                           fix="stage the table with `stairs-link adapt` (it writes record_key)")
+        raise shared.missing_record_key_error(config.record_key)
     keep_cols = [config.record_key, *sorted(used)]
     if config.cannot_link_same_source:
         keep_cols += [c for c in config.source_columns if c not in keep_cols]
@@ -400,16 +372,8 @@ def spark_link_table(spark: Any, person: Any, config: LinkageConfig | None = Non
         gamma_u = np.repeat(unpack(u_codes["code"].to_numpy(np.int64), len(comps), base),
                             u_codes["n"].to_numpy(np.int64), axis=0)
         u = estimate_u(gamma_u, comps)
-        rule_columns = [set(r.columns()) for r in config.blocking]
-        m, training = fit_m(patterns, comps, rule_columns, u, base,
-                            max_iter=config.em_max_iterations, tol=config.em_tolerance)
-        for s in training["em_sessions"]:
-            s["rule"] = config.blocking[s["rule"]].name
-        fs = FSModel(comps, m, u, 0.5, training)
-        by_code = patterns.groupby("code")["n"].sum()
-        pattern_weight = fs.partial_weights(unpack(by_code.index.to_numpy(), len(comps), base)).sum(axis=1)
-        fs.prior = estimate_prior(pattern_weight.astype(np.float64), by_code.to_numpy(), total_pairs)
-        fs.training.update({"u_sample_pairs": int(len(ri)), "records": n, "blocked_pairs": n_pairs})
+        fs = shared.fit_model(patterns, config, u, base, total_pairs,
+                              {"u_sample_pairs": int(len(ri)), "records": n, "blocked_pairs": n_pairs})
         clock.lap("training")
 
     dec_ids = pd.Series(dmatch, index=di.astype(np.int64) * n + dj) if len(di) else pd.Series(dtype=bool)
@@ -545,12 +509,8 @@ def _summary(kept, clusters, ranked, plan, n_pairs, counters, fs, clock, cstats,
         "deterministic_links": counters["deterministic_links"],
         "deterministic_conflicts": counters["deterministic_conflicts"],
         "review_pairs": None,
-        "decisions": {"given": n_decisions + unknown_decisions, "applied": n_decisions,
-                      "unknown_record_keys": unknown_decisions},
-        "thresholds": {"link_threshold": config.link_threshold, "review_band": list(config.review_band),
-                       "keep_pairs_min_probability": config.keep_pairs_min_probability,
-                       "link_threshold_weight": math.log2(config.link_threshold / (1 - config.link_threshold)),
-                       "deterministic_conflict_weight": config.deterministic_conflict_weight},
+        "decisions": shared.decisions_summary(n_decisions, unknown_decisions),
+        "thresholds": shared.thresholds_summary(config),
         "prior_match_probability": fs.prior,
         "clustering": cstats,
         "cluster_size_distribution": {str(k): v for k, v in sorted(dist.items())},
@@ -579,26 +539,14 @@ def spark_link(staged_dirs: list[str | Path], out_dir: str | Path, *, master: st
     model = None
     if model_path is not None:
         model, _ = load_model(model_path)
-        if config is not None:
-            model = {**model, "config": {**model["config"], "max_pairs": config.max_pairs,
-                                         "chunk_pairs": config.chunk_pairs}}
+        model = shared.model_with_overrides(model, config)
     decisions = read_decisions(decisions_path) if decisions_path else None
     person = read_person_spark(spark, list(staged_dirs))
     result = spark_link_table(spark, person, config, model=model, decisions=decisions, progress=progress)
     write_spark_outputs(result, out_dir)
     result.summary["timings_seconds"]["total"] = round(time.perf_counter() - start, 3)
-    _write_json(Path(out_dir) / "summary.json", result.summary) if "://" not in str(out_dir) else None
+    shared.write_json(Path(out_dir) / "summary.json", result.summary) if "://" not in str(out_dir) else None
     return result
-
-
-def _write_json(path: Path, data: dict) -> None:
-    path.write_text(json.dumps(data, indent=2, default=_json_default) + "\n", encoding="utf-8")
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value)}")
 
 
 def write_single_parquet(df: Any, path: Path) -> None:
@@ -631,9 +579,9 @@ def write_spark_outputs(result: SparkLinkOutput, out_dir: str | Path) -> None:
     path.mkdir(parents=True, exist_ok=True)
     write_single_parquet(result.clusters, path / "clusters.parquet")
     write_single_parquet(result.pairs, path / "pairs.parquet")
-    _write_json(path / "model.json", result.model)
+    shared.write_json(path / "model.json", result.model)
     result.review.to_csv(path / "review.csv", index=False, encoding="utf-8")
-    _write_json(path / "summary.json", result.summary)
+    shared.write_json(path / "summary.json", result.summary)
 
 
 def spark_explain_blocking(staged_dirs: list[str | Path], config: LinkageConfig, *, master: str | None = None,
