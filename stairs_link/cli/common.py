@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -49,3 +50,31 @@ def echo_progress(message: str, *, quiet: bool = False) -> None:
     """Progress lines go to stderr so stdout stays clean for pipes."""
     if not quiet:
         click.echo(message, err=True)
+
+
+class DirOrURL(click.ParamType):
+    """An existing local directory (as a Path), or an object-store URL such as
+    ``s3a://bucket/staged/site-a`` kept as text for the Spark engine (which reads it on the
+    cluster; the embedded engine refuses URLs with :func:`require_local`)."""
+
+    name = "DIR|URL"
+
+    def __init__(self, exists: bool = True) -> None:
+        self.exists = exists
+
+    def convert(self, value, param, ctx):  # noqa: ANN001, ANN201 - click's signature
+        if isinstance(value, str) and "://" in value:
+            return value
+        return click.Path(exists=self.exists, file_okay=False, path_type=Path).convert(value, param, ctx)
+
+
+def require_local(engine: str, **paths: object) -> None:
+    """URLs work only with ``--engine spark``: say so, naming the option, for any other engine."""
+    if engine == "spark":
+        return
+    for option, value in paths.items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        url = next((v for v in values if isinstance(v, str) and "://" in v), None)
+        if url is not None:
+            raise click.UsageError(f"{option} '{url}' is a URL; only --engine spark reads and writes URLs "
+                                   "(or copy the data to a local directory)")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from stairs_link.cli.common import StairsCommand, echo_progress
+from stairs_link.cli.common import DirOrURL, StairsCommand, echo_progress, require_local
 
 # -h works even when a command is invoked on its own (click caches the help option on the
 # command, so a standalone invocation would otherwise fix it to --help only).
@@ -18,10 +18,10 @@ HELP = {"help_option_names": ["-h", "--help"]}
 
 
 @click.command(cls=StairsCommand, context_settings=HELP)
-@click.argument("staged", nargs=-1, required=True,
-                type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Directory to write clusters.parquet, pairs.parquet, model.json, review.csv, summary.json.")
+@click.argument("staged", nargs=-1, required=True, type=DirOrURL())
+@click.option("--out", "out_dir", required=True, type=DirOrURL(exists=False),
+              help="Directory to write clusters.parquet, pairs.parquet, model.json, review.csv, summary.json "
+                   "(with --engine spark also an object-store URL).")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Linkage configuration (YAML): comparisons, blocking rules, thresholds.")
 @click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -48,6 +48,7 @@ def link(staged: tuple[Path, ...], out_dir: Path, config_path: Path | None, mode
       stairs-link link staged/oakfield-systmone staged/oakfield-nomis --out linked
       stairs-link link staged/* --out linked --explain-blocking
       stairs-link link staged/* --out linked --model linked/model.json --decisions reviewed.csv
+      stairs-link link s3a://bucket/staged/a s3a://bucket/staged/b --out s3a://bucket/linked --engine spark
     """
     import dataclasses
 
@@ -57,6 +58,7 @@ def link(staged: tuple[Path, ...], out_dir: Path, config_path: Path | None, mode
     from stairs_link.linkage.pipeline import load_model, read_person
     from stairs_link.linkage.prepare import Features
 
+    require_local(engine, STAGED=staged, **{"--out": out_dir})
     config = LinkageConfig.from_yaml(config_path) if config_path else None
     if model_path is not None:
         config = load_model(model_path)[1]

@@ -194,12 +194,18 @@ def pseudonymisation_of(staged_dirs: list[Path]) -> dict[str, Any] | None:
     parameters, cannot link and are refused."""
     entries: dict[Path, dict | None] = {}
     for directory in staged_dirs:
-        path = Path(directory) / "manifest.json"
         try:
-            manifest = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+            if "://" in str(directory):  # an object-store URL (Spark engine): read through pyarrow's filesystems
+                from stairs_link.engine.spark.parts import read_text
+
+                text = read_text(str(directory).rstrip("/") + "/manifest.json")
+            else:
+                path = Path(directory) / "manifest.json"
+                text = path.read_text(encoding="utf-8") if path.is_file() else None
+            manifest = json.loads(text) if text else {}
         except (OSError, json.JSONDecodeError):
             manifest = {}  # no readable manifest: judged by its columns later
-        entries[Path(directory)] = manifest.get("pseudonymisation")
+        entries[directory] = manifest.get("pseudonymisation")
     marked = {d: e for d, e in entries.items() if e}
     if not marked:
         return None
@@ -213,12 +219,12 @@ def pseudonymisation_of(staged_dirs: list[Path]) -> dict[str, Any] | None:
         if entry.get("key_id") != first.get("key_id"):
             raise LinkageError(f"staged directories were pseudonymised with different keys (key id "
                                f"{entry.get('key_id')} here, {first.get('key_id')} in {first_dir})",
-                               reason="different_keys", file=str(directory / "manifest.json"),
+                               reason="different_keys", file=f"{directory}/manifest.json",
                                fix="every site must pseudonymise with the same key file (compare key ids)")
         if entry.get("params") != first.get("params"):
             raise LinkageError(f"staged directories were pseudonymised with different encoding parameters "
                                f"(compare with {first_dir})", reason="different_params",
-                               file=str(directory / "manifest.json"),
+                               file=f"{directory}/manifest.json",
                                fix="re-run adapt --pseudonymise at every site with the same parameters")
     return first
 

@@ -131,9 +131,14 @@ def model_with_overrides(model: dict[str, Any], config: LinkageConfig | None) ->
                                 "chunk_pairs": config.chunk_pairs}}
 
 
+def json_text(data: dict) -> str:
+    """``data`` as indented JSON text (numpy scalars as Python numbers)."""
+    return json.dumps(data, indent=2, default=_json_default) + "\n"
+
+
 def write_json(path: Path, data: dict) -> None:
     """Write ``data`` as indented UTF-8 JSON (numpy scalars as Python numbers)."""
-    path.write_text(json.dumps(data, indent=2, default=_json_default) + "\n", encoding="utf-8")
+    path.write_text(json_text(data), encoding="utf-8")
 
 
 def _json_default(value: Any) -> Any:

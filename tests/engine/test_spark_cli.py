@@ -3,6 +3,8 @@ staged directories, --explain-blocking on Spark, and a clean message without pys
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 import yaml
@@ -52,3 +54,32 @@ def test_link_engine_spark_without_pyspark_says_how_to_install(staged, tmp_path,
     assert result.exit_code == 2
     assert 'pip install "stairs-link[spark]"' in result.output
     assert "Traceback" not in result.output
+
+
+def test_link_engine_spark_reads_and_writes_urls(spark, staged, tmp_path, monkeypatch):
+    """Object-store style URLs (file:// here): staged inputs read by Spark, outputs as datasets
+    plus model.json, review.csv and summary.json written through pyarrow's filesystems."""
+    dirs, config = staged
+    monkeypatch.setenv("STAIRS_LINK_SPARK_MASTER", "local[2]")
+    runner = CliRunner()
+    embedded = runner.invoke(cli, ["link", *dirs, "--out", str(tmp_path / "e"), "--config", config, "-q"])
+    assert embedded.exit_code == 0, embedded.output
+    out = tmp_path / "url-out"
+    result = runner.invoke(cli, ["link", *[f"file://{d}" for d in dirs], "--out", f"file://{out}",
+                                 "--config", config, "-q", "--engine", "spark"])
+    assert result.exit_code == 0, result.output
+    assert (out / "clusters.parquet").is_dir()  # a dataset of part files
+    clusters = pd.read_parquet(out / "clusters.parquet")
+    expected = pd.read_parquet(tmp_path / "e" / "clusters.parquet")
+    pd.testing.assert_frame_equal(clusters.sort_values("record_key").reset_index(drop=True),
+                                  expected.sort_values("record_key").reset_index(drop=True), check_dtype=False)
+    for name in ("model.json", "review.csv", "summary.json"):
+        assert (out / name).stat().st_size > 0, name
+    assert json.loads((out / "summary.json").read_text())["children"] == expected["child_id"].nunique()
+
+
+def test_embedded_engine_refuses_urls(staged, tmp_path):
+    dirs, _ = staged
+    result = CliRunner().invoke(cli, ["link", f"file://{dirs[0]}", "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2
+    assert "only --engine spark reads and writes URLs" in result.output

@@ -33,6 +33,7 @@ from stairs_link.errors import LinkageError
 from stairs_link.engine.spark.graph import connected_components, with_row_index
 from stairs_link.engine.spark.keys import SEP, SET_SEP, part_specs, record_keys, record_keys_schema
 from stairs_link.engine.spark.kernels import PAIR_ORDER, cluster_bucket, compare_batches, score_batches
+from stairs_link.engine.spark.parts import write_text
 from stairs_link.linkage import shared
 from stairs_link.linkage.blocking import BlockingPlan
 from stairs_link.linkage.config import LinkageConfig
@@ -545,8 +546,19 @@ def spark_link(staged_dirs: list[str | Path], out_dir: str | Path, *, master: st
     result = spark_link_table(spark, person, config, model=model, decisions=decisions, progress=progress)
     write_spark_outputs(result, out_dir)
     result.summary["timings_seconds"]["total"] = round(time.perf_counter() - start, 3)
-    shared.write_json(Path(out_dir) / "summary.json", result.summary) if "://" not in str(out_dir) else None
+    if "://" in str(out_dir):
+        write_text(str(out_dir).rstrip("/") + "/summary.json", shared.json_text(result.summary))
+    else:
+        shared.write_json(Path(out_dir) / "summary.json", result.summary)
     return result
+
+
+def _write_small_files(result: SparkLinkOutput, out: str) -> None:
+    """model.json, review.csv and summary.json next to the datasets in an object store,
+    through pyarrow's filesystems (the driver holds them; they are small)."""
+    write_text(f"{out}/model.json", shared.json_text(result.model))
+    write_text(f"{out}/review.csv", result.review.to_csv(index=False))
+    write_text(f"{out}/summary.json", shared.json_text(result.summary))
 
 
 def write_single_parquet(df: Any, path: Path) -> None:
@@ -574,7 +586,8 @@ def write_spark_outputs(result: SparkLinkOutput, out_dir: str | Path) -> None:
     if "://" in out:  # object stores: Spark datasets (directories of part files)
         result.clusters.write.mode("overwrite").parquet(out + "/clusters.parquet")
         result.pairs.write.mode("overwrite").parquet(out + "/pairs.parquet")
-        return  # the small files are the caller's to place (see docs/scaling.md)
+        _write_small_files(result, out)
+        return
     path = Path(out)
     path.mkdir(parents=True, exist_ok=True)
     write_single_parquet(result.clusters, path / "clusters.parquet")

@@ -114,3 +114,22 @@ def _is_dir(fs: pa.fs.FileSystem, inner: str) -> bool:
     from pyarrow import fs as pafs
 
     return fs.get_file_info(inner).type == pafs.FileType.Directory
+
+
+def read_text(path: str | Path) -> str | None:
+    """A small text file (a manifest) at a local path or URL; None when it does not exist."""
+    from pyarrow import fs as pafs
+
+    fs, inner = filesystem(str(path))
+    if fs.get_file_info(inner).type != pafs.FileType.File:
+        return None
+    with fs.open_input_stream(inner) as handle:
+        return handle.read().decode("utf-8")
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Write a small text file (JSON, CSV) to a local path or URL, creating its folder."""
+    fs, inner = filesystem(str(path))
+    fs.create_dir(inner.rsplit("/", 1)[0], recursive=True)
+    with fs.open_output_stream(inner) as handle:
+        handle.write(text.encode("utf-8"))
