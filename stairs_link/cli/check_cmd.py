@@ -69,7 +69,7 @@ def coverage(directories: tuple[Path, ...], out_dir: Path) -> None:
     Writes coverage.parquet and coverage.csv (share of rows filled, 0 to 1) and a heatmap,
     coverage.png.
     """
-    from stairs_link.quality.coverage import coverage as run_coverage
+    from stairs_link.quality.site_coverage import coverage as run_coverage
 
     matrix = run_coverage(list(directories), out_dir)
     click.echo(f"{matrix.shape[0]} site(s) x {matrix.shape[1]} fields -> {out_dir / 'coverage.csv'}, "

@@ -41,7 +41,7 @@ def check(
 
 def coverage(staged_dirs: list[Path], out_dir: Path) -> pd.DataFrame:
     """Site x field completeness matrix, written as Parquet, CSV and a heatmap PNG."""
-    from stairs_link.quality.coverage import coverage as _coverage
+    from stairs_link.quality.site_coverage import coverage as _coverage
 
     return _coverage(staged_dirs, out_dir)
 

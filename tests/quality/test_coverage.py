@@ -1,4 +1,4 @@
-"""Site x field coverage matrix and heatmap."""
+"""Site x field coverage matrix and heatmap (stairs_link.quality.site_coverage)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,9 @@ The direct answer to the evaluation's finding of "little overlap in information 
 across multiple sites". A cell is the share of the site's rows of that table where the field
 is filled; a site with no rows of a table scores 0 for its fields (it provides none of them).
 Keys and provenance columns, which every staged row has, are left out, and so are the
-pseudonymised-mode columns when no site fills them.
+pseudonymised-mode columns when no site fills them. For a pseudonymised site, a name, date of
+birth or postcode counts as provided where its Bloom encoding is filled (the plain column is
+nulled on purpose).
 """
 
 from __future__ import annotations
@@ -34,6 +36,13 @@ PSEUDONYMISED_ONLY = frozenset(
 )
 
 
+#: Plain person fields that pseudonymised mode replaces by an encoding (see
+#: stairs_link.privacy.pseudonymise.BLOOM_COLUMNS): covered where the encoding is filled.
+#: ``middle_names`` is dropped there without an encoding, so it shows as not provided.
+ENCODED_AS = {"given_name": "given_name_bf", "family_name": "family_name_bf",
+              "date_of_birth": "dob_bf", "postcode": "postcode_bf"}
+
+
 def coverage_matrix(staged_dirs: list[Path]) -> pd.DataFrame:
     """Site x ``table.field`` completeness (0..1), sites as the index, fields in schema order."""
     if not staged_dirs:
@@ -53,7 +62,13 @@ def coverage_matrix(staged_dirs: list[Path]) -> pd.DataFrame:
                 columns[f"{name}.{field}"] = pd.Series(0.0, index=sites)
             continue
         frame = pd.concat(frames, ignore_index=True)
-        filled = frame[fields].notna().groupby(frame["site_id"]).mean()
+        present = frame[fields].notna()
+        for plain, encoded in ENCODED_AS.items():
+            if name == "person" and encoded in frame:
+                # pseudonymised mode nulls the plain column and keeps its encoding: the site
+                # did provide the field (for linkage), so it counts as covered
+                present[plain] = present[plain] | frame[encoded].notna()
+        filled = present.groupby(frame["site_id"]).mean()
         filled = filled.reindex(sites).fillna(0.0)
         for field in fields:
             columns[f"{name}.{field}"] = filled[field].astype(float)
