@@ -101,55 +101,11 @@ def build(
     assert person["child_id"].notna().all() and not person["record_key"].duplicated().any()
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    tables = assemble_children(person, {t: staged.tables[t] for t in EVENT_TABLES}, load_pairs(linked_dir), rules)
     files: list[str] = []
-    child_ids = pd.Series(sorted(person["child_id"].unique()))
-
-    # flat event tables, sorted by child then date
-    events: dict[str, pa.Table] = {}
-    n_events: dict[str, int] = {}
-    for table, date_column in EVENT_TABLES.items():
-        frame = staged.tables[table].drop(columns=["_staged_file", "_staged_row"])
-        frame.insert(0, "child_id", frame["record_key"].map(key_to_child))
-        assert frame["child_id"].notna().all()
-        frame = frame.sort_values(["child_id", date_column, "record_key"], kind="stable").reset_index(drop=True)
-        schema = pa.schema([pa.field("child_id", pa.string(), nullable=False), *arrow_schema(table)],
-                           metadata={b"stairs_link.table": f"dataset.{table}".encode()})
-        data = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
-        events[table] = data
-        n_events[table] = data.num_rows
-        name = EVENT_OUTPUTS[table][0]
+    for name, data in tables.outputs().items():
         pq.write_table(data, out_dir / name, compression="zstd")
         files.append(name)
-
-    # children: resolved demographics + identifiers + link confidence + nested lists
-    children = resolve_demographics(person)
-    children = children.merge(_link_summary(person, load_pairs(linked_dir)), on="child_id", how="left")
-    children = children.sort_values("child_id").reset_index(drop=True)
-    assert children["child_id"].tolist() == child_ids.tolist()
-    table = pa.Table.from_pandas(children, preserve_index=False)
-    # resolved fields keep their canonical types even when every value is null
-    person_schema = arrow_schema("person")
-    for name in [*FIELDS, *(f for f in OPTIONAL_FIELDS if f in table.column_names)]:
-        index = table.schema.get_field_index(name)
-        table = table.set_column(index, name, table.column(name).cast(person_schema.field(name).type))
-    for name, column in identifiers_seen(person, child_ids).items():
-        table = table.append_column(name, column)
-    for event_table, (_, column) in EVENT_OUTPUTS.items():
-        table = table.append_column(column, nest(child_ids, events[event_table]))
-    sources = person.sort_values(["child_id", "record_key"], kind="stable")[["child_id", *SOURCE_RECORD_COLUMNS]]
-    table = table.append_column("source_records", nest(child_ids, pa.Table.from_pandas(sources, preserve_index=False)))
-    pq.write_table(table, out_dir / "children.parquet", compression="zstd")
-    files.append("children.parquet")
-
-    # stays and transitions
-    episodes = events["episode"].to_pandas()
-    stays = merge_stays(episodes, rules)
-    dob = children.set_index("child_id")["date_of_birth"]
-    formulations = events["formulation"].to_pandas()
-    transitions = derive_transitions(stays, dob, formulations, rules)
-    pq.write_table(_stays_arrow(stays), out_dir / "stays.parquet", compression="zstd")
-    pq.write_table(_transitions_arrow(transitions), out_dir / "transitions.parquet", compression="zstd")
-    files += ["stays.parquet", "transitions.parquet"]
 
     pq.write_table(_history_arrow(history), out_dir / "id_history.parquet", compression="zstd")
     pq.write_table(pa.Table.from_pandas(record_map.sort_values("record_key"), preserve_index=False),
@@ -168,20 +124,109 @@ def build(
     this_run = history[history["run"] == history["run"].max()]
     result = BuildResult(
         out_dir=out_dir,
-        n_children=len(child_ids),
+        n_children=tables.children.num_rows,
         n_records=len(person),
-        n_events=n_events,
-        n_stays=len(stays),
-        n_transitions=len(transitions),
-        id_events={k: int(v) for k, v in this_run["event"].value_counts().sort_index().items()},
+        n_events={t: data.num_rows for t, data in tables.events.items()},
+        n_stays=tables.stays.num_rows,
+        n_transitions=tables.transitions.num_rows,
+        id_events=count_events(this_run["event"]),
         duplicates_dropped=staged.duplicates_dropped,
         files=files,
     )
-    summary = asdict(result) | {"out_dir": str(out_dir), "rules": asdict(rules),
-                                "transition_kinds": {k: int(v) for k, v in
-                                                     transitions["kind"].value_counts().sort_index().items()}}
-    (out_dir / "build.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    (out_dir / "build.json").write_text(json.dumps(build_summary(result, rules, tables.transition_kinds),
+                                                   indent=2), encoding="utf-8")
     return result
+
+
+def count_events(values: pd.Series) -> dict[str, int]:
+    """{value: count}, keys sorted (id events, transition kinds in build.json)."""
+    return {k: int(v) for k, v in values.value_counts().sort_index().items()}
+
+
+def build_summary(result: BuildResult, rules: TransitionRules, transition_kinds: dict[str, int]) -> dict:
+    """The content of build.json (both engines)."""
+    return asdict(result) | {"out_dir": str(result.out_dir), "rules": asdict(rules),
+                             "transition_kinds": dict(sorted(transition_kinds.items()))}
+
+
+@dataclass
+class ChildTables:
+    """The per-child outputs of one set of children (all of them, or one Spark bucket), each
+    sorted by child_id: flat event tables, children (nested), stays, transitions."""
+
+    events: dict[str, pa.Table]
+    children: pa.Table
+    stays: pa.Table
+    transitions: pa.Table
+    transition_kinds: dict[str, int]
+
+    def outputs(self) -> dict[str, pa.Table]:
+        """Output file name -> table, in the order the embedded build writes them."""
+        flat = {EVENT_OUTPUTS[t][0]: data for t, data in self.events.items()}
+        return flat | {"children.parquet": self.children, "stays.parquet": self.stays,
+                       "transitions.parquet": self.transitions}
+
+
+def assemble_children(
+    person: pd.DataFrame,
+    events: dict[str, pd.DataFrame],
+    pairs: pd.DataFrame | None,
+    rules: TransitionRules,
+    *,
+    fields: list[str] | None = None,
+) -> ChildTables:
+    """Everything in the dataset that is computed child by child.
+
+    ``person``: the de-duplicated person rows with ``child_id``; ``events``: the de-duplicated
+    rows of each table of :data:`EVENT_TABLES` (staged order, with ``_staged_file`` and
+    ``_staged_row``), all of them belonging to those children; ``pairs``: linked pairs (or None).
+    Nothing here looks beyond one child, so any subset of children holding all their rows gives
+    those children's rows of the whole result. ``fields``: the demographic fields to resolve
+    (default: from ``person``; pass the whole dataset's choice when ``person`` is a subset).
+    """
+    key_to_child = person.set_index("record_key")["child_id"]
+    child_ids = pd.Series(sorted(person["child_id"].unique()), dtype=object)
+
+    # flat event tables, sorted by child then date
+    tables: dict[str, pa.Table] = {}
+    for table, date_column in EVENT_TABLES.items():
+        frame = events[table].drop(columns=["_staged_file", "_staged_row"])
+        frame.insert(0, "child_id", frame["record_key"].map(key_to_child))
+        assert frame["child_id"].notna().all()
+        frame = frame.sort_values(["child_id", date_column, "record_key"], kind="stable").reset_index(drop=True)
+        schema = pa.schema([pa.field("child_id", pa.string(), nullable=False), *arrow_schema(table)],
+                           metadata={b"stairs_link.table": f"dataset.{table}".encode()})
+        tables[table] = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+
+    # children: resolved demographics + identifiers + link confidence + nested lists
+    children = resolve_demographics(person, fields)
+    children = children.merge(_link_summary(person, pairs), on="child_id", how="left")
+    children = children.sort_values("child_id").reset_index(drop=True)
+    assert children["child_id"].tolist() == child_ids.tolist()
+    table = pa.Table.from_pandas(children, preserve_index=False)
+    # resolved fields keep their canonical types even when every value is null
+    person_schema = arrow_schema("person")
+    for name in [*FIELDS, *(f for f in OPTIONAL_FIELDS if f in table.column_names)]:
+        index = table.schema.get_field_index(name)
+        table = table.set_column(index, name, table.column(name).cast(person_schema.field(name).type))
+    for name, column in identifiers_seen(person, child_ids).items():
+        table = table.append_column(name, column)
+    for event_table, (_, column) in EVENT_OUTPUTS.items():
+        table = table.append_column(column, nest(child_ids, tables[event_table]))
+    sources = person.sort_values(["child_id", "record_key"], kind="stable")[["child_id", *SOURCE_RECORD_COLUMNS]]
+    # explicit types: a subset of children may hold only nulls in a column
+    source_schema = pa.schema([pa.field("child_id", pa.string()),
+                               *[pa.field(c, person_schema.field(c).type) for c in SOURCE_RECORD_COLUMNS]])
+    sources = pa.Table.from_pandas(sources, schema=source_schema, preserve_index=False)
+    table = table.append_column("source_records", nest(child_ids, sources))
+
+    # stays and transitions
+    stays = merge_stays(tables["episode"].to_pandas(), rules)
+    dob = children.set_index("child_id")["date_of_birth"]
+    transitions = derive_transitions(stays, dob, tables["formulation"].to_pandas(), rules)
+    return ChildTables(events=tables, children=table, stays=_stays_arrow(stays),
+                       transitions=_transitions_arrow(transitions),
+                       transition_kinds=count_events(transitions["kind"]))
 
 
 def _load_previous(previous: str | Path) -> tuple[pd.DataFrame, pd.DataFrame | None]:

@@ -86,24 +86,40 @@ def load_staged(staged_dirs: list[Path]) -> StagedData:
             parts = [p for p in parts if len(p)] or parts[:1]
             frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
         else:
-            frame = _empty_frame(name)
-            frame["_staged_file"] = pd.Series(dtype="string")
-            frame["_staged_row"] = pd.Series(dtype="int64")
-        before = len(frame)
-        if name == "person":
-            # latest extract of a record wins; ties by staged file order (deterministic)
-            frame = frame.sort_values(["record_key", "extracted_at", "_staged_file"], na_position="first", kind="stable")
-            frame = frame.drop_duplicates("record_key", keep="last")
-        elif len(frame):
-            # a row repeated in a later staged directory (another extract of the same system)
-            # is dropped; repeats inside one file are the source's own rows and are kept
-            content = [c.name for c in TABLES[name] if c.name not in PROVENANCE]
-            rank = frame["_staged_file"].map({f: i for i, f in enumerate(frame["_staged_file"].unique())})
-            first = rank.groupby([frame[c] for c in content], dropna=False, sort=False).transform("min")
-            frame = frame[rank == first]
-        dropped[name] = before - len(frame)
-        tables[name] = frame.reset_index(drop=True)
+            frame = empty_staged(name)
+        tables[name], dropped[name] = dedupe_staged(name, frame)
     return StagedData(tables=tables, duplicates_dropped=dropped)
+
+
+def empty_staged(name: str) -> pd.DataFrame:
+    """An empty staged table ``name`` with the ``_staged_file``/``_staged_row`` columns."""
+    frame = _empty_frame(name)
+    frame["_staged_file"] = pd.Series(dtype="string")
+    frame["_staged_row"] = pd.Series(dtype="int64")
+    return frame
+
+
+def dedupe_staged(name: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Drop rows of table ``name`` staged twice (see :func:`load_staged`); returns the kept rows
+    and how many were dropped.
+
+    ``frame`` holds the rows in staged-directory order (then row order), with ``_staged_file``.
+    Every repeat shares its record_key with the row it repeats, so this can run on any subset
+    of children that keeps all rows of each record (the Spark engine runs it per bucket).
+    """
+    before = len(frame)
+    if name == "person":
+        # latest extract of a record wins; ties by staged file order (deterministic)
+        frame = frame.sort_values(["record_key", "extracted_at", "_staged_file"], na_position="first", kind="stable")
+        frame = frame.drop_duplicates("record_key", keep="last")
+    elif len(frame):
+        # a row repeated in a later staged directory (another extract of the same system)
+        # is dropped; repeats inside one file are the source's own rows and are kept
+        content = [c.name for c in TABLES[name] if c.name not in PROVENANCE]
+        rank = frame["_staged_file"].map({f: i for i, f in enumerate(frame["_staged_file"].unique())})
+        first = rank.groupby([frame[c] for c in content], dropna=False, sort=False).transform("min")
+        frame = frame[rank == first]
+    return frame.reset_index(drop=True), before - len(frame)
 
 
 def check_event_keys(staged: StagedData) -> None:

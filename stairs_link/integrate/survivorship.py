@@ -84,15 +84,16 @@ def resolved_fields(person: pd.DataFrame) -> list[str]:
     return [*FIELDS, *optional]
 
 
-def resolve_demographics(person: pd.DataFrame) -> pd.DataFrame:
+def resolve_demographics(person: pd.DataFrame, fields: list[str] | None = None) -> pd.DataFrame:
     """One row per ``child_id`` with each field of :func:`resolved_fields` resolved by the
     rule above.
 
     ``person`` needs ``child_id``, ``system_kind``, ``extracted_at`` and the field columns.
     Also returns ``<field>_n_values``: how many distinct valid values the child's records hold
-    (more than 1 means the records disagree and the rule had to choose).
+    (more than 1 means the records disagree and the rule had to choose). ``fields`` overrides
+    :func:`resolved_fields` (the Spark engine passes the whole dataset's choice to each bucket).
     """
-    fields = resolved_fields(person)
+    fields = resolved_fields(person) if fields is None else fields
     base = person[["child_id", "system_kind", "extracted_at", *fields]].copy()
     base["date_of_birth"] = pd.to_datetime(base["date_of_birth"]).dt.strftime("%Y-%m-%d")
     long = base.melt(
