@@ -178,54 +178,98 @@ def open_csv(path: Path, source: SourceSpec, *, encoding: str | None, used: list
     info.header = header
     names = _unique_header(header, path, used)
 
-    def batches() -> Iterator[Batch]:
-        bad: list[tuple[int, str, str, str]] = []
+    return info, csv_batches(path, path=path, names=names, delimiter=delimiter, encoding=detected,
+                             skip_rows=source.header_row, block_bytes=block_bytes)
 
-        def on_invalid(row: pacsv.InvalidRow) -> str:
-            # row.number counts every row of the file from 1, header rows included
-            # (reliable because use_threads=False).
-            number = (row.number or 0) - source.header_row
-            bad.append((number, "ragged_row", row.text,
-                        f"row has {row.actual_columns} values but the header has {row.expected_columns} columns; "
-                        "row not staged. Fix: correct the row in the export (a stray delimiter or missing quotes)"))
-            return "skip"
 
+def arrow_encoding(encoding: str) -> str:
+    """The encoding name pyarrow's CSV reader is given (it strips a UTF-8 BOM itself)."""
+    return "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
+
+
+def _arrow_csv(source: Path | pa.NativeFile, *, names: list[str], delimiter: str, encoding: str, skip_rows: int,
+               block_bytes: int, on_invalid, include: list[str] | None = None) -> pacsv.CSVStreamingReader:  # noqa: ANN001
+    """pyarrow's streaming CSV reader with the options every adapt read uses (all text, no
+    null guessing, quoted newlines allowed, ragged rows handed to ``on_invalid``)."""
+    return pacsv.open_csv(
+        source,
+        read_options=pacsv.ReadOptions(column_names=names, skip_rows=skip_rows, use_threads=False,
+                                       block_size=block_bytes, encoding=arrow_encoding(encoding)),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid),
+        convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in include or names},
+                                             include_columns=include or [],
+                                             strings_can_be_null=False, quoted_strings_can_be_null=False),
+    )
+
+
+def csv_batches(source: Path | pa.NativeFile, *, path: Path, names: list[str], delimiter: str, encoding: str,
+                skip_rows: int, block_bytes: int = DEFAULT_BLOCK_BYTES, row_offset: int = 0) -> Iterator[Batch]:
+    """Batches of a CSV file (or of a byte range of one, for the Spark engine) as text.
+
+    ``skip_rows`` raw lines are skipped first (the header: pyarrow skips lines, not quoted
+    records). Data rows are numbered from ``row_offset + 1`` in file order; blank lines are
+    not rows (pyarrow skips them), ragged rows take their number and go to ``bad_rows``.
+    """
+    bad: list[tuple[int, str, str, str]] = []
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        # row.number counts every row of the source from 1, skipped header lines included
+        # (reliable because use_threads=False).
+        number = (row.number or 0) - skip_rows + row_offset
+        bad.append((number, "ragged_row", row.text,
+                    f"row has {row.actual_columns} values but the header has {row.expected_columns} columns; "
+                    "row not staged. Fix: correct the row in the export (a stray delimiter or missing quotes)"))
+        return "skip"
+
+    try:
+        reader = _arrow_csv(source, names=names, delimiter=delimiter, encoding=encoding, skip_rows=skip_rows,
+                            block_bytes=block_bytes, on_invalid=on_invalid)
+    except (pa.ArrowInvalid, pa.ArrowException) as exc:
+        raise _csv_error(exc, path, after_row=row_offset or None) from None
+    staged_before = 0
+    bad_before: list[int] = []
+    while True:
         try:
-            reader = _open_arrow_csv(on_invalid)
+            record_batch = reader.read_next_batch()
+        except StopIteration:
+            break
         except (pa.ArrowInvalid, pa.ArrowException) as exc:
-            raise _csv_error(exc, path) from None
-        staged_before = 0
-        bad_before: list[int] = []
-        while True:
-            try:
-                record_batch = reader.read_next_batch()
-            except StopIteration:
-                break
-            except (pa.ArrowInvalid, pa.ArrowException) as exc:
-                raise _csv_error(exc, path, after_row=staged_before + len(bad_before)) from None
-            new_bad = bad[:]
-            bad.clear()
-            bad_before.extend(b[0] for b in new_bad)
-            n = record_batch.num_rows
-            # data row numbers: good rows fill the numbers not taken by skipped (ragged) rows
-            rows = _fill_row_numbers(staged_before, n, np.array(sorted(bad_before), dtype=np.int64))
-            staged_before += n
-            frame = record_batch.to_pandas(types_mapper={pa.string(): TEXT}.get)
-            yield Batch(frame=frame, source_rows=rows, bad_rows=new_bad)
-        if bad:  # ragged rows after the last good row
-            yield Batch(frame=pd.DataFrame({n: pd.Series([], dtype=TEXT) for n in names}),
-                        source_rows=np.zeros(0, dtype=np.int64), bad_rows=bad[:])
+            raise _csv_error(exc, path, after_row=row_offset + staged_before + len(bad_before)) from None
+        new_bad = bad[:]
+        bad.clear()
+        bad_before.extend(b[0] - row_offset for b in new_bad)
+        n = record_batch.num_rows
+        # data row numbers: good rows fill the numbers not taken by skipped (ragged) rows
+        rows = _fill_row_numbers(staged_before, n, np.array(sorted(bad_before), dtype=np.int64)) + row_offset
+        staged_before += n
+        frame = record_batch.to_pandas(types_mapper={pa.string(): TEXT}.get)
+        yield Batch(frame=frame, source_rows=rows, bad_rows=new_bad)
+    if bad:  # ragged rows after the last good row
+        yield Batch(frame=pd.DataFrame({n: pd.Series([], dtype=TEXT) for n in names}),
+                    source_rows=np.zeros(0, dtype=np.int64), bad_rows=bad[:])
 
-    def _open_arrow_csv(on_invalid) -> pacsv.CSVStreamingReader:  # noqa: ANN001 - pyarrow callback
-        return pacsv.open_csv(
-            path,
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=source.header_row, use_threads=False,
-                                           block_size=block_bytes, encoding="utf8" if detected in ("utf-8", "utf-8-sig") else detected),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid),
-            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
-                                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
-        )
-    return info, batches()
+
+def count_csv_rows(source: Path | pa.NativeFile, *, path: Path, names: list[str], delimiter: str, encoding: str,
+                   skip_rows: int, block_bytes: int = DEFAULT_BLOCK_BYTES) -> int:
+    """How many data rows (good and ragged) :func:`csv_batches` would number in ``source``:
+    the same parse, converting one column only (the Spark engine's row-offset pass)."""
+    ragged = 0
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        nonlocal ragged
+        ragged += 1
+        return "skip"
+
+    good = 0
+    try:
+        reader = _arrow_csv(source, names=names, delimiter=delimiter, encoding=encoding, skip_rows=skip_rows,
+                            block_bytes=block_bytes, on_invalid=on_invalid, include=names[:1])
+        for record_batch in reader:
+            good += record_batch.num_rows
+    except (pa.ArrowInvalid, pa.ArrowException) as exc:
+        raise _csv_error(exc, path, after_row=good + ragged) from None
+    return good + ragged
+
 
 
 def _csv_error(exc: Exception, path: Path, after_row: int | None = None) -> InputFileError:

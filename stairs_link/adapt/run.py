@@ -28,7 +28,7 @@ from stairs_link.adapt.readers import DEFAULT_BLOCK_BYTES, Batch, FileInfo, open
 from stairs_link.adapt.transform import TEXT, SeenIds, TableContext, transform_batch
 from stairs_link.errors import InputFileError, MappingError, Problem
 from stairs_link.mapping.loader import load_mapping
-from stairs_link.mapping.model import Mapping, SourceSpec
+from stairs_link.mapping.model import Mapping, SourceSpec, TableSpec
 from stairs_link.schema.io import to_arrow
 from stairs_link.schema.tables import SCHEMA_VERSION, TABLES, arrow_schema
 
@@ -148,6 +148,16 @@ def check_columns(header: list[str], mapping: Mapping, table: str, path: Path) -
     return problems
 
 
+def require_columns(info: FileInfo, mapping: Mapping, table: str, path: Path) -> None:
+    """MappingError listing every column the mapping names for ``table`` that the file lacks."""
+    if info.header or info.format != "json":  # an empty JSON list has no columns to check
+        problems = check_columns(info.header, mapping, table, path)
+        if problems:
+            raise MappingError(f"{len(problems)} column(s) named by the mapping are missing from the export",
+                               reason="missing_column", file=str(path), fix="see each problem below",
+                               problems=problems)
+
+
 def _rejects_frame(bad_rows: list[tuple[int, str, str, str]], source_file: str, table: str, mapping_id: str) -> pd.DataFrame:
     return pd.DataFrame({
         "source_file": source_file,
@@ -193,12 +203,7 @@ def adapt(
 
         pseudo = SitePseudonymiser(pseudonymise_key, privacy_params)
         plan = dict(sorted(plan.items(), key=lambda item: item[0] != "person"))  # dates of birth first
-    warnings = []
-    uses_two_digit_years = any("%y" in f for spec in mapping.tables.values() for field in spec.fields.values()
-                               for f in field.formats or ())
-    if reference is None and uses_two_digit_years:
-        warnings.append("no extraction date (--extracted-at or `extracted_at:` in the mapping): two-digit years "
-                        "were resolved against the current year, so a rerun in a later year may differ")
+    warnings = start_warnings(mapping, reference)
     out_dir.mkdir(parents=True, exist_ok=True)
     partial: list[Path] = []
     sources: list[dict] = []
@@ -223,12 +228,10 @@ def adapt(
             seen = SeenIds()
             for path, name in files:
                 source, info = _adapt_file(path, name, table, mapping, ctx_args={
-                    "extracted_at": stamp if (extracted_at is not None or "extracted_at" not in spec.fields) else None,
-                    "reference_date": reference, "seen": seen,
+                    **context_args(spec, stamp, extracted_at, reference), "seen": seen,
                 }, encoding=encoding, block_bytes=block_bytes, writers=(writer, rejects_writer),
                     background=background, pseudo=pseudo, progress=progress)
-                checksums[name] = {"file": name, "sha256": info.sha256, "bytes": info.size, "format": info.format,
-                                   "encoding": info.encoding, "delimiter": info.delimiter}
+                checksums[name] = checksum_entry(name, info)
                 table_rows[table] += source["rows_staged"]
                 rejects_total += source.pop("rejects")
                 sources.append(source)
@@ -261,11 +264,59 @@ def adapt(
         written.append(final)
     rejects_tmp.replace(rejects_path)
     orphans = _orphan_event_rows(out_dir, list(plan))
+    manifest = build_manifest(mapping, stamp, checksums, sources, table_rows, rejects_total, orphans, warnings)
+    if pseudo is not None:
+        manifest["pseudonymisation"] = pseudo.manifest()
+    (out_dir / "manifest.json").write_text(manifest_text(manifest), encoding="utf-8")
+    return AdaptResult(out_dir=out_dir, manifest=manifest, tables=written, rejects=rejects_path)
+
+
+def start_warnings(mapping: Mapping, reference: dt.date | None) -> list[str]:
+    """Warnings known before any row is read (both engines)."""
+    warnings = []
+    uses_two_digit_years = any("%y" in f for spec in mapping.tables.values() for field in spec.fields.values()
+                               for f in field.formats or ())
+    if reference is None and uses_two_digit_years:
+        warnings.append("no extraction date (--extracted-at or `extracted_at:` in the mapping): two-digit years "
+                        "were resolved against the current year, so a rerun in a later year may differ")
+    return warnings
+
+
+def context_args(spec: TableSpec, stamp: str | None, extracted_at: str | None, reference: dt.date | None) -> dict:
+    """The per-table TableContext arguments (``extracted_at`` from the option, else the
+    mapping's, unless the table maps an extracted_at column of its own)."""
+    return {"extracted_at": stamp if (extracted_at is not None or "extracted_at" not in spec.fields) else None,
+            "reference_date": reference}
+
+
+def checksum_entry(name: str, info: FileInfo) -> dict:
+    """The manifest's ``inputs`` entry for one file."""
+    return {"file": name, "sha256": info.sha256, "bytes": info.size, "format": info.format,
+            "encoding": info.encoding, "delimiter": info.delimiter}
+
+
+def source_entry(table: str, name: str, counts: dict, unknown: dict[str, Counter],
+                 invalid: dict[str, Counter]) -> dict:
+    """The manifest's ``sources`` entry for one file; checks that every row read was staged
+    or rejected (the manifest's conservation law). ``counts`` keeps its ``rejects`` key."""
+    if counts["rows_in"] != counts["rows_staged"] + counts["rows_rejected"]:
+        raise RuntimeError(f"bug: rows not conserved for {name}: {counts}")
+    return {
+        "table": table, "file": name, **counts,
+        "unknown_codes": {f: _listable(c) for f, c in sorted(unknown.items())},
+        "invalid_values": {f: dict(sorted(c.items())) for f, c in sorted(invalid.items())},
+    }
+
+
+def build_manifest(mapping: Mapping, stamp: str | None, checksums: dict[str, dict], sources: list[dict],
+                   table_rows: dict[str, int], rejects_total: int, orphans: dict[str, int],
+                   warnings: list[str]) -> dict:
+    """manifest.json's content (both engines); adds the orphan-row warnings to ``warnings``."""
     for table, count in orphans.items():
         if count:
             warnings.append(f"{count:,} {table} row(s) belong to a local id with no staged person row "
                             "(missing or rejected in the person file): they cannot be linked to a child")
-    manifest = {
+    return {
         "stairs_link_version": __version__,
         "schema_version": SCHEMA_VERSION,
         "mapping": {"id": mapping.id, "file": mapping.path.name, "sha256": mapping.sha256,
@@ -282,10 +333,11 @@ def adapt(
         "orphan_event_rows": orphans,
         "warnings": warnings,
     }
-    if pseudo is not None:
-        manifest["pseudonymisation"] = pseudo.manifest()
-    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return AdaptResult(out_dir=out_dir, manifest=manifest, tables=written, rejects=rejects_path)
+
+
+def manifest_text(manifest: dict) -> str:
+    """manifest.json as written (UTF-8, indented, one trailing newline)."""
+    return json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
 
 
 def _adapt_file(path: Path, name: str, table: str, mapping: Mapping, *, ctx_args: dict, encoding: str | None,
@@ -296,12 +348,7 @@ def _adapt_file(path: Path, name: str, table: str, mapping: Mapping, *, ctx_args
     spec = mapping.tables[table]
     info, batches = open_export(path, spec.source, encoding=encoding, used=mapping.columns_used(table),
                                 block_bytes=block_bytes)
-    if info.header or info.format != "json":  # an empty JSON list has no columns to check
-        problems = check_columns(info.header, mapping, table, path)
-        if problems:
-            raise MappingError(f"{len(problems)} column(s) named by the mapping are missing from the export",
-                               reason="missing_column", file=str(path), fix="see each problem below",
-                               problems=problems)
+    require_columns(info, mapping, table, path)
     ctx = TableContext(mapping=mapping, table=spec, source_file=name, source_format=info.format, **ctx_args)
     counts = {"rows_in": 0, "rows_staged": 0, "rows_rejected": 0, "rejects": 0}
     unknown: dict[str, Counter] = {}
@@ -311,14 +358,7 @@ def _adapt_file(path: Path, name: str, table: str, mapping: Mapping, *, ctx_args
                      background, pseudo)
         if progress:
             print(f"  {table}: {name}: {counts['rows_in']:,} rows read", file=sys.stderr)
-    # the conservation law of the manifest: every row read is staged or rejected
-    if counts["rows_in"] != counts["rows_staged"] + counts["rows_rejected"]:
-        raise RuntimeError(f"bug: rows not conserved for {name}: {counts}")
-    return {
-        "table": table, "file": name, **counts,
-        "unknown_codes": {f: _listable(c) for f, c in sorted(unknown.items())},
-        "invalid_values": {f: dict(sorted(c.items())) for f, c in sorted(invalid.items())},
-    }, info
+    return source_entry(table, name, counts, unknown, invalid), info
 
 
 MAX_LISTED_CODES = 50
@@ -349,30 +389,64 @@ def _orphan_event_rows(out_dir: Path, tables: list[str]) -> dict[str, int]:
     return counts
 
 
-def _adapt_batch(batch: Batch, ctx: TableContext, table: str, writer: pq.ParquetWriter,
-                 rejects_writer: pq.ParquetWriter, counts: dict, unknown: dict, invalid: dict, mapping_id: str,
-                 background: _BackgroundWrites, pseudo: SitePseudonymiser | None = None) -> None:
+@dataclass
+class BatchOutput:
+    """One batch adapted: the staged table and the rejects tables (in write order), with counts."""
+
+    staged: pa.Table | None
+    rejects: list[pa.Table]
+    rows_in: int
+    rows_staged: int
+    rows_rejected: int
+    unknown_codes: dict[str, Counter]
+    invalid_values: dict[str, Counter]
+
+
+def process_batch(batch: Batch, ctx: TableContext, table: str, mapping_id: str,
+                  pseudo: SitePseudonymiser | None = None) -> BatchOutput:
+    """Adapt one batch (both engines): unreadable rows to rejects, then ``transform_batch``."""
     n_bad = len(batch.bad_rows)
-    counts["rows_in"] += len(batch.frame) + n_bad
-    counts["rows_rejected"] += n_bad
+    out = BatchOutput(None, [], len(batch.frame) + n_bad, 0, n_bad, {}, {})
     if n_bad:
         frame = _rejects_frame(batch.bad_rows, ctx.source_file, table, mapping_id)
         frame = pseudo.rejects(frame) if pseudo is not None else frame
-        background.write(rejects_writer, to_arrow("rejects", frame))
-        counts["rejects"] += len(frame)
+        out.rejects.append(to_arrow("rejects", frame))
     if len(batch.frame) == 0:
-        return
+        return out
     result = transform_batch(batch.frame.astype(TEXT), batch.source_rows, ctx)
-    counts["rows_staged"] += len(result.staged)
-    counts["rows_rejected"] += result.rows_rejected
+    out.rows_staged = len(result.staged)
+    out.rows_rejected += result.rows_rejected
     if len(result.staged):
         staged = pseudo.staged(table, result.staged) if pseudo is not None else result.staged
-        background.write(writer, to_arrow(table, staged))
+        out.staged = to_arrow(table, staged)
     if len(result.rejects):
         rejects = pseudo.rejects(result.rejects) if pseudo is not None else result.rejects
-        background.write(rejects_writer, to_arrow("rejects", rejects))
-        counts["rejects"] += len(result.rejects)
-    for name, c in result.unknown_codes.items():
+        out.rejects.append(to_arrow("rejects", rejects))
+    out.unknown_codes = result.unknown_codes
+    out.invalid_values = result.invalid_values
+    return out
+
+
+def add_counts(output: BatchOutput, counts: dict, unknown: dict[str, Counter], invalid: dict[str, Counter]) -> None:
+    """Add one batch's figures to a file's running totals."""
+    counts["rows_in"] += output.rows_in
+    counts["rows_staged"] += output.rows_staged
+    counts["rows_rejected"] += output.rows_rejected
+    counts["rejects"] += sum(t.num_rows for t in output.rejects)
+    for name, c in output.unknown_codes.items():
         unknown.setdefault(name, Counter()).update(c)
-    for name, c in result.invalid_values.items():
+    for name, c in output.invalid_values.items():
         invalid.setdefault(name, Counter()).update(c)
+
+
+def _adapt_batch(batch: Batch, ctx: TableContext, table: str, writer: pq.ParquetWriter,
+                 rejects_writer: pq.ParquetWriter, counts: dict, unknown: dict, invalid: dict, mapping_id: str,
+                 background: _BackgroundWrites, pseudo: SitePseudonymiser | None = None) -> None:
+    output = process_batch(batch, ctx, table, mapping_id, pseudo)
+    add_counts(output, counts, unknown, invalid)
+    if len(batch.bad_rows):
+        background.write(rejects_writer, output.rejects[0])
+    if output.staged is not None:
+        background.write(writer, output.staged)
+    for rejects in output.rejects[1 if len(batch.bad_rows) else 0:]:
+        background.write(rejects_writer, rejects)
