@@ -32,10 +32,13 @@ import pandas as pd
 
 ID_EVENTS = ["created", "continued", "merged", "split", "absent"]
 
+#: hex digits of SHA-256 kept in a child id (a module constant so tests can force collisions).
+ID_HEX_DIGITS = 12
+
 
 def _hash_id(key: str, attempt: int = 0) -> str:
     text = key if attempt == 0 else f"{key}#{attempt}"
-    return "C" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+    return "C" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:ID_HEX_DIGITS]
 
 
 def _fresh_ids(min_keys: pd.Series, taken: set[str]) -> pd.Series:

@@ -127,26 +127,61 @@ def check_event_keys(staged: StagedData) -> None:
     keys = staged.tables["person"]["record_key"]
     for name in EVENT_TABLES:
         frame = staged.tables[name]
-        _raise_at_first(
-            frame, ~frame["record_key"].isin(keys),
-            f"{name} row(s) refer to a record_key with no person row in the staged directories",
-            reason="orphan_event",
-            fix="stage the person table of the same site and system (re-run `stairs-link adapt` on the full export)",
-        )
+        bad = ~frame["record_key"].isin(keys)
+        if bad.any():
+            first = frame[bad].iloc[0]
+            raise orphan_event_error(name, int(bad.sum()), first["_staged_file"], int(first["_staged_row"]))
 
 
-def _raise_at_first(frame: pd.DataFrame, bad: pd.Series, message: str, *, reason: str, fix: str) -> None:
-    """Raise an IntegrationError located at the staged file and row of the first ``bad`` row."""
-    if bad.any():
-        first = frame[bad].iloc[0]
-        raise IntegrationError(
-            f"{int(bad.sum())} {message}",
-            reason=reason,
-            file=first["_staged_file"],
-            row=int(first["_staged_row"]) + 1,
-            column="record_key",
-            fix=fix,
-        )
+def orphan_event_error(name: str, count: int, file: str, row: int) -> IntegrationError:
+    """Event rows whose record_key has no person row (``row``: 0-based row in ``file``)."""
+    return IntegrationError(
+        f"{count} {name} row(s) refer to a record_key with no person row in the staged directories",
+        reason="orphan_event", file=file, row=row + 1, column="record_key",
+        fix="stage the person table of the same site and system (re-run `stairs-link adapt` on the full export)",
+    )
+
+
+def unclustered_error(count: int, file: str, row: int, linked_dir: str | Path) -> IntegrationError:
+    """Staged person records in no cluster (``row``: 0-based row of the first in ``file``)."""
+    return IntegrationError(
+        f"{count} staged person record(s) are not in any cluster of {_clusters_path(linked_dir)}",
+        reason="unclustered_record", file=file, row=row + 1, column="record_key",
+        fix="run `stairs-link link` on the same staged directories you pass to `build`",
+    )
+
+
+def unstaged_error(count: int, row: int, linked_dir: str | Path) -> IntegrationError:
+    """Clustered records not staged (``row``: 0-based row of the first in clusters.parquet)."""
+    return IntegrationError(
+        f"{count} clustered record(s) are not in the staged directories given",
+        reason="unstaged_record", file=_clusters_path(linked_dir), row=row + 1, column="record_key",
+        fix="pass `build` every staged directory that was passed to `stairs-link link`",
+    )
+
+
+def null_cluster_error(count: int, row: int, column: str, path: str) -> IntegrationError:
+    """Rows of clusters.parquet with an empty record_key or child_id (``row``: 0-based)."""
+    return IntegrationError(
+        f"{count} row(s) of clusters.parquet have an empty record_key or child_id",
+        reason="null_cluster", file=path, row=row + 1, column=column,
+        fix="re-create it with `stairs-link link`",
+    )
+
+
+def duplicate_record_error(count: int, row: int, path: str) -> IntegrationError:
+    """Records in more than one row of clusters.parquet (``count`` extra rows; ``row``: 0-based)."""
+    return IntegrationError(
+        f"{count} record(s) appear in more than one row of clusters.parquet;"
+        " a record must belong to exactly one child",
+        reason="duplicate_record", file=path, row=row + 1, column="record_key",
+        fix="re-create it with `stairs-link link` (each record must be in exactly one cluster)",
+    )
+
+
+def _clusters_path(linked_dir: str | Path) -> str:
+    text = str(linked_dir)
+    return f"{text.rstrip('/')}/clusters.parquet" if "://" in text else str(Path(linked_dir) / "clusters.parquet")
 
 
 def read_record_map(path: Path, *, missing: str, fix: str, rebuild: str) -> pd.DataFrame:
@@ -171,50 +206,25 @@ def load_clusters(linked_dir: Path) -> pd.DataFrame:
     null = frame["record_key"].isna() | frame["child_id"].isna()
     if null.any():
         row = int(null.to_numpy().nonzero()[0][0])
-        raise IntegrationError(
-            f"{int(null.sum())} row(s) of clusters.parquet have an empty record_key or child_id",
-            reason="null_cluster",
-            file=str(path),
-            row=row + 1,
-            column="record_key" if frame["record_key"].isna().iloc[row] else "child_id",
-            fix="re-create it with `stairs-link link`",
-        )
+        column = "record_key" if frame["record_key"].isna().iloc[row] else "child_id"
+        raise null_cluster_error(int(null.sum()), row, column, str(path))
     dup = frame["record_key"].duplicated(keep=False)
     if dup.any():
         row = int(dup.to_numpy().nonzero()[0][0])
-        raise IntegrationError(
-            f"{int(frame['record_key'].duplicated().sum())} record(s) appear in more than one row of clusters.parquet;"
-            " a record must belong to exactly one child",
-            reason="duplicate_record",
-            file=str(path),
-            row=row + 1,
-            column="record_key",
-            fix="re-create it with `stairs-link link` (each record must be in exactly one cluster)",
-        )
+        raise duplicate_record_error(int(frame["record_key"].duplicated().sum()), row, str(path))
     frame["child_id"] = frame["child_id"].astype(str)
     return frame[["record_key", "child_id"]].reset_index(drop=True)
 
 
 def check_clusters_cover(person: pd.DataFrame, clusters: pd.DataFrame, linked_dir: Path) -> None:
     """Every staged person record is in exactly one cluster, and every clustered record is staged."""
-    path = str(Path(linked_dir) / "clusters.parquet")
-    _raise_at_first(
-        person, ~person["record_key"].isin(clusters["record_key"]),
-        f"staged person record(s) are not in any cluster of {path}",
-        reason="unclustered_record",
-        fix="run `stairs-link link` on the same staged directories you pass to `build`",
-    )
+    bad = ~person["record_key"].isin(clusters["record_key"])
+    if bad.any():
+        first = person[bad].iloc[0]
+        raise unclustered_error(int(bad.sum()), first["_staged_file"], int(first["_staged_row"]), linked_dir)
     extra = ~clusters["record_key"].isin(person["record_key"])
     if extra.any():
-        row = int(extra.to_numpy().nonzero()[0][0])
-        raise IntegrationError(
-            f"{int(extra.sum())} clustered record(s) are not in the staged directories given",
-            reason="unstaged_record",
-            file=path,
-            row=row + 1,
-            column="record_key",
-            fix="pass `build` every staged directory that was passed to `stairs-link link`",
-        )
+        raise unstaged_error(int(extra.sum()), int(extra.to_numpy().nonzero()[0][0]), linked_dir)
 
 
 def load_pairs(linked_dir: Path) -> pd.DataFrame | None:
