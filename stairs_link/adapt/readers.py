@@ -58,6 +58,7 @@ class FileInfo:
     encoding: str | None = None
     delimiter: str | None = None
     header: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)  # CSV: the column names read with (duplicates renamed)
 
 
 def sha256_and_encoding(path: Path, encoding: str) -> tuple[str, str | None]:
@@ -177,7 +178,7 @@ def open_csv(path: Path, source: SourceSpec, *, encoding: str | None, used: list
     info.delimiter = delimiter
     info.header = header
     names = _unique_header(header, path, used)
-
+    info.names = names
     return info, csv_batches(path, path=path, names=names, delimiter=delimiter, encoding=detected,
                              skip_rows=source.header_row, block_bytes=block_bytes)
 

@@ -31,6 +31,8 @@ from stairs_link.schema.codes import CODE_LISTS
 TEXT = pd.StringDtype("pyarrow")
 ISO_DATE_FORMATS = ("%Y-%m-%d",)
 ISO_DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+DUPLICATE_MESSAGE = ("a person row with this local id was already staged (the first one is kept); row not staged. "
+                     "Fix: remove the duplicate from the export, or check the id column is right")
 
 
 class SeenIds:
@@ -294,9 +296,8 @@ def transform_batch(frame: pd.DataFrame, rows: np.ndarray, ctx: TableContext) ->
         dup = np.zeros(n, dtype=bool)
         dup[live] = local_id[live].duplicated(keep="first").to_numpy()
         dup |= live & ctx.seen.contains(local_id)
-        out.add(dup, spec.fields["local_id"].label, local_id, "duplicate_local_id",
-                "a person row with this local id was already staged (the first one is kept); row not staged. "
-                "Fix: remove the duplicate from the export, or check the id column is right", reject_row=True)
+        out.add(dup, spec.fields["local_id"].label, local_id, "duplicate_local_id", DUPLICATE_MESSAGE,
+                reject_row=True)
         ctx.seen.add(local_id[~out.row_rejected])
     keep = ~out.row_rejected
     staged = pd.DataFrame({name: series[keep].reset_index(drop=True) for name, series in values.items()})
