@@ -135,20 +135,33 @@ def _permutations(bits: int) -> np.ndarray:
     return np.stack([rng.permutation(bits) for _ in range(MINHASH_BANDS * ROWS_PER_BAND)])
 
 
-def minhash_key_codes(feats: Features, column: str, transform: str) -> np.ndarray:
-    """Blocking-key codes (int64, -1 missing) for ``column:minhash<b>``."""
-    band = int(transform[len("minhash"):])
-    if not 0 <= band < MINHASH_BANDS:
-        raise LinkageError(f"unknown blocking transform '{transform}'", reason="bad_config", column=column,
-                           fix=f"use minhash0 .. minhash{MINHASH_BANDS - 1}")
+def bit_counts(feats: Features, column: str) -> tuple[np.ndarray, int]:
+    """(records with each bit set, records with an encoding) for ``column``: what the
+    informative-bit rule of MinHash needs. Sums of these over parts of a table give the whole
+    table's figures exactly (integers), which is how the Spark engine computes them."""
+    codes, matrix = bloom_codes(feats, column)
+    bits = np.unpackbits(matrix, axis=1).astype(np.int64)  # distinct encodings only
+    weight = np.bincount(codes[codes >= 0], minlength=len(bits)).astype(np.int64)
+    return weight @ bits if len(bits) else np.zeros(matrix.shape[1] * 8, np.int64), int(weight.sum())
+
+
+def set_bit_counts(feats: Features, column: str, counts: np.ndarray, records: int) -> None:
+    """Make :func:`minhash_signature` on ``feats`` use a whole table's bit counts (from
+    :func:`bit_counts` summed over its parts) instead of this part's own."""
+    feats._cache[("minhash_bit_counts", column)] = (np.asarray(counts, np.int64), int(records))
+
+
+def minhash_signature(feats: Features, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(code per record, -1 missing; MinHash minima per distinct encoding, MINHASH_BANDS x
+    ROWS_PER_BAND columns; True where an encoding has no bit left to hash)."""
     key = ("minhash", column)
     if key not in feats._cache:
         codes, matrix = bloom_codes(feats, column)
         bits = np.unpackbits(matrix, axis=1).astype(bool)  # distinct encodings only
+        counts, records = feats._cache.get(("minhash_bit_counts", column)) or bit_counts(feats, column)
         # Bits set in most records (e.g. the "20" of every year of birth) say nothing and,
         # as minima, would put everyone in one block: leave them out of the signature.
-        weight = np.bincount(codes[codes >= 0], minlength=len(bits)).astype(np.float64)
-        share = (weight @ bits) / max(weight.sum(), 1.0)
+        share = counts.astype(np.float64) / max(float(records), 1.0)
         informative = bits & (share <= MINHASH_MAX_BIT_SHARE)[None, :]
         none_left = ~informative.any(axis=1)  # e.g. every bit common in a tiny table: keep all
         informative[none_left] = bits[none_left]
@@ -158,7 +171,22 @@ def minhash_key_codes(feats: Features, column: str, transform: str) -> np.ndarra
         mins = np.stack([bits[:, p].argmax(axis=1) for p in perms], axis=1).astype(np.int64)
         empty = ~bits.any(axis=1)
         feats._cache[key] = (codes, mins, empty)
-    codes, mins, empty = feats._cache[key]
+    return feats._cache[key]
+
+
+def minhash_band(transform: str, column: str) -> int:
+    """The band number of a ``minhash<b>`` transform (a clear error for an unknown one)."""
+    band = int(transform[len("minhash"):]) if transform[len("minhash"):].isdigit() else -1
+    if not 0 <= band < MINHASH_BANDS:
+        raise LinkageError(f"unknown blocking transform '{transform}'", reason="bad_config", column=column,
+                           fix=f"use minhash0 .. minhash{MINHASH_BANDS - 1}")
+    return band
+
+
+def minhash_key_codes(feats: Features, column: str, transform: str) -> np.ndarray:
+    """Blocking-key codes (int64, -1 missing) for ``column:minhash<b>``."""
+    band = minhash_band(transform, column)
+    codes, mins, empty = minhash_signature(feats, column)
     width = np.int64(mins.max(initial=0) + 1)
     cols = mins[:, band * ROWS_PER_BAND:(band + 1) * ROWS_PER_BAND]
     combined = np.zeros(len(mins), dtype=np.int64)
@@ -239,6 +267,7 @@ def config_for_staged(staged_dirs: list[Path]) -> LinkageConfig:
 __all__ = [
     "MINHASH_BANDS",
     "ROWS_PER_BAND",
+    "bit_counts",
     "bloom_codes",
     "bloom_levels",
     "compare_bloom",
@@ -246,6 +275,9 @@ __all__ = [
     "config_for_staged",
     "dice_pairs",
     "is_pseudonymised",
+    "minhash_band",
     "minhash_key_codes",
+    "minhash_signature",
     "pseudonymisation_of",
+    "set_bit_counts",
 ]

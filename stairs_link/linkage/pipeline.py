@@ -32,12 +32,14 @@ from stairs_link.linkage.shared import (
     Clock,
     decision_pairs,
     decisions_summary,
+    deterministic_fields,
     deterministic_pass,
     duplicate_record_key_error,
     fit_model,
     missing_record_key_error,
     model_with_overrides,
     null_record_key_error,
+    tf_form,
     thresholds_summary,
     write_json,
 )
@@ -104,8 +106,7 @@ def _tf_tables(config: LinkageConfig, feats: Features) -> dict[int, tuple[np.nda
     tables = {}
     for k, c in enumerate(config.comparisons):
         if c.term_frequency:
-            form = {"name": "fold", "identifier": "compact", "postcode": "compact"}.get(c.kind, "norm")
-            codes, values = feats.strings(c.column, form, c.null_values)
+            codes, values = feats.strings(c.column, tf_form(c.kind), c.null_values)
             counts = np.bincount(codes[codes >= 0], minlength=len(values)).astype(np.float64)
             tables[k] = (codes, counts / max(counts.sum(), 1.0))
     return tables
@@ -201,13 +202,7 @@ def link_table(person: pd.DataFrame, config: LinkageConfig | None = None, *, mod
         clock.lap("training")
 
     tf = _tf_tables(config, feats)
-    det_ks = [k for k, c in enumerate(comps) if c.name in config.deterministic_identifiers]
-    ident_ks = [k for k, c in enumerate(comps) if c.kind == "identifier"]
-    # demographics judged by the deterministic pass: names, dates and exact fields (not
-    # postcode: siblings share an address)
-    demo_ks = [k for k in range(len(comps)) if k not in ident_ks
-               and comps[k].kind in ("name", "date", "exact") + ("bloom",) * (comps[k].column != "postcode_bf")]
-    name_date_ks = [k for k in demo_ks if comps[k].kind in ("name", "date", "bloom")]
+    det_ks, _, demo_ks, name_date_ks = deterministic_fields(config)
     dec_ids = pd.Series(dmatch, index=di.astype(np.int64) * n + dj) if len(di) else pd.Series(dtype=bool)
     kept: list[pd.DataFrame] = []
     edges: list[tuple[np.ndarray, ...]] = []

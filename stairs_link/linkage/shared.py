@@ -59,6 +59,25 @@ def duplicate_record_key_error(key: str, value: Any, duplicates: int, row: int) 
                         fix="link each staged directory once; record keys must be unique across inputs")
 
 
+def deterministic_fields(config: LinkageConfig) -> tuple[list[int], list[int], list[int], list[int]]:
+    """Comparison indices the deterministic pass uses: (identifiers it links on, all
+    identifiers, demographics it judges a shared identifier by, the names and dates among
+    them). Demographics are names, dates, exact fields and their Bloom encodings, not the
+    postcode (siblings share an address)."""
+    comps = config.comparisons
+    det_ks = [k for k, c in enumerate(comps) if c.name in config.deterministic_identifiers]
+    ident_ks = [k for k, c in enumerate(comps) if c.kind == "identifier"]
+    demo_ks = [k for k in range(len(comps)) if k not in ident_ks
+               and comps[k].kind in ("name", "date", "exact") + ("bloom",) * (comps[k].column != "postcode_bf")]
+    name_date_ks = [k for k in demo_ks if comps[k].kind in ("name", "date", "bloom")]
+    return det_ks, ident_ks, demo_ks, name_date_ks
+
+
+def tf_form(kind: str) -> str:
+    """The string form term frequencies are counted on for a comparison kind."""
+    return {"name": "fold", "identifier": "compact", "postcode": "compact"}.get(kind, "norm")
+
+
 def deterministic_pass(gamma: np.ndarray, pw: np.ndarray, config: LinkageConfig, det_ks: list[int],
                        demo_ks: list[int], name_date_ks: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """(det, conflict) per pair: ``det`` where a deterministic identifier agrees exactly (before

@@ -148,11 +148,48 @@ def test_missing_pyspark_says_how_to_install(no_pyspark):
     assert 'pip install "stairs-link[spark]"' in str(err.value)
 
 
-def test_pseudonymised_linkage_is_refused_not_run_differently():
-    from stairs_link.engine import EngineError
-    from stairs_link.engine.spark.link import _check_supported
+def test_pseudonymised_linkage_equals_embedded(spark, world, tmp_path):
+    """Privacy mode on Spark: Bloom-encoding comparisons, token identifiers and MinHash band
+    blocking keys (whose informative bits depend on the WHOLE table's bit shares, summed over
+    partitions) give the embedded engine's pairs and clusters."""
+    from stairs_link.engine.spark.link import spark_link
+    from stairs_link.privacy import pseudonymise_frame
+    from stairs_link.schema import write_table
 
-    with pytest.raises(EngineError) as err:
-        _check_supported(LinkageConfig.preset("pseudonymised"))
-    assert err.value.reason == "unsupported_on_spark" and "--engine embedded" in str(err.value)
-    _check_supported(CONFIG)  # the default configuration runs
+    config = LinkageConfig.preset("pseudonymised")
+    assert any(k.partition(":")[2].startswith("minhash") for r in config.blocking for k in r.keys)
+    person = pseudonymise_frame("person", world[0], bytes(range(32)))
+    # several staged inputs, so the table really is split across Spark partitions
+    staged = []
+    for n, part in enumerate(np.array_split(np.arange(len(person)), 3)):
+        write_table("person", person.iloc[part], tmp_path / f"staged{n}" / "person.parquet")
+        staged.append(tmp_path / f"staged{n}")
+    embedded = link_table(person.reset_index(drop=True), config)
+    assert embedded.summary["linked_pairs"] > 100
+    assert any(name.startswith("family_dob_band") for name in embedded.pairs["found_by"].unique())
+    spark_link(staged, tmp_path / "linked", config=config, spark=spark)
+    clusters = pd.read_parquet(tmp_path / "linked" / "clusters.parquet")
+    pd.testing.assert_frame_equal(clusters, embedded.clusters.reset_index(drop=True), check_dtype=False)
+    _assert_same_pairs(embedded.pairs, pd.read_parquet(tmp_path / "linked" / "pairs.parquet"))
+
+
+def test_minhash_keys_need_the_whole_tables_bit_counts(world):
+    """Why the Spark engine sums bit counts over partitions first: computed on a part of the
+    table alone, MinHash keys leave out other bits and differ from the embedded engine's."""
+    from stairs_link.engine.spark.keys import minhash_columns, part_specs, partition_bit_counts, record_keys
+    from stairs_link.privacy import pseudonymise_frame
+
+    config = LinkageConfig.preset("pseudonymised")
+    person = pseudonymise_frame("person", world[0], bytes(range(32))).reset_index(drop=True)
+    person.insert(0, "idx", np.arange(len(person)))
+    specs = part_specs(config, {"date_of_birth"})
+    columns = minhash_columns(specs)
+    whole = partition_bit_counts(person, columns).set_index("column")
+    totals = {c: (np.asarray(whole.loc[c, "counts"]), int(whole.loc[c, "records"])) for c in columns}
+    names = [s.name for s in specs if s.kind == "minhash"]
+    part = person.iloc[: len(person) // 4]
+    own = record_keys(part, config, specs)[names]
+    shared_counts = record_keys(part, config, specs, totals)[names]
+    expected = record_keys(person, config, specs)[names].iloc[: len(part)]
+    pd.testing.assert_frame_equal(shared_counts, expected)
+    assert not own.equals(expected)

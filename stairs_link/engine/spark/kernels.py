@@ -19,7 +19,7 @@ from stairs_link.linkage.compare import compare
 from stairs_link.linkage.config import LinkageConfig
 from stairs_link.linkage.model import FSModel, pack, pattern_base, unpack
 from stairs_link.linkage.prepare import Features
-from stairs_link.linkage.shared import deterministic_pass
+from stairs_link.linkage.shared import deterministic_fields, deterministic_pass
 
 PAIR_ORDER = ["o_r", "o_g", "o_x", "o_y"]  # the embedded engine's pair generation order
 
@@ -48,10 +48,7 @@ def score_batches(batches: Iterator[pd.DataFrame], fs: FSModel, config: LinkageC
     (written to pairs.parquet) or accepted (edges) are returned."""
     comps = config.comparisons
     base = pattern_base(comps)
-    det_ks = [k for k, c in enumerate(comps) if c.name in config.deterministic_identifiers]
-    ident_ks = [k for k, c in enumerate(comps) if c.kind == "identifier"]
-    demo_ks = [k for k in range(len(comps)) if k not in ident_ks and comps[k].kind in ("name", "date", "exact")]
-    name_date_ks = [k for k in demo_ks if comps[k].kind in ("name", "date")]
+    det_ks, _, demo_ks, name_date_ks = deterministic_fields(config)
     floor = 1.0 / max(n, 1)
     for pdf in batches:
         i = pdf["i"].to_numpy(np.int64)

@@ -21,8 +21,17 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from stairs_link.linkage.bloom_comparisons import (
+    ROWS_PER_BAND,
+    bit_counts,
+    is_binary_values,
+    minhash_band,
+    minhash_signature,
+    set_bit_counts,
+)
 from stairs_link.linkage.config import LinkageConfig
 from stairs_link.linkage.prepare import Features
+from stairs_link.linkage.shared import tf_form
 
 SEP = "\x1f"  # between key parts
 SET_SEP = "\x1e"  # between the values of an unordered (a|b) key part
@@ -35,8 +44,11 @@ class PartSpec:
 
     kind: ``str`` (a string form; missing -> the first record's non-missing value),
     ``date`` (an integer; missing -> 0), ``valid`` (a valid identifier's compact form;
-    missing -> the first non-missing compact value, valid or not) or ``set`` (unordered
-    values of several columns; missing -> record 0's value, see ``prepare._unordered_key``).
+    missing -> the first non-missing compact value, valid or not), ``set`` (unordered
+    values of several columns; missing -> record 0's value, see ``prepare._unordered_key``)
+    or ``minhash`` (a band of a Bloom encoding's MinHash signature as its minima,
+    ``"m0,m1,m2,m3"``; missing -> all minima 0, the raw code 0 of
+    ``bloom_comparisons.minhash_key_codes``, whose codes are not factorized).
     """
 
     rule: int
@@ -57,7 +69,10 @@ def part_specs(config: LinkageConfig, date_columns: set[str]) -> list[PartSpec]:
     for r, rule in enumerate(config.blocking):
         for q, key in enumerate(rule.keys):
             column, _, transform = key.partition(":")
-            if "|" in column:
+            if transform.startswith("minhash"):
+                minhash_band(transform, column)  # an unknown band is a configuration error, as embedded
+                specs.append(PartSpec(r, q, key, "minhash", (column,), transform))
+            elif "|" in column:
                 specs.append(PartSpec(r, q, key, "set", tuple(column.split("|")), transform or "norm"))
             elif transform in DATE_TRANSFORMS or (transform == "" and column in date_columns):
                 specs.append(PartSpec(r, q, key, "date", (column,), transform))
@@ -71,7 +86,10 @@ def part_specs(config: LinkageConfig, date_columns: set[str]) -> list[PartSpec]:
 def _values(feats: Features, column: str, form: str, null_values: tuple[str, ...] = ()) -> np.ndarray:
     """Object array: the form's value per record, None where missing."""
     codes, uniques = feats.strings(column, form, null_values)
-    out = np.append(np.asarray(uniques, dtype=object), None)[codes]  # code -1 -> None
+    values = np.asarray(uniques, dtype=object)
+    if is_binary_values(values):  # a Bloom encoding (pseudonymised mode): its bytes as hex text
+        values = np.array([bytes(v).hex() for v in values], dtype=object)
+    out = np.append(values, None)[codes]  # code -1 -> None
     return out
 
 
@@ -99,11 +117,48 @@ def _set_value(columns: list[np.ndarray]) -> np.ndarray:
     return np.where(missing, None, joined.to_numpy(dtype=object))
 
 
-def record_keys(pdf: pd.DataFrame, config: LinkageConfig, specs: list[PartSpec]) -> pd.DataFrame:
+def minhash_columns(specs: list[PartSpec]) -> list[str]:
+    """Bloom-encoding columns that MinHash blocking keys are taken from."""
+    return sorted({s.columns[0] for s in specs if s.kind == "minhash"})
+
+
+def partition_bit_counts(pdf: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """One row per column: how many of this partition's records set each bit of the
+    encoding, and how many have one (summed over partitions: the whole table's counts)."""
+    feats = Features(pdf)
+    rows = []
+    for column in columns:
+        counts, records = bit_counts(feats, column)
+        if records:  # a partition without any encoding of this column adds nothing
+            rows.append({"column": column, "records": records, "counts": counts.tolist()})
+    return pd.DataFrame(rows, columns=["column", "records", "counts"])
+
+
+def _minhash_values(feats: Features, column: str, transform: str) -> np.ndarray:
+    """Object array: the band's minima as text, None where the record has no encoding or no
+    bit to hash (exactly where ``minhash_key_codes`` gives -1)."""
+    band = minhash_band(transform, column)
+    codes, mins, empty = minhash_signature(feats, column)
+    cols = mins[:, band * ROWS_PER_BAND:(band + 1) * ROWS_PER_BAND]
+    text = pd.Series(cols[:, 0].astype(str), dtype=object)
+    for k in range(1, cols.shape[1]):
+        text = text + "," + cols[:, k].astype(str)
+    per_encoding = np.where(empty, None, text.to_numpy(dtype=object))
+    return np.append(per_encoding, None)[codes]
+
+
+MINHASH_MISSING_VALUE = ",".join(["0"] * ROWS_PER_BAND)
+
+
+def record_keys(pdf: pd.DataFrame, config: LinkageConfig, specs: list[PartSpec],
+                bit_totals: dict[str, tuple[np.ndarray, int]] | None = None) -> pd.DataFrame:
     """Per record (``idx``): every key part's value, the aux values needed for group order
     (``c*`` compact forms, ``u*`` per-column values of unordered parts), the ``when_missing``
-    flags, term-frequency values and cannot-link identifier values."""
+    flags, term-frequency values and cannot-link identifier values. ``bit_totals``: the
+    whole table's bit counts per MinHash column (a partition's own would pick other bits)."""
     feats = Features(pdf.drop(columns=["idx"]))
+    for column, (counts, records) in (bit_totals or {}).items():
+        set_bit_counts(feats, column, counts, records)
     validators = {c.column: c.validator for c in config.comparisons if c.kind == "identifier"}
     out: dict[str, np.ndarray] = {"idx": pdf["idx"].to_numpy(np.int64)}
     for s in specs:
@@ -115,6 +170,8 @@ def record_keys(pdf: pd.DataFrame, config: LinkageConfig, specs: list[PartSpec])
             ok = np.append(feats.valid_identifier(s.columns[0], validators.get(s.columns[0])), False)[codes]
             out[s.name] = np.where(ok, compact, None)
             out[f"c{s.rule}_{s.part}"] = compact
+        elif s.kind == "minhash":
+            out[s.name] = _minhash_values(feats, s.columns[0], s.form)
         elif s.kind == "set":
             cols = [_values(feats, c, s.form) for c in s.columns]
             out[s.name] = _set_value(cols)
@@ -127,7 +184,7 @@ def record_keys(pdf: pd.DataFrame, config: LinkageConfig, specs: list[PartSpec])
             out[f"miss{r}"] = feats.missing(rule.when_missing)
     for k, c in enumerate(config.comparisons):
         if c.term_frequency:
-            out[f"tfv{k}"] = _values(feats, c.column, "fold" if c.kind == "name" else "norm", c.null_values)
+            out[f"tfv{k}"] = _values(feats, c.column, tf_form(c.kind), c.null_values)
         if c.name in config.cannot_link_identifiers:
             codes, _ = feats.strings(c.column, "compact", c.null_values)
             ok = np.append(feats.valid_identifier(c.column, c.validator), False)[codes]

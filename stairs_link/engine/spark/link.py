@@ -31,7 +31,16 @@ import pandas as pd
 
 from stairs_link.errors import LinkageError
 from stairs_link.engine.spark.graph import connected_components, with_row_index
-from stairs_link.engine.spark.keys import SEP, SET_SEP, part_specs, record_keys, record_keys_schema
+from stairs_link.engine.spark.keys import (
+    MINHASH_MISSING_VALUE,
+    SEP,
+    SET_SEP,
+    minhash_columns,
+    part_specs,
+    partition_bit_counts,
+    record_keys,
+    record_keys_schema,
+)
 from stairs_link.engine.spark.kernels import PAIR_ORDER, cluster_bucket, compare_batches, score_batches
 from stairs_link.engine.spark.parts import write_text
 from stairs_link.linkage import shared
@@ -93,19 +102,6 @@ def _check_person(person: Any, config: LinkageConfig) -> None:
         raise shared.duplicate_record_key_error(key, later[1], int(stats["extra"]), int(later[0]) + 1)
 
 
-def _check_supported(config: LinkageConfig) -> None:
-    """Refuse what the Spark engine does not run yet (pseudonymised linkage: Bloom-encoding
-    comparisons and MinHash band blocking keys), rather than give different results."""
-    from stairs_link.engine import EngineError
-
-    minhash = [k for r in config.blocking for k in r.keys if k.partition(":")[2].startswith("minhash")]
-    bloom = [c.name for c in config.comparisons if c.kind == "bloom"]
-    if minhash or bloom:
-        what = f"MinHash blocking keys ({', '.join(minhash)})" if minhash else f"Bloom comparisons ({', '.join(bloom)})"
-        raise EngineError(f"pseudonymised linkage is not available on the Spark engine yet: {what}",
-                          reason="unsupported_on_spark", fix="run this linkage with --engine embedded")
-
-
 def _replacements(keys: Any, specs: list, first_row: Any) -> dict[str, str]:
     """What a missing key part counts as when ordering groups (see ``keys.py``)."""
     from pyspark.sql import functions as F
@@ -128,6 +124,8 @@ def _replacements(keys: Any, specs: list, first_row: Any) -> dict[str, str]:
     for s in specs:
         if s.kind == "date":
             reps[s.name] = "0"
+        elif s.kind == "minhash":
+            reps[s.name] = MINHASH_MISSING_VALUE
         elif s.kind in ("str", "valid"):
             hit = firsts.get(s.name)
             reps[s.name] = "" if hit is None else hit[1]
@@ -144,6 +142,26 @@ def _replacements(keys: Any, specs: list, first_row: Any) -> dict[str, str]:
     return reps
 
 
+def _bit_totals(person: Any, specs: list) -> dict[str, tuple[np.ndarray, int]]:
+    """Whole-table bit counts of every Bloom column a MinHash key is taken from: summed from
+    per-partition counts (a few rows per partition reach the driver), so every partition
+    leaves out the same common bits as the embedded engine does on the whole table."""
+    columns = minhash_columns(specs)
+    if not columns:
+        return {}
+
+    def run(batches):
+        for pdf in batches:
+            yield partition_bit_counts(pdf, columns)
+
+    rows = person.select(*columns).mapInPandas(run, "column string, records long, counts array<long>").collect()
+    totals: dict[str, tuple[np.ndarray, int]] = {}
+    for row in rows:
+        counts, records = totals.get(row["column"], (0, 0))
+        totals[row["column"]] = (np.asarray(row["counts"], np.int64) + counts, records + int(row["records"]))
+    return totals
+
+
 def _blocking_table(spark: Any, person: Any, config: LinkageConfig, date_columns: set[str]) -> tuple[Any, Any]:
     """(wide, long) blocking tables. wide: per record idx, each rule's key k<r> (null when a
     part is missing), when_missing flags miss<r>, tf values tfv<k> and cannot-link identifier
@@ -154,10 +172,11 @@ def _blocking_table(spark: Any, person: Any, config: LinkageConfig, date_columns
     specs = part_specs(config, date_columns)
     schema = record_keys_schema(config, specs)
     cfg = config
+    totals = _bit_totals(person, specs)
 
     def run(batches):
         for pdf in batches:
-            yield record_keys(pdf, cfg, specs)
+            yield record_keys(pdf, cfg, specs, totals)
 
     keys = person.mapInPandas(run, schema).persist()
     first = keys.where("idx = 0").first()
@@ -298,7 +317,6 @@ def spark_link_table(spark: Any, person: Any, config: LinkageConfig | None = Non
         fs, config = FSModel.from_dict(model)
     config = config or LinkageConfig()
     comps = config.comparisons
-    _check_supported(config)
     base = pattern_base(comps)
     used = {col for c in comps for col in c.columns()} | {col for r in config.blocking for col in r.columns()}
     absent = sorted(c.name for c in columns_of("person") if c.name in used and c.name not in person.columns)
@@ -605,7 +623,6 @@ def spark_explain_blocking(staged_dirs: list[str | Path], config: LinkageConfig,
 
     from stairs_link.engine.spark.session import spark_session
 
-    _check_supported(config)
     spark = spark or spark_session(master)
     person = read_person_spark(spark, list(staged_dirs))
     used = {col for c in config.comparisons for col in c.columns()} | {
