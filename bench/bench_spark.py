@@ -16,6 +16,7 @@ Usage (from the repository root):
     python bench/bench_spark.py                         # 1,000,000 records
     python bench/bench_spark.py --records 100000 --json /tmp/spark_100k.json
     python bench/bench_spark.py --children 2000         # size by children instead
+    python bench/bench_spark.py --records 100000 --pseudonymised   # privacy mode (Bloom, MinHash)
 """
 
 from __future__ import annotations
@@ -35,13 +36,17 @@ sys.path.insert(0, str(REPO))
 RECORDS_PER_CHILD = 4.2  # measured on stairs_link.synth.person_records; only sizes the request
 
 
-def _worker(engine: str, staged: Path, out: Path, master: str, driver_memory: str, partitions: int) -> None:
+def _worker(engine: str, staged: Path, out: Path, master: str, driver_memory: str, partitions: int,
+            pseudonymised: bool = False) -> None:
     """Run one engine on ``staged`` into ``out``; print a JSON line with its summary."""
+    from stairs_link.linkage import LinkageConfig
+
+    config = LinkageConfig.preset("pseudonymised") if pseudonymised else LinkageConfig()
     start = time.perf_counter()
     if engine == "embedded":
         from stairs_link.linkage.pipeline import link
 
-        result = link([staged], out, progress=True)
+        result = link([staged], out, config=config, progress=True)
         summary = result.summary
     else:
         from stairs_link.engine.spark.link import spark_link
@@ -50,7 +55,7 @@ def _worker(engine: str, staged: Path, out: Path, master: str, driver_memory: st
         spark = spark_session(master, shuffle_partitions=partitions,
                               conf={"spark.driver.memory": driver_memory,
                                     "spark.sql.autoBroadcastJoinThreshold": "-1"})
-        result = spark_link([staged], out, spark=spark, progress=True)
+        result = spark_link([staged], out, config=config, spark=spark, progress=True)
         summary = result.summary
         spark.stop()
     summary["worker_seconds"] = round(time.perf_counter() - start, 2)
@@ -60,6 +65,7 @@ def _worker(engine: str, staged: Path, out: Path, master: str, driver_memory: st
 def _run(engine: str, staged: Path, out: Path, args: argparse.Namespace) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "--worker", engine, "--staged", str(staged), "--out", str(out),
            "--master", args.master, "--driver-memory", args.driver_memory, "--partitions", str(args.partitions)]
+    cmd += ["--pseudonymised"] if args.pseudonymised else []
     start = time.perf_counter()
     # stage progress lines (stderr) pass through; the result line is read from stdout
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, cwd=REPO)
@@ -92,13 +98,16 @@ def main() -> None:
     parser.add_argument("--driver-memory", default="12g", help="Spark driver memory (local mode: all of Spark)")
     parser.add_argument("--partitions", type=int, default=16, help="spark.sql.shuffle.partitions")
     parser.add_argument("--skip-embedded", action="store_true")
+    parser.add_argument("--pseudonymised", action="store_true",
+                        help="pseudonymise the records first (fixed bench key) and link with the pseudonymised preset")
     parser.add_argument("--json", type=Path, default=None, help="write all figures here")
     parser.add_argument("--worker", choices=("embedded", "spark"), help=argparse.SUPPRESS)
     parser.add_argument("--staged", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        _worker(args.worker, args.staged, args.out, args.master, args.driver_memory, args.partitions)
+        _worker(args.worker, args.staged, args.out, args.master, args.driver_memory, args.partitions,
+                args.pseudonymised)
         return
 
     from stairs_link.schema import write_table
@@ -109,6 +118,16 @@ def main() -> None:
     person, truth = person_records(children, args.seed)
     print(f"{len(person):,} records of {children:,} children generated in {time.perf_counter() - t:.0f} s",
           flush=True)
+    if args.pseudonymised:  # a fixed, public bench key: synthetic data only
+        from stairs_link.privacy import pseudonymise_frame
+
+        t = time.perf_counter()
+        plain_keys = person["record_key"].to_numpy()
+        person = pseudonymise_frame("person", person, bytes(range(32)))
+        # record keys become tokens: carry the truth over, row by row
+        new_key = dict(zip(plain_keys, person["record_key"].to_numpy()))
+        truth = truth.assign(record_key=truth["record_key"].map(new_key))
+        print(f"pseudonymised in {time.perf_counter() - t:.0f} s", flush=True)
     work = Path(tempfile.mkdtemp(prefix="stairs_bench_spark_"))
     staged = work / "staged"
     write_table("person", person, staged / "person.parquet")
@@ -128,6 +147,7 @@ def main() -> None:
     _print_table(results, same, args)
     if args.json:
         out = {"records": int(len(truth)), "children": children, "master": args.master,
+               "pseudonymised": args.pseudonymised,
                "identical_child_ids": same,
                "engines": {k: {kk: vv for kk, vv in v.items() if kk != "clusters"} for k, v in results.items()}}
         args.json.write_text(json.dumps(out, indent=2, default=str), encoding="utf-8")
