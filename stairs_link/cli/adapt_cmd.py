@@ -12,8 +12,9 @@ from stairs_link.cli.common import StairsCommand
 @click.command(cls=StairsCommand)
 @click.argument("mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("inputs", metavar="INPUT...", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--out", "-o", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Directory for <table>.parquet, rejects.parquet and manifest.json.")
+@click.option("--out", "-o", "out", required=True, type=click.Path(file_okay=False),
+              help="Directory for <table>.parquet, rejects.parquet and manifest.json (with --engine spark "
+                   "also a URL such as s3://bucket/staged/site-system: one dataset directory per table).")
 @click.option("--extracted-at", help="When the export was taken (ISO 8601, e.g. 2026-03-31); overrides the mapping.")
 @click.option("--encoding", help="Force the text encoding of every input (default: the mapping's, else detected).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
@@ -22,8 +23,14 @@ from stairs_link.cli.common import StairsCommand
                    "postcodes or identifiers); needs --key-file. See docs/privacy.md.")
 @click.option("--key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Secret key for --pseudonymise (from `stairs-link key new`); never sent with the data.")
-def adapt(mapping: Path, inputs: tuple[Path, ...], out_dir: Path, extracted_at: str | None,
-          encoding: str | None, quiet: bool, pseudonymise: bool = False, key_file: Path | None = None) -> None:
+@click.option("--engine", type=click.Choice(["embedded", "spark"]), default="embedded", show_default=True,
+              help="embedded: this machine; spark: Spark tasks read and map the export, same results (needs "
+                   "pip install \"stairs-link[spark]\"; inputs must be readable by every Spark node).")
+@click.option("--spark-master", envvar="STAIRS_LINK_SPARK_MASTER", default=None, metavar="URL",
+              help="Spark master for --engine spark (default: $STAIRS_LINK_SPARK_MASTER, else local[*]).")
+def adapt(mapping: Path, inputs: tuple[Path, ...], out: str, extracted_at: str | None,
+          encoding: str | None, quiet: bool, pseudonymise: bool = False, key_file: Path | None = None,
+          engine: str = "embedded", spark_master: str | None = None) -> None:
     """Map one site system's export onto the canonical schema.
 
     INPUT is an export file or the directory holding the export; the mapping's `files:`
@@ -34,9 +41,12 @@ def adapt(mapping: Path, inputs: tuple[Path, ...], out_dir: Path, extracted_at: 
     \b
     Example:
       stairs-link adapt mappings/sch-oakfield/systmone.yaml sample_data/exports/sch-oakfield/systmone --out staged/sch-oakfield-systmone
+      stairs-link adapt mappings/sch-oakfield/systmone.yaml sample_data/exports/sch-oakfield/systmone --out staged/sch-oakfield-systmone --engine spark --spark-master "local[2]"
     """
-    from stairs_link.adapt import adapt as run_adapt
-
+    url = "://" in out
+    if url and engine != "spark":
+        raise click.UsageError("--out is a URL: that needs --engine spark (the embedded engine writes a local directory)")
+    out_dir = out if url else Path(out)
     key = None
     if pseudonymise or key_file is not None:
         if not (pseudonymise and key_file is not None):
@@ -44,8 +54,24 @@ def adapt(mapping: Path, inputs: tuple[Path, ...], out_dir: Path, extracted_at: 
         from stairs_link.privacy import load_key
 
         key = load_key(key_file)
-    result = run_adapt(mapping, list(inputs), out_dir, extracted_at=extracted_at, encoding=encoding,
-                       progress=not quiet, pseudonymise_key=key)
+    if engine == "spark":  # imported here so the CLI stays fast and pyspark stays optional
+        if key is not None:
+            from stairs_link.engine import EngineError
+
+            raise EngineError("pseudonymised adapt is not available on the Spark engine",
+                              reason="unsupported_on_spark", fix="use --engine embedded with --pseudonymise")
+        from stairs_link.engine.spark.session import require_pyspark
+
+        require_pyspark()
+        from stairs_link.engine.spark.adapt import spark_adapt
+
+        result = spark_adapt(mapping, list(inputs), out_dir, master=spark_master, extracted_at=extracted_at,
+                             encoding=encoding, progress=not quiet)
+    else:
+        from stairs_link.adapt import adapt as run_adapt
+
+        result = run_adapt(mapping, list(inputs), out_dir, extracted_at=extracted_at, encoding=encoding,
+                           progress=not quiet, pseudonymise_key=key)
     manifest = result.manifest
     click.echo(f"mapping {manifest['mapping']['id']} -> {out_dir}")
     for source in manifest["sources"]:

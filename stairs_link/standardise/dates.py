@@ -149,7 +149,9 @@ def _parse(
     # distinct text once and map the result back to the rows.
     codes, uniques = pd.factorize(text, use_na_sentinel=True)
     parsed = _parse_distinct(pd.Series(uniques, dtype=text.dtype), formats, excel_serial, reference_date)
-    from_text = np.where(codes >= 0, parsed.to_numpy()[np.maximum(codes, 0)], np.datetime64("NaT", "ns"))
+    # no distinct text (every value blank): nothing to look up, all NaT
+    values = parsed.to_numpy() if len(parsed) else np.array([np.datetime64("NaT", "ns")])
+    from_text = np.where(codes >= 0, values[np.maximum(codes, 0)], np.datetime64("NaT", "ns"))
     out = out.where(out.notna(), pd.Series(from_text, index=s.index, dtype="datetime64[ns]"))
     out = out.dt.floor("s") if keep_time else out.dt.normalize()
     invalid = pd.Series(present & out.isna().to_numpy(), index=s.index, dtype=bool)
