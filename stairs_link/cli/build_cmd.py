@@ -25,8 +25,14 @@ _DIR = click.Path(exists=True, file_okay=False, path_type=Path)
 @click.option("--transfer-days", type=click.IntRange(min=0), default=3, show_default=True,
               help="A next admission within this many days of a discharge is a transfer.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
+@click.option("--engine", type=click.Choice(["embedded", "spark"]), default="embedded", show_default=True,
+              help="embedded: this machine; spark: a Spark cluster, same dataset (needs "
+                   "pip install \"stairs-link[spark]\"; see docs/scaling.md).")
+@click.option("--spark-master", envvar="STAIRS_LINK_SPARK_MASTER", default=None, metavar="URL",
+              help="Spark master for --engine spark (default: $STAIRS_LINK_SPARK_MASTER, else local[*]).")
 def build(linked: Path, staged: tuple[Path, ...], out_dir: Path, previous: Path | None, readmission_days: int,
-          formulation_days: int, transfer_days: int, quiet: bool) -> None:
+          formulation_days: int, transfer_days: int, quiet: bool, engine: str = "embedded",
+          spark_master: str | None = None) -> None:
     """One record per child from LINKED (clusters) and the STAGED directories it linked.
 
     \b
@@ -37,12 +43,22 @@ def build(linked: Path, staged: tuple[Path, ...], out_dir: Path, previous: Path 
     \b
     Example:
       stairs-link build linked/ staged/*/* --out dataset/ --previous last_year/dataset/
+      stairs-link build linked/ staged/*/* --out dataset/ --engine spark --spark-master 'local[4]'
     """
-    from stairs_link.integrate import build as run_build
-
+    rules = {"previous": previous, "readmission_days": readmission_days, "formulation_days": formulation_days,
+             "transfer_days": transfer_days}
     echo_progress(f"building from {len(staged)} staged directories ...", quiet=quiet)
-    result = run_build(linked, list(staged), out_dir, previous=previous, readmission_days=readmission_days,
-                       formulation_days=formulation_days, transfer_days=transfer_days)
+    if engine == "spark":  # imported here so the CLI stays fast and pyspark stays optional
+        from stairs_link.engine.spark.session import require_pyspark
+
+        require_pyspark()
+        from stairs_link.engine.spark.build import spark_build
+
+        result = spark_build(linked, list(staged), out_dir, master=spark_master, progress=not quiet, **rules)
+    else:
+        from stairs_link.integrate import build as run_build
+
+        result = run_build(linked, list(staged), out_dir, **rules)
     events = ", ".join(f"{v} {k}" for k, v in result.id_events.items())
     click.echo(f"{result.n_children} children from {result.n_records} records; {result.n_stays} stays, "
                f"{result.n_transitions} moves; ids: {events}")

@@ -360,16 +360,17 @@ def _read_clusters(spark: Any, linked: str) -> Any:
             raise IntegrationError("required column missing from clusters.parquet", reason="missing_column",
                                    file=path, column=column, fix="re-create it with `stairs-link link`")
     data = _with_position(data).select("record_key", "child_id", "_pos").persist()
-    null = data.where(F.col("record_key").isNull() | F.col("child_id").isNull())
-    if null.limit(1).count():
-        first = _first(null, ["_pos"])
+    null = F.col("record_key").isNull() | F.col("child_id").isNull()
+    stats = data.agg(F.sum(null.cast("long")).alias("null"), F.count("*").alias("rows"),
+                     F.countDistinct("record_key").alias("keys")).first()
+    if stats["null"]:
+        first = _first(data.where(null), ["_pos"])
         column = "record_key" if first["record_key"] is None else "child_id"
-        raise null_cluster_error(null.count(), int(first["_pos"]), column, path)
-    counts = data.groupBy("record_key").agg(F.count("*").alias("n")).where("n > 1")
-    if counts.limit(1).count():
-        extra = int(counts.agg(F.sum(F.col("n") - 1)).first()[0])
+        raise null_cluster_error(int(stats["null"]), int(first["_pos"]), column, path)
+    if stats["keys"] < stats["rows"]:
+        counts = data.groupBy("record_key").agg(F.count("*").alias("n")).where("n > 1")
         first = _first(data.join(counts, "record_key"), ["_pos"])
-        raise duplicate_record_error(extra, int(first["_pos"]), path)
+        raise duplicate_record_error(int(stats["rows"] - stats["keys"]), int(first["_pos"]), path)
     return data.withColumn("child_id", F.col("child_id").cast("string"))
 
 
@@ -387,15 +388,19 @@ def _kept_person(person: Any) -> Any:
 
 def _check_cover(person: Any, clusters: Any, linked: str) -> None:
     """check_clusters_cover: every staged record clustered, every clustered record staged."""
-    keys = clusters.select("record_key")
-    bad = person.join(keys, "record_key", "left_anti")
-    if bad.limit(1).count():
-        kept = _kept_person(bad)
+    from pyspark.sql import functions as F
+
+    staged = person.select("record_key", F.lit(True).alias("staged")).distinct()
+    both = staged.join(clusters.select("record_key", F.lit(True).alias("clustered")), "record_key", "full_outer")
+    stats = both.agg(F.sum(F.col("clustered").isNull().cast("long")).alias("unclustered"),
+                     F.sum(F.col("staged").isNull().cast("long")).alias("unstaged")).first()
+    if stats["unclustered"]:
+        kept = _kept_person(person.join(clusters.select("record_key"), "record_key", "left_anti"))
         first = _first(kept, ["record_key"])  # the embedded person table is in record_key order
-        raise unclustered_error(kept.count(), first["_staged_file"], int(first["_staged_row"]), linked)
-    extra = clusters.join(person.select("record_key").distinct(), "record_key", "left_anti")
-    if extra.limit(1).count():
-        raise unstaged_error(extra.count(), int(_first(extra, ["_pos"])["_pos"]), linked)
+        raise unclustered_error(int(stats["unclustered"]), first["_staged_file"], int(first["_staged_row"]), linked)
+    if stats["unstaged"]:
+        extra = clusters.join(person.select("record_key"), "record_key", "left_anti")
+        raise unstaged_error(int(stats["unstaged"]), int(_first(extra, ["_pos"])["_pos"]), linked)
 
 
 def _resolved_fields(person: Any) -> list[str]:
@@ -496,29 +501,35 @@ def _bucket(record_map: Any, n_children: int, n_buckets: int) -> Any:
 
 
 def _shuffle(tables: dict[str, Any], bucketed: Any, pairs: Any, folder: str) -> bool:
-    """Write each staged table (rows with child_id) and the within-child pairs as Parquet
-    partitioned by bucket under ``folder``. Returns whether a pairs file exists."""
+    """Write every staged table (rows with child_id) and the within-child pairs, in ONE Spark
+    job, as Parquet partitioned by bucket and table (``folder/bucket=B/tbl=NAME``; the tables
+    share no column name with different types, so one wide union holds them all). Returns
+    whether a pairs file exists."""
+    from functools import reduce
+
     from pyspark.sql import functions as F
 
-    for name, frame in tables.items():
-        (frame.drop("_rank").join(bucketed, "record_key").repartition("bucket")
-         .write.mode("overwrite").partitionBy("bucket").parquet(f"{folder}/{name}"))
-    if pairs is None:
-        return False
-    left = bucketed.select(F.col("record_key").alias("record_key_l"), F.col("child_id").alias("c_l"), "bucket")
-    right = bucketed.select(F.col("record_key").alias("record_key_r"), F.col("child_id").alias("c_r"))
-    inside = (pairs.join(left, "record_key_l").join(right, "record_key_r").where(F.col("c_l") == F.col("c_r"))
-              .select("record_key_l", "record_key_r", "match_weight", "match_probability", "_pos", "bucket"))
-    inside.repartition("bucket").write.mode("overwrite").partitionBy("bucket").parquet(f"{folder}/pairs")
-    return True
+    frames = [frame.drop("_rank").join(bucketed, "record_key").withColumn("tbl", F.lit(name))
+              for name, frame in tables.items()]
+    if pairs is not None:
+        left = bucketed.select(F.col("record_key").alias("record_key_l"), F.col("child_id").alias("c_l"), "bucket")
+        right = bucketed.select(F.col("record_key").alias("record_key_r"), F.col("child_id").alias("c_r"))
+        frames.append(pairs.join(left, "record_key_l").join(right, "record_key_r")
+                      .where(F.col("c_l") == F.col("c_r"))
+                      .select("record_key_l", "record_key_r", "match_weight", "match_probability", "_pos",
+                              "bucket", F.lit("pairs").alias("tbl")))
+    union = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames)
+    union.repartition("bucket").write.mode("overwrite").partitionBy("bucket", "tbl").parquet(folder)
+    return pairs is not None
 
 
 # ---------------------------------------------------------------- one bucket (a Spark task)
 
 
-def _read_bucket(folder: str, bucket: int, schema: pa.Schema) -> pa.Table:
-    """Rows of one bucket written by :func:`_shuffle`, cast to ``schema`` (empty if none)."""
-    fs, inner = parts.filesystem(f"{folder}/bucket={bucket}")
+def _read_bucket(folder: str, bucket: int, name: str, schema: pa.Schema) -> pa.Table:
+    """Rows of table ``name`` in one bucket written by :func:`_shuffle`, cast to ``schema``
+    (empty if none)."""
+    fs, inner = parts.filesystem(f"{folder}/bucket={bucket}/tbl={name}")
     from pyarrow import fs as pafs
 
     if fs.get_file_info(inner).type != pafs.FileType.Directory:
@@ -533,7 +544,7 @@ def _staged_frame(job: _Job, name: str, bucket: int) -> pd.DataFrame:
     extra = [pa.field("_staged_file", pa.string()), pa.field("_staged_row", pa.int64()),
              pa.field("_dir", pa.int32()), pa.field("child_id", pa.string())]
     full = pa.schema([pa.field(f.name, _parquet_type(f.type)) for f in schema] + extra)
-    table = _read_bucket(f"{job.shuffled}/{name}", bucket, full)
+    table = _read_bucket(job.shuffled, bucket, name, full)
     table = table.sort_by([("_dir", "ascending"), ("_staged_row", "ascending")])
     # canonical types and nullability, as pyarrow reads the staged file (timestamps come back
     # from Parquet in ms: the pandas frame must be the one the embedded reader makes)
@@ -566,7 +577,7 @@ def _run_bucket(bucket: int, job: _Job) -> dict[str, Any]:
         schema = pa.schema([("record_key_l", pa.string()), ("record_key_r", pa.string()),
                             ("match_weight", pa.float64()), ("match_probability", pa.float64()),
                             ("_pos", pa.int64())])
-        table = _read_bucket(f"{job.shuffled}/pairs", bucket, schema).sort_by("_pos")
+        table = _read_bucket(job.shuffled, bucket, "pairs", schema).sort_by("_pos")
         pairs = table.drop_columns(["_pos"]).to_pandas()
     tables = assemble_children(person, events, pairs, job.rules, fields=list(job.fields))
     name = parts.part_name(bucket)

@@ -1,0 +1,149 @@
+"""`stairs-link build --engine spark`: the embedded build's dataset (same rows, same order,
+same Arrow types and metadata), with and without --previous, to a local directory or a
+file:// URL; child-id collisions resolved as the embedded engine does; same input errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from stairs_link.adapt import adapt
+from stairs_link.cli import cli
+from stairs_link.errors import IntegrationError
+from stairs_link.integrate import build
+from stairs_link.integrate import ids as id_rules
+from stairs_link.linkage import link
+
+ROOT = Path(__file__).resolve().parents[2]
+# two sites, so children move between them; every event table is filled by one of these
+SYSTEMS = [("sch-oakfield", "case-manager"), ("sch-oakfield", "lcs"), ("sch-oakfield", "sims"),
+           ("sch-oakfield", "systmone"), ("yoi-riverbank", "nomis"), ("yoi-riverbank", "systmone")]
+TABLES = ["children.parquet", "episodes.parquet", "formulations.parquet", "incidents.parquet",
+          "education.parquet", "measures.parquet", "stays.parquet", "transitions.parquet",
+          "id_history.parquet", "record_map.parquet"]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> tuple[Path, list[str]]:
+    """Sample exports adapted and linked (embedded); plus a second extract of one system
+    staged again, so build has repeats to drop."""
+    root = tmp_path_factory.mktemp("spark_build")
+    staged = []
+    for site, system in SYSTEMS:
+        out = root / "staged" / site / system
+        adapt(ROOT / "mappings" / site / f"{system}.yaml", sorted((ROOT / "sample_data" / "exports" / site / system).iterdir()),
+              out)
+        staged.append(str(out))
+    link([Path(d) for d in staged], root / "linked")
+    again = root / "staged" / "sch-oakfield" / "systmone-again"
+    shutil.copytree(staged[3], again)
+    return root, [*staged, str(again)]
+
+
+def _assert_same_dataset(expected: Path, actual: Path) -> None:
+    """Every table equal (rows, order, types, schema metadata); build.json equal but for the
+    keys the Spark engine adds and out_dir."""
+    for name in TABLES:
+        left, right = pq.read_table(expected / name), pq.read_table(actual / name)
+        assert right.equals(left, check_metadata=True), name
+    for name in ("pairs.parquet", "clusters.parquet"):
+        assert pq.read_table(actual / "linkage" / name).equals(pq.read_table(expected / "linkage" / name))
+    assert (actual / "linkage" / "review.csv").read_bytes() == (expected / "linkage" / "review.csv").read_bytes()
+    want = json.loads((expected / "build.json").read_text(encoding="utf-8"))
+    got = json.loads((actual / "build.json").read_text(encoding="utf-8"))
+    assert got.pop("engine") == "spark" and got.pop("buckets") >= 1 and "total" in got.pop("timings_seconds")
+    assert {**got, "out_dir": None} == {**want, "out_dir": None}
+
+
+def test_cli_engine_spark_writes_the_embedded_dataset(spark, world, monkeypatch):
+    root, staged = world
+    monkeypatch.setenv("STAIRS_LINK_SPARK_MASTER", "local[2]")
+    runner = CliRunner()
+    embedded = runner.invoke(cli, ["build", str(root / "linked"), *staged, "--out", str(root / "e"), "-q"])
+    assert embedded.exit_code == 0, embedded.output
+    result = runner.invoke(cli, ["build", str(root / "linked"), *staged, "--out", str(root / "s"), "-q",
+                                 "--engine", "spark"])
+    assert result.exit_code == 0, result.output
+    assert result.output == embedded.output.replace(str(root / "e"), str(root / "s"))
+    summary = json.loads((root / "s" / "build.json").read_text(encoding="utf-8"))
+    assert sum(summary["duplicates_dropped"].values()) > 0  # the repeated extract was seen
+    assert summary["n_events"]["incident"] and summary["n_events"]["education"] and summary["n_events"]["measure"]
+    _assert_same_dataset(root / "e", root / "s")
+
+
+def test_previous_ids_and_url_output_as_embedded(spark, world):
+    """Clusters changed since the previous dataset (two children merged, one split): the same
+    ids and history as the embedded engine, written as datasets to a file:// URL."""
+    from stairs_link.engine.spark.build import spark_build
+
+    root, staged = world
+    previous = root / "prev"
+    build(root / "linked", staged, previous)
+    clusters = pd.read_parquet(root / "linked" / "clusters.parquet")
+    sizes = clusters["child_id"].value_counts()
+    big = sizes[sizes >= 3].index
+    a, b = big[0], big[1]
+    changed = root / "linked2"
+    shutil.copytree(root / "linked", changed)
+    labels = clusters["child_id"].where(clusters["child_id"] != b, a)  # merge b into a
+    split = clusters.index[clusters["child_id"] == big[2]][:1]
+    labels[split] = "split-off"  # one record of a third child leaves it
+    clusters.assign(child_id=labels).to_parquet(changed / "clusters.parquet", index=False)
+    (changed / "pairs.parquet").unlink()  # no pairs file: link summary columns stay empty
+
+    build(changed, staged, root / "e2", previous=previous)
+    spark_build(changed, staged, f"file://{root / 's2'}", previous=previous, spark=spark, buckets=3)
+    history = pq.read_table(root / "e2" / "id_history.parquet").to_pandas()
+    assert {"merged", "split"} <= set(history["event"])
+    for name in TABLES:
+        # a URL gets a dataset directory: parts in child_id order, read back as one table
+        got = pq.read_table(root / "s2" / name)
+        assert got.equals(pq.read_table(root / "e2" / name)), name
+    assert not (root / "s2" / "linkage" / "pairs.parquet").exists()
+
+
+def test_child_id_collisions_are_resolved_as_embedded(spark, monkeypatch):
+    """With ids of 2 hex digits (256 values) for 150 clusters, many hashes collide and re-hashes
+    collide again: the Spark ids must be the embedded ones exactly."""
+    from stairs_link.engine.spark.build import _fresh_child_ids
+
+    monkeypatch.setattr(id_rules, "ID_HEX_DIGITS", 2)
+    clusters = pd.DataFrame({"record_key": [f"site:sys:{i:04d}" for i in range(400)],
+                             "child_id": [f"k{(i * 7) % 150}" for i in range(400)]})
+    expected, _ = id_rules.assign_child_ids(clusters)
+    assert expected.drop_duplicates("child_id").shape[0] == 150
+    got = _fresh_child_ids(spark.createDataFrame(clusters)).toPandas()
+    merged = expected.merge(got, on="record_key", suffixes=("", "_spark"))
+    assert len(merged) == 400
+    assert (merged["child_id"] == merged["child_id_spark"]).all()
+
+
+def test_unclustered_record_is_the_embedded_error(spark, world, tmp_path):
+    from stairs_link.engine.spark.build import spark_build
+
+    root, staged = world
+    linked = tmp_path / "linked"
+    shutil.copytree(root / "linked", linked)
+    clusters = pd.read_parquet(linked / "clusters.parquet")
+    clusters.drop(index=[5, 17]).to_parquet(linked / "clusters.parquet", index=False)
+    with pytest.raises(IntegrationError) as embedded:
+        build(linked, staged, tmp_path / "e")
+    with pytest.raises(IntegrationError) as spark_error:
+        spark_build(linked, staged, tmp_path / "s", spark=spark)
+    assert str(spark_error.value) == str(embedded.value)
+    assert (spark_error.value.file, spark_error.value.row) == (embedded.value.file, embedded.value.row)
+
+
+def test_engine_spark_without_pyspark_says_how_to_install(world, tmp_path, no_pyspark):
+    root, staged = world
+    result = CliRunner().invoke(cli, ["build", str(root / "linked"), *staged, "--out", str(tmp_path / "s"),
+                                      "--engine", "spark"])
+    assert result.exit_code == 2
+    assert 'pip install "stairs-link[spark]"' in result.output
+    assert "Traceback" not in result.output
