@@ -19,6 +19,7 @@ from stairs_link.errors import IntegrationError
 from stairs_link.integrate import build
 from stairs_link.integrate import ids as id_rules
 from stairs_link.linkage import link
+from stairs_link.schema import write_table
 
 ROOT = Path(__file__).resolve().parents[2]
 # two sites, so children move between them; every event table is filled by one of these
@@ -118,6 +119,8 @@ def test_child_id_collisions_are_resolved_as_embedded(spark, monkeypatch):
                              "child_id": [f"k{(i * 7) % 150}" for i in range(400)]})
     expected, _ = id_rules.assign_child_ids(clusters)
     assert expected.drop_duplicates("child_id").shape[0] == 150
+    first_choice = clusters.groupby("child_id")["record_key"].min().map(id_rules._hash_id)
+    assert first_choice.duplicated().sum() >= 10  # the case under test: many collisions
     got = _fresh_child_ids(spark.createDataFrame(clusters)).toPandas()
     merged = expected.merge(got, on="record_key", suffixes=("", "_spark"))
     assert len(merged) == 400
@@ -138,6 +141,25 @@ def test_unclustered_record_is_the_embedded_error(spark, world, tmp_path):
         spark_build(linked, staged, tmp_path / "s", spark=spark)
     assert str(spark_error.value) == str(embedded.value)
     assert (spark_error.value.file, spark_error.value.row) == (embedded.value.file, embedded.value.row)
+
+
+def test_orphan_event_is_the_embedded_error(spark, world, tmp_path):
+    from stairs_link.engine.spark.build import spark_build
+
+    root, staged = world
+    odd = tmp_path / "odd"
+    shutil.copytree(staged[3], odd)  # a repeat extract whose episodes point at unknown records
+    episodes = pd.read_parquet(odd / "episode.parquet")
+    episodes.loc[[3, 8], "record_key"] = "sch-oakfield:systmone:nobody"
+    write_table("episode", episodes, odd / "episode.parquet")
+    dirs = [*staged, str(odd)]
+    with pytest.raises(IntegrationError) as embedded:
+        build(root / "linked", dirs, tmp_path / "e")
+    with pytest.raises(IntegrationError) as spark_error:
+        spark_build(root / "linked", dirs, tmp_path / "s", spark=spark)
+    assert str(spark_error.value) == str(embedded.value)
+    assert (spark_error.value.file, spark_error.value.row) == (embedded.value.file, embedded.value.row)
+    assert spark_error.value.row == 4
 
 
 def test_engine_spark_without_pyspark_says_how_to_install(world, tmp_path, no_pyspark):

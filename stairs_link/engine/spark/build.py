@@ -122,6 +122,7 @@ def spark_build(
     linked = _text(linked_dir)
     out = _text(out_dir)
     spark = spark or spark_session(master)
+    clock.lap("spark session")
 
     tables = {name: _read_staged(spark, name, staged_dirs).persist() for name in STAGED_TABLES}
     _check_event_keys(tables)
