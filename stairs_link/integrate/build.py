@@ -17,7 +17,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from stairs_link.errors import IntegrationError
 from stairs_link.integrate.ids import assign_child_ids
 from stairs_link.integrate.inputs import (
     EVENT_TABLES,

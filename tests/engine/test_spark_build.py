@@ -38,8 +38,8 @@ def world(tmp_path_factory) -> tuple[Path, list[str]]:
     staged = []
     for site, system in SYSTEMS:
         out = root / "staged" / site / system
-        adapt(ROOT / "mappings" / site / f"{system}.yaml", sorted((ROOT / "sample_data" / "exports" / site / system).iterdir()),
-              out)
+        export = ROOT / "sample_data" / "exports" / site / system
+        adapt(ROOT / "mappings" / site / f"{system}.yaml", sorted(export.iterdir()), out)
         staged.append(str(out))
     link([Path(d) for d in staged], root / "linked")
     again = root / "staged" / "sch-oakfield" / "systmone-again"

@@ -21,9 +21,17 @@ Everything in the dataset except the child ids is computed child by child, so:
    small per-bucket counts for build.json. record_map.parquet (sorted by record_key) is written
    by range-partitioned Spark tasks the same way.
 
-The outputs equal the embedded engine's (same rows in the same order, same Arrow types); build.json
-adds ``"engine": "spark"``. The pandas metadata of children.parquet is that of the first bucket
-(it only differs from the embedded file's where that bucket has a column of nulls only).
+What reaches the driver: staged file schemas, per-file row counts of clusters/pairs, the
+colliding clusters, a sample of about 200 child ids per bucket, each bucket's counts, and the
+first offending rows when a check fails. With ``previous``: (record_key, cluster) of every record
+and the id history (see 2.).
+
+The outputs equal the embedded engine's (same rows in the same order, same Arrow types; tested
+with schema metadata too); build.json adds ``engine``, ``buckets`` and ``timings_seconds``.
+The pandas metadata of children.parquet is that of the first bucket's part, so it could differ
+from the embedded file's only where that bucket holds nothing but nulls in a column. Where the
+embedded reader would fail on a staged file lacking an optional canonical column, this one reads
+the column as nulls. ``previous`` must be a local directory.
 """
 
 from __future__ import annotations
@@ -255,7 +263,8 @@ def _check_schema(path: str, table: str) -> None:
     version = (schema.metadata or {}).get(SCHEMA_VERSION_KEY)
     if version is not None and version.decode() != SCHEMA_VERSION:
         raise SchemaError(
-            f"written with canonical schema version {version.decode()}, this stairs-link reads version {SCHEMA_VERSION}",
+            f"written with canonical schema version {version.decode()}, "
+            f"this stairs-link reads version {SCHEMA_VERSION}",
             reason="schema_version", file=path,
             fix="re-run `stairs-link adapt` with this version of stairs-link on the original export")
     missing = [c.name for c in columns_of(table) if c.required and c.name not in schema.names]
