@@ -288,3 +288,11 @@ def test_a_batch_whose_dates_are_all_blank_adapts(export, tmp_path: Path) -> Non
     assert (episode["rows_in"], episode["rows_staged"], episode["rows_rejected"]) == (2, 0, 2)
     rejects = pd.read_parquet(tmp_path / "e" / "rejects.parquet")
     assert rejects[rejects.table == "episode"].reason.tolist() == ["missing_value", "missing_value"]
+
+
+def test_auto_range_size_keeps_every_core_busy_within_bounds() -> None:
+    from stairs_link.engine.spark.adapt import MAX_AUTO_BLOCK, MIN_AUTO_BLOCK, auto_block_bytes
+
+    assert auto_block_bytes(82 << 20, 2) == 41 << 20  # two ranges for two cores
+    assert auto_block_bytes(1 << 20, 2) == MIN_AUTO_BLOCK  # small files: one range
+    assert auto_block_bytes(100 << 30, 200) == MAX_AUTO_BLOCK  # huge files: many 64 MB ranges

@@ -28,7 +28,12 @@ The manifest equals the embedded one except for two added keys, ``engine`` ("spa
 ``spark`` (master, task count, ranges per file, files not split and why, person rows
 moved to rejects by step 4), and the order of
 rejects within one file (sorted by source row within each range; the embedded engine writes
-a batch's unreadable rows before its transform rejects).
+a batch's unreadable rows before its transform rejects). When an export has several
+problems, the one reported can differ: every CSV is checked on the driver (encoding, header,
+mapped columns) before any task runs, then the first task error in row order is raised. A
+CSV that pyarrow cannot parse at all is reported with the row count of its range's start.
+Unknown-code counters are gathered to the driver per range (bounded by the distinct unknown
+values, which the manifest needs to list them).
 
 Inputs must be paths that the driver and every executor can read (in local mode, this
 machine; on a real cluster, storage every node mounts). The output may be a local directory
@@ -75,16 +80,19 @@ from stairs_link.mapping.model import Mapping
 from stairs_link.schema.io import to_arrow
 from stairs_link.schema.tables import TABLES, arrow_schema
 
-SPARK_BLOCK_BYTES = 32 << 20  # one Spark task per ~32 MB of CSV
+MIN_AUTO_BLOCK = 4 << 20
+MAX_AUTO_BLOCK = 64 << 20
 
 
 def spark_adapt(mapping_path: str | Path, inputs: list[Path] | list[str], out_dir: str | Path, *,
                 master: str | None = None, extracted_at: str | None = None, encoding: str | None = None,
-                progress: bool = False, spark: Any = None, block_bytes: int = SPARK_BLOCK_BYTES,
+                progress: bool = False, spark: Any = None, block_bytes: int | None = None,
                 pseudonymise_key: bytes | None = None) -> AdaptResult:
     """Adapt one site system's export on Spark; same tables, rejects and manifest as
     :func:`stairs_link.adapt.adapt` (see the module docstring for the split and the
-    differences). ``out_dir`` may be a URL; ``spark`` an existing SparkSession."""
+    differences). ``out_dir`` may be a URL; ``spark`` an existing SparkSession.
+    ``block_bytes``: CSV range size (default: :func:`auto_block_bytes` for the cluster's
+    default parallelism)."""
     if pseudonymise_key is not None:
         raise EngineError("pseudonymised adapt is not available on the Spark engine",
                           reason="unsupported_on_spark", fix="use --engine embedded with --pseudonymise")
@@ -97,10 +105,10 @@ def spark_adapt(mapping_path: str | Path, inputs: list[Path] | list[str], out_di
     reference = _parse_extracted_at(stamp, "--extracted-at" if extracted_at else str(mapping.path)) if stamp else None
     plan = {table: find_files(spec.source, inputs, table, mapping) for table, spec in mapping.tables.items()}
     warnings = start_warnings(mapping, reference)
-    tasks, infos, not_split = _plan_tasks(mapping, plan, stamp, extracted_at, reference, encoding, block_bytes)
-    _say(progress, f"{len(tasks)} task(s) for {sum(len(f) for f in plan.values())} file(s)")
-
+    files, infos = _open_files(mapping, plan, stamp, extracted_at, reference, encoding)
     spark = spark or spark_session(master)
+    tasks, not_split = _split_files(files, block_bytes, _cores(spark))
+    _say(progress, f"{len(tasks)} task(s) for {len(files)} file(s)")
     out = str(out_dir)
     staging = staging_dir(out)
     try:
@@ -135,35 +143,67 @@ def _say(progress: bool, message: str) -> None:
         print(f"  spark adapt: {message}", file=sys.stderr)
 
 
-def _plan_tasks(mapping: Mapping, plan: dict[str, list[tuple[Path, str]]], stamp: str | None,
-                extracted_at: str | None, reference: Any, encoding: str | None,
-                block_bytes: int) -> tuple[list[dict], dict[str, dict], dict[str, str]]:
-    """One task per CSV byte range and per XLSX/JSON file, in embedded row order. CSV files
-    are checked on the driver (encoding, header, mapped columns) before any task runs."""
-    tasks: list[dict] = []
+def _open_files(mapping: Mapping, plan: dict[str, list[tuple[Path, str]]], stamp: str | None,
+                extracted_at: str | None, reference: Any, encoding: str | None) -> tuple[list[dict], dict[str, dict]]:
+    """One entry per input file, in embedded order. CSV files are checked on the driver
+    (encoding, header, mapped columns) before Spark starts; XLSX and JSON in their task."""
+    files: list[dict] = []
     infos: dict[str, dict] = {}
-    not_split: dict[str, str] = {}
-    for table_index, (table, files) in enumerate(plan.items()):
+    for table_index, (table, found) in enumerate(plan.items()):
         spec = mapping.tables[table]
         common = {"table": table, "table_index": table_index, "ctx_args": context_args(spec, stamp, extracted_at, reference)}
-        for file_index, (path, name) in enumerate(files):
+        for file_index, (path, name) in enumerate(found):
             base = {**common, "file_index": file_index, "path": str(path), "name": name}
             if (spec.source.format or "csv") != "csv":
-                tasks.append({**base, "kind": "file", "block_index": 0, "encoding": encoding})
+                files.append({**base, "kind": "file", "block_index": 0, "encoding": encoding})
                 continue
             info, _ = open_csv(path, spec.source, encoding=encoding, used=mapping.columns_used(table))
             require_columns(info, mapping, table, path)
             infos[name] = checksum_entry(name, info)
-            split = split_csv(path, header_row=spec.source.header_row, delimiter=info.delimiter or ",",
-                              encoding=info.encoding or "utf-8", block_bytes=block_bytes)
-            if split.note:
-                not_split[name] = split.note
-            for block_index, (start, end) in enumerate(split.ranges):
-                tasks.append({**base, "kind": "csv", "block_index": block_index, "start": start, "end": end,
-                              "skip_rows": spec.source.header_row if start == 0 else 0, "names": info.names,
-                              "delimiter": info.delimiter, "encoding": info.encoding, "row_offset": 0,
-                              "last": block_index == len(split.ranges) - 1})
-    return tasks, infos, not_split
+            files.append({**base, "kind": "csv", "names": info.names, "delimiter": info.delimiter,
+                          "encoding": info.encoding, "header_row": spec.source.header_row, "size": info.size})
+    return files, infos
+
+
+def auto_block_bytes(size: int, parallelism: int) -> int:
+    """Range size for a CSV of ``size`` bytes: enough ranges to keep every core busy, each
+    between 4 MB (smaller ranges cost more in task overhead than they save) and 64 MB."""
+    return max(MIN_AUTO_BLOCK, min(MAX_AUTO_BLOCK, -(-size // max(parallelism, 1))))
+
+
+def _cores(spark: Any) -> int:
+    """Task slots: N for a local[N] master (all CPUs for local[*]), else Spark's default
+    parallelism (which stairs-link's session sets for shuffles, not from the cluster size)."""
+    import os
+    import re
+
+    master = spark.sparkContext.master
+    local = re.fullmatch(r"local(?:\[(\d+|\*)(?:,\d+)?\])?", master)
+    if local:
+        count = local.group(1)
+        return int(count) if count and count != "*" else (os.cpu_count() or 1) if count == "*" else 1
+    return spark.sparkContext.defaultParallelism
+
+
+def _split_files(files: list[dict], block_bytes: int | None, parallelism: int) -> tuple[list[dict], dict[str, str]]:
+    """One task per CSV byte range and per XLSX/JSON file, in embedded row order."""
+    tasks: list[dict] = []
+    not_split: dict[str, str] = {}
+    for entry in files:
+        if entry["kind"] != "csv":
+            tasks.append(entry)
+            continue
+        path = Path(entry["path"])
+        size = block_bytes or auto_block_bytes(entry["size"], parallelism)
+        split = split_csv(path, header_row=entry["header_row"], delimiter=entry["delimiter"] or ",",
+                          encoding=entry["encoding"] or "utf-8", block_bytes=size)
+        if split.note:
+            not_split[entry["name"]] = split.note
+        for block_index, (start, end) in enumerate(split.ranges):
+            tasks.append({**entry, "block_index": block_index, "start": start, "end": end,
+                          "skip_rows": entry["header_row"] if start == 0 else 0, "row_offset": 0,
+                          "last": block_index == len(split.ranges) - 1})
+    return tasks, not_split
 
 
 def _run_tasks(spark: Any, fn: Any, tasks: list[dict], *args: Any) -> list[Any]:
@@ -272,8 +312,12 @@ def _move_cross_task_duplicates(spark: Any, mapping: Mapping, staging: str) -> d
     if len({p.rsplit("/", 1)[1].rsplit("-", 1)[0] for p in parts}) <= 1:  # all from one task
         return {}
     staged = spark.read.parquet(folder).select("local_id", "source_row", F.col("_metadata.file_name").alias("part"))
+    # ids staged more than once (an aggregation, no sort; usually none), then only their rows
+    # are ordered (the join side is tiny, so adaptive execution broadcasts it)
+    repeated = staged.groupBy("local_id").count().where(F.col("count") > 1).select("local_id")
     order = Window.partitionBy("local_id").orderBy("part", "source_row")
-    later = staged.withColumn("n", F.row_number().over(order)).where(F.col("n") > 1).drop("n")
+    later = (staged.join(repeated, "local_id").withColumn("n", F.row_number().over(order))
+             .where(F.col("n") > 1).drop("n"))
     found = f"{staging}/duplicates"
     later.write.mode("overwrite").parquet(found)  # fixed input for the rewrite (retries see the same rows)
     label = mapping.tables["person"].fields["local_id"].label
@@ -284,8 +328,10 @@ def _move_cross_task_duplicates(spark: Any, mapping: Mapping, staging: str) -> d
         _rewrite_part(staging, part, rows, label, mapping_id)
         return pd.DataFrame({"part": [part], "moved": [len(rows)]})
 
-    moved = (spark.read.parquet(found).groupBy("part")
-             .applyInPandas(rewrite, schema="part string, moved long").collect())
+    later = spark.read.parquet(found)
+    if later.isEmpty():
+        return {}
+    moved = later.groupBy("part").applyInPandas(rewrite, schema="part string, moved long").collect()
     return {row["part"]: int(row["moved"]) for row in moved}
 
 
