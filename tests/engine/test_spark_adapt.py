@@ -129,15 +129,18 @@ def test_split_ranges_parse_like_the_whole_file(tmp_path: Path) -> None:
     assert counted == whole == 90 + 4  # 90 rows and 4 ragged ones; blank lines are not rows
 
 
-def test_ranges_read_like_the_whole_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("preamble", ["", "Exported 31/03/2026 by \"report\" tool\r\n"])
+def test_ranges_read_like_the_whole_file(tmp_path: Path, preamble: str) -> None:
     """The Spark tasks' reads (csv_batches on a byte range with a row offset) give the same
-    rows, numbers and ragged-row rejects as the embedded read of the whole file."""
+    rows, numbers and ragged-row rejects as the embedded read of the whole file (also with
+    a title line above the header: header_row 2)."""
     import pyarrow as pa
 
     from stairs_link.adapt.readers import csv_batches
 
     path = tmp_path / "p.csv"
-    path.write_bytes(_patients().encode("utf-8"))
+    path.write_bytes((preamble + _patients()).encode("utf-8"))
+    header_row = 2 if preamble else 1
     names = HEADER.strip().split(",")
     options = {"path": path, "names": names, "delimiter": ",", "encoding": "utf-8"}
 
@@ -146,13 +149,13 @@ def test_ranges_read_like_the_whole_file(tmp_path: Path) -> None:
         frame = pd.concat([b.frame.assign(row=b.source_rows) for b in batches], ignore_index=True)
         return frame, [b for batch in batches for b in batch.bad_rows]
 
-    whole, whole_bad = collect(csv_batches(path, skip_rows=1, **options))
+    whole, whole_bad = collect(csv_batches(path, skip_rows=header_row, **options))
     data = path.read_bytes()
-    ranges = split_csv(path, header_row=1, delimiter=",", encoding="utf-8", block_bytes=60).ranges
+    ranges = split_csv(path, header_row=header_row, delimiter=",", encoding="utf-8", block_bytes=60).ranges
     assert len(ranges) > 30
     parts, bad, offset = [], [], 0
     for start, end in ranges:
-        skip = 1 if start == 0 else 0
+        skip = header_row if start == 0 else 0
         frame, ragged = collect(csv_batches(pa.BufferReader(data[start:end]), skip_rows=skip, row_offset=offset,
                                             **options))
         parts.append(frame)
