@@ -299,3 +299,16 @@ def test_auto_range_size_keeps_every_core_busy_within_bounds() -> None:
     assert auto_block_bytes(82 << 20, 2) == 41 << 20  # two ranges for two cores
     assert auto_block_bytes(1 << 20, 2) == MIN_AUTO_BLOCK  # small files: one range
     assert auto_block_bytes(100 << 30, 200) == MAX_AUTO_BLOCK  # huge files: many 64 MB ranges
+
+
+def test_cli_pseudonymise_with_spark_is_refused_cleanly(export, tmp_path: Path) -> None:
+    from stairs_link.privacy.keys import new_key_file
+
+    mapping, folder = export
+    key = new_key_file(tmp_path / "site.key")
+    result = CliRunner().invoke(cli, ["adapt", str(mapping), str(folder), "--out", str(tmp_path / "s"),
+                                      "--engine", "spark", "--pseudonymise", "--key-file", str(key)])
+    assert result.exit_code == 2
+    assert result.output == ("Error: pseudonymised adapt is not available on the Spark engine "
+                             "Fix: use --engine embedded with --pseudonymise\n")
+    assert not (tmp_path / "s").exists()
