@@ -4,9 +4,9 @@ How the work is split (the driver plans and gathers small figures; tasks read an
 
 1. Driver: the mapping, the file plan, and for each CSV its streaming checksum/encoding
    pass, header and a second streaming pass (:func:`stairs_link.adapt.blocks.split_csv`)
-   that cuts it into byte ranges of about ``block_bytes`` at record boundaries. A file
-   whose quoting is irregular stays one range (exactly the embedded read; the manifest's
-   ``spark.not_split`` says why).
+   that cuts it into byte ranges of about ``block_bytes`` (default: one range per task
+   slot, 4-64 MB each) at record boundaries. A file whose quoting is irregular stays one
+   range (exactly the embedded read; the manifest's ``spark.not_split`` says why).
 2. Spark stage "count": every range but the last of a split file is parsed (one column
    converted) to count its data rows; the driver turns the counts into row offsets, so
    ``source_row`` is numbered as the embedded reader numbers it (blank lines are not rows,
@@ -91,8 +91,8 @@ def spark_adapt(mapping_path: str | Path, inputs: list[Path] | list[str], out_di
     """Adapt one site system's export on Spark; same tables, rejects and manifest as
     :func:`stairs_link.adapt.adapt` (see the module docstring for the split and the
     differences). ``out_dir`` may be a URL; ``spark`` an existing SparkSession.
-    ``block_bytes``: CSV range size (default: :func:`auto_block_bytes` for the cluster's
-    default parallelism)."""
+    ``block_bytes``: CSV range size (default: :func:`auto_block_bytes` for the session's
+    task slots, e.g. 2 for local[2])."""
     if pseudonymise_key is not None:
         raise EngineError("pseudonymised adapt is not available on the Spark engine",
                           reason="unsupported_on_spark", fix="use --engine embedded with --pseudonymise")
