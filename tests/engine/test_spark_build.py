@@ -169,3 +169,12 @@ def test_engine_spark_without_pyspark_says_how_to_install(world, tmp_path, no_py
     assert result.exit_code == 2
     assert 'pip install "stairs-link[spark]"' in result.output
     assert "Traceback" not in result.output
+
+
+def test_urls_need_engine_spark(world, tmp_path):
+    root, staged = world
+    result = CliRunner().invoke(cli, ["build", str(root / "linked"), *staged, "--out", f"file://{tmp_path}/d"])
+    assert result.exit_code == 2
+    assert "is a URL: that needs --engine spark" in result.output
+    missing = CliRunner().invoke(cli, ["build", str(tmp_path / "nowhere"), *staged, "--out", str(tmp_path / "d")])
+    assert missing.exit_code == 2 and "does not exist" in missing.output
