@@ -132,7 +132,7 @@ def spark_build(
     spark = spark or spark_session(master)
     clock.lap("spark session")
 
-    tables = {name: _read_staged(spark, name, staged_dirs).persist() for name in STAGED_TABLES}
+    tables = {name: _read_staged(spark, name, staged_dirs) for name in STAGED_TABLES}
     _check_event_keys(tables)
     clusters = _read_clusters(spark, linked)
     _check_cover(tables["person"], clusters, linked)
