@@ -544,8 +544,8 @@ def _read_bucket(folder: str, bucket: int, name: str, schema: pa.Schema) -> pa.T
 
     if fs.get_file_info(inner).type != pafs.FileType.Directory:
         return schema.empty_table()
-    table = pq.read_table(inner, filesystem=fs)
-    return table.select(schema.names).cast(schema)
+    # the files hold the union of every table's columns: read only this table's
+    return pq.read_table(inner, columns=schema.names, filesystem=fs).select(schema.names).cast(schema)
 
 
 def _staged_frame(job: _Job, name: str, bucket: int) -> pd.DataFrame:
