@@ -109,6 +109,28 @@ def test_previous_ids_and_url_output_as_embedded(spark, world):
     assert not (root / "s2" / "linkage" / "pairs.parquet").exists()
 
 
+def test_year_of_birth_decided_over_all_buckets(spark, world, tmp_path):
+    """Pseudonymised person tables: year_of_birth is resolved when ANY record holds one, so
+    buckets whose records hold none still carry the (null) column, as in the embedded file."""
+    from stairs_link.engine.spark.build import spark_build
+
+    root, staged = world
+    dirs = []
+    for index, directory in enumerate(staged):
+        copy = tmp_path / "staged" / str(index)
+        shutil.copytree(directory, copy)
+        person = pd.read_parquet(copy / "person.parquet")
+        years = pd.to_datetime(person["date_of_birth"]).dt.year.astype("Int32")
+        person["year_of_birth"] = years if index == 1 else pd.array([None] * len(person), dtype="Int32")
+        write_table("person", person, copy / "person.parquet")
+        dirs.append(str(copy))
+    build(root / "linked", dirs, tmp_path / "e")
+    spark_build(root / "linked", dirs, tmp_path / "s", spark=spark, buckets=4)
+    expected = pq.read_table(tmp_path / "e" / "children.parquet")
+    assert expected.column("year_of_birth").null_count < expected.num_rows
+    assert pq.read_table(tmp_path / "s" / "children.parquet").equals(expected, check_metadata=True)
+
+
 def test_child_id_collisions_are_resolved_as_embedded(spark, monkeypatch):
     """With ids of 2 hex digits (256 values) for 150 clusters, many hashes collide and re-hashes
     collide again: the Spark ids must be the embedded ones exactly."""
