@@ -6,13 +6,13 @@ from pathlib import Path
 
 import click
 
-from stairs_link.cli.common import StairsCommand
+from stairs_link.cli.common import DirOrURL, StairsCommand, require_local
 
 
 @click.command(cls=StairsCommand)
 @click.argument("mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("inputs", metavar="INPUT...", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--out", "-o", "out", required=True, type=click.Path(file_okay=False),
+@click.option("--out", "-o", "out_dir", required=True, type=DirOrURL(exists=False),
               help="Directory for <table>.parquet, rejects.parquet and manifest.json (with --engine spark "
                    "also a URL such as s3://bucket/staged/site-system: one dataset directory per table).")
 @click.option("--extracted-at", help="When the export was taken (ISO 8601, e.g. 2026-03-31); overrides the mapping.")
@@ -28,7 +28,7 @@ from stairs_link.cli.common import StairsCommand
                    "pip install \"stairs-link[spark]\"; inputs must be readable by every Spark node).")
 @click.option("--spark-master", envvar="STAIRS_LINK_SPARK_MASTER", default=None, metavar="URL",
               help="Spark master for --engine spark (default: $STAIRS_LINK_SPARK_MASTER, else local[*]).")
-def adapt(mapping: Path, inputs: tuple[Path, ...], out: str, extracted_at: str | None,
+def adapt(mapping: Path, inputs: tuple[Path, ...], out_dir: Path | str, extracted_at: str | None,
           encoding: str | None, quiet: bool, pseudonymise: bool = False, key_file: Path | None = None,
           engine: str = "embedded", spark_master: str | None = None) -> None:
     """Map one site system's export onto the canonical schema.
@@ -43,10 +43,7 @@ def adapt(mapping: Path, inputs: tuple[Path, ...], out: str, extracted_at: str |
       stairs-link adapt mappings/sch-oakfield/systmone.yaml sample_data/exports/sch-oakfield/systmone --out staged/sch-oakfield-systmone
       stairs-link adapt mappings/sch-oakfield/systmone.yaml sample_data/exports/sch-oakfield/systmone --out staged/sch-oakfield-systmone --engine spark --spark-master "local[2]"
     """
-    url = "://" in out
-    if url and engine != "spark":
-        raise click.UsageError("--out is a URL: that needs --engine spark (the embedded engine writes a local directory)")
-    out_dir = out if url else Path(out)
+    require_local(engine, **{"--out": out_dir})
     key = None
     if pseudonymise or key_file is not None:
         if not (pseudonymise and key_file is not None):

@@ -6,26 +6,15 @@ from pathlib import Path
 
 import click
 
-from stairs_link.cli.common import StairsCommand, echo_progress
+from stairs_link.cli.common import DirOrURL, StairsCommand, echo_progress, require_local
 
 _DIR = click.Path(exists=True, file_okay=False, path_type=Path)
 
 
-class _DirOrUrl(click.ParamType):
-    """An existing local directory (as a Path), or a URL left as text for --engine spark."""
-
-    name = "dir_or_url"
-
-    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> Path | str:
-        if isinstance(value, str) and "://" in value:
-            return value
-        return _DIR.convert(value, param, ctx)
-
-
 @click.command(cls=StairsCommand)
-@click.argument("linked", type=_DirOrUrl())
-@click.argument("staged", nargs=-1, required=True, type=_DirOrUrl())
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+@click.argument("linked", type=DirOrURL())
+@click.argument("staged", nargs=-1, required=True, type=DirOrURL())
+@click.option("--out", "out_dir", required=True, type=DirOrURL(exists=False),
               help="Dataset directory to write (with --engine spark also a URL such as s3a://bucket/dataset: "
                    "one dataset directory per table).")
 @click.option("--previous", type=_DIR, default=None,
@@ -42,7 +31,7 @@ class _DirOrUrl(click.ParamType):
                    "pip install \"stairs-link[spark]\"; see docs/scaling.md).")
 @click.option("--spark-master", envvar="STAIRS_LINK_SPARK_MASTER", default=None, metavar="URL",
               help="Spark master for --engine spark (default: $STAIRS_LINK_SPARK_MASTER, else local[*]).")
-def build(linked: Path | str, staged: tuple[Path | str, ...], out_dir: str, previous: Path | None,
+def build(linked: Path | str, staged: tuple[Path | str, ...], out_dir: Path | str, previous: Path | None,
           readmission_days: int, formulation_days: int, transfer_days: int, quiet: bool, engine: str = "embedded",
           spark_master: str | None = None) -> None:
     """One record per child from LINKED (clusters) and the STAGED directories it linked.
@@ -57,11 +46,7 @@ def build(linked: Path | str, staged: tuple[Path | str, ...], out_dir: str, prev
       stairs-link build linked/ staged/*/* --out dataset/ --previous last_year/dataset/
       stairs-link build linked/ staged/*/* --out dataset/ --engine spark --spark-master 'local[4]'
     """
-    urls = [str(p) for p in (linked, *staged, out_dir) if "://" in str(p)]
-    if urls and engine != "spark":
-        raise click.UsageError(f"{urls[0]} is a URL: that needs --engine spark (the embedded engine reads and "
-                               "writes local directories)")
-    out_dir = out_dir if "://" in out_dir else Path(out_dir)
+    require_local(engine, LINKED=linked, STAGED=staged, **{"--out": out_dir})
     rules = {"previous": previous, "readmission_days": readmission_days, "formulation_days": formulation_days,
              "transfer_days": transfer_days}
     echo_progress(f"building from {len(staged)} staged directories ...", quiet=quiet)

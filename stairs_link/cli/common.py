@@ -76,5 +76,5 @@ def require_local(engine: str, **paths: object) -> None:
         values = value if isinstance(value, (list, tuple)) else [value]
         url = next((v for v in values if isinstance(v, str) and "://" in v), None)
         if url is not None:
-            raise click.UsageError(f"{option} '{url}' is a URL; only --engine spark reads and writes URLs "
-                                   "(or copy the data to a local directory)")
+            raise click.UsageError(f"{option} {url} is a URL: that needs --engine spark (the embedded engine "
+                                   "reads and writes local directories; or copy the data to one)")

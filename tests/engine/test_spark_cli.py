@@ -82,4 +82,4 @@ def test_embedded_engine_refuses_urls(staged, tmp_path):
     dirs, _ = staged
     result = CliRunner().invoke(cli, ["link", f"file://{dirs[0]}", "--out", str(tmp_path / "x")])
     assert result.exit_code == 2
-    assert "only --engine spark reads and writes URLs" in result.output
+    assert "is a URL: that needs --engine spark" in result.output
