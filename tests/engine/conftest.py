@@ -12,7 +12,9 @@ def spark():
 
     if not java_available():
         pytest.skip("Java 17+ not found (the Spark engine needs it)")
-    session = spark_session("local[2]", shuffle_partitions=2)
+    # 2 GB for the one JVM that is driver and executors for the whole test session (Spark's
+    # default 1 GB ran out once, in CI, after many engine tests had run in the same session)
+    session = spark_session("local[2]", shuffle_partitions=2, conf={"spark.driver.memory": "2g"})
     yield session
     session.stop()
 

@@ -22,7 +22,7 @@ review sheet (pairs in the uncertainty band) and the u sample's pattern counts.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,15 @@ class SparkLinkOutput:
     summary: dict[str, Any]
     review: pd.DataFrame
     explain: str = ""
+    cached: list[Any] = field(default_factory=list)  # DataFrames this run persisted
+
+    def release(self) -> None:
+        """Unpersist what the run cached, once its outputs are written: a long-lived session
+        (a notebook, a test session) would otherwise keep every run's records and pairs.
+        ``clusters`` and ``pairs`` stay usable (recomputed if read again)."""
+        for frame in self.cached:
+            frame.unpersist()
+        self.cached.clear()
 
 
 def read_person_spark(spark: Any, staged_dirs: list[str | Path]) -> Any:
@@ -472,7 +481,8 @@ def spark_link_table(spark: Any, person: Any, config: LinkageConfig | None = Non
     summary = _summary(kept, clusters, ranked, plan, n_pairs, counters, fs, clock, cstats, config, len(di),
                        unknown_decisions, n, children)
     summary["absent_columns_treated_as_empty"] = absent
-    return SparkLinkOutput(clusters, pairs, fs.to_dict(config), summary, review, plan.explain())
+    return SparkLinkOutput(clusters, pairs, fs.to_dict(config), summary, review, plan.explain(),
+                           cached=[records, recs, scored, edges, comp, clustered, clusters])
 
 
 def _review_spark(kept: Any, records: Any, config: LinkageConfig) -> pd.DataFrame:
@@ -563,6 +573,7 @@ def spark_link(staged_dirs: list[str | Path], out_dir: str | Path, *, master: st
     person = read_person_spark(spark, list(staged_dirs))
     result = spark_link_table(spark, person, config, model=model, decisions=decisions, progress=progress)
     write_spark_outputs(result, out_dir)
+    result.release()
     result.summary["timings_seconds"]["total"] = round(time.perf_counter() - start, 3)
     if "://" in str(out_dir):
         write_text(str(out_dir).rstrip("/") + "/summary.json", shared.json_text(result.summary))
