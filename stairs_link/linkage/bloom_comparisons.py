@@ -142,7 +142,7 @@ def bit_counts(feats: Features, column: str) -> tuple[np.ndarray, int]:
     codes, matrix = bloom_codes(feats, column)
     bits = np.unpackbits(matrix, axis=1).astype(np.int64)  # distinct encodings only
     weight = np.bincount(codes[codes >= 0], minlength=len(bits)).astype(np.int64)
-    return weight @ bits if len(bits) else np.zeros(matrix.shape[1] * 8, np.int64), int(weight.sum())
+    return weight @ bits, int(weight.sum())  # no encoding: (0,) @ (0, bits) = zeros(bits)
 
 
 def set_bit_counts(feats: Features, column: str, counts: np.ndarray, records: int) -> None:

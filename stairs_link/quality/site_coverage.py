@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from stairs_link.errors import QualityError
+from stairs_link.privacy.pseudonymise import BLOOM_COLUMNS
 from stairs_link.quality.prepare import load_staged
 from stairs_link.schema.tables import TABLES
 
@@ -36,11 +37,10 @@ PSEUDONYMISED_ONLY = frozenset(
 )
 
 
-#: Plain person fields that pseudonymised mode replaces by an encoding (see
-#: stairs_link.privacy.pseudonymise.BLOOM_COLUMNS): covered where the encoding is filled.
-#: ``middle_names`` is dropped there without an encoding, so it shows as not provided.
-ENCODED_AS = {"given_name": "given_name_bf", "family_name": "family_name_bf",
-              "date_of_birth": "dob_bf", "postcode": "postcode_bf"}
+#: Plain person fields that pseudonymised mode replaces by an encoding: covered where the
+#: encoding is filled. ``middle_names`` is dropped there without an encoding, so it shows
+#: as not provided.
+ENCODED_AS = {source: encoded for encoded, (source, _) in BLOOM_COLUMNS.items()}
 
 
 def coverage_matrix(staged_dirs: list[Path]) -> pd.DataFrame:

@@ -42,7 +42,7 @@ from stairs_link.engine.spark.keys import (
     record_keys_schema,
 )
 from stairs_link.engine.spark.kernels import PAIR_ORDER, cluster_bucket, compare_batches, score_batches
-from stairs_link.engine.spark.parts import write_text
+from stairs_link.engine.spark.parts import is_url, write_text
 from stairs_link.linkage import shared
 from stairs_link.linkage.blocking import BlockingPlan
 from stairs_link.linkage.config import LinkageConfig
@@ -82,7 +82,7 @@ def read_person_spark(spark: Any, staged_dirs: list[str | Path]) -> Any:
     frames = []
     for d in staged_dirs:
         path = str(d).rstrip("/") + "/person.parquet"
-        if "://" not in path and not Path(path).exists():
+        if not is_url(path) and not Path(path).exists():
             raise LinkageError("table 'person' not found", reason="missing_table", file=path,
                                fix="run `stairs-link adapt` first, or point at the directory that holds it")
         frames.append(spark.read.parquet(path))
@@ -575,19 +575,9 @@ def spark_link(staged_dirs: list[str | Path], out_dir: str | Path, *, master: st
     write_spark_outputs(result, out_dir)
     result.release()
     result.summary["timings_seconds"]["total"] = round(time.perf_counter() - start, 3)
-    if "://" in str(out_dir):
-        write_text(str(out_dir).rstrip("/") + "/summary.json", shared.json_text(result.summary))
-    else:
-        shared.write_json(Path(out_dir) / "summary.json", result.summary)
+    # written last, once, so its total includes writing the other outputs
+    write_text(str(out_dir).rstrip("/") + "/summary.json", shared.json_text(result.summary))
     return result
-
-
-def _write_small_files(result: SparkLinkOutput, out: str) -> None:
-    """model.json, review.csv and summary.json next to the datasets in an object store,
-    through pyarrow's filesystems (the driver holds them; they are small)."""
-    write_text(f"{out}/model.json", shared.json_text(result.model))
-    write_text(f"{out}/review.csv", result.review.to_csv(index=False))
-    write_text(f"{out}/summary.json", shared.json_text(result.summary))
 
 
 def write_single_parquet(df: Any, path: Path) -> None:
@@ -608,22 +598,22 @@ def write_single_parquet(df: Any, path: Path) -> None:
 
 
 def write_spark_outputs(result: SparkLinkOutput, out_dir: str | Path) -> None:
-    """clusters.parquet and pairs.parquet written by Spark (row order kept: one sorted
-    dataset each); the small files by the driver (local output directories only)."""
+    """clusters.parquet and pairs.parquet written by Spark, row order kept: one file each in a
+    local directory (one task writes it), a Spark dataset (directory of part files) for a URL;
+    model.json and review.csv by the driver through pyarrow's filesystems (they are small).
+    summary.json is the caller's to write, once its figures are final (see spark_link)."""
     out = str(out_dir).rstrip("/")
     result.summary["review_pairs"] = int(len(result.review))
-    if "://" in out:  # object stores: Spark datasets (directories of part files)
+    if is_url(out):
         result.clusters.write.mode("overwrite").parquet(out + "/clusters.parquet")
         result.pairs.write.mode("overwrite").parquet(out + "/pairs.parquet")
-        _write_small_files(result, out)
-        return
-    path = Path(out)
-    path.mkdir(parents=True, exist_ok=True)
-    write_single_parquet(result.clusters, path / "clusters.parquet")
-    write_single_parquet(result.pairs, path / "pairs.parquet")
-    shared.write_json(path / "model.json", result.model)
-    result.review.to_csv(path / "review.csv", index=False, encoding="utf-8")
-    shared.write_json(path / "summary.json", result.summary)
+    else:
+        path = Path(out)
+        path.mkdir(parents=True, exist_ok=True)
+        write_single_parquet(result.clusters, path / "clusters.parquet")
+        write_single_parquet(result.pairs, path / "pairs.parquet")
+    write_text(f"{out}/model.json", shared.json_text(result.model))
+    write_text(f"{out}/review.csv", result.review.to_csv(index=False))
 
 
 def spark_explain_blocking(staged_dirs: list[str | Path], config: LinkageConfig, *, master: str | None = None,

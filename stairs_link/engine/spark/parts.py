@@ -77,7 +77,8 @@ def publish(parts: list[str], dest: str | Path, schema: pa.Schema) -> str:
     dest = str(dest)
     if is_url(dest):
         fs, inner = filesystem(dest)
-        fs.delete_dir_contents(inner, missing_dir_ok=True) if _is_dir(fs, inner) else None
+        if _is_dir(fs, inner):
+            fs.delete_dir_contents(inner)
         fs.create_dir(inner, recursive=True)
         src_fs = filesystem(parts[0])[0] if parts else fs
         for index, part in enumerate(parts):
