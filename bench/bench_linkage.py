@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +38,8 @@ import pandas as pd
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from measure import run_measured  # noqa: E402 - bench/ is on sys.path just above
 
 RECORDS_PER_CHILD = 4.2  # measured on stairs_link.synth.person_records; only sizes the request
 RECORDLINKAGE_MAX_RECORDS = 20_000  # its naive path needs ~10 GB at 112k (issue 3)
@@ -230,8 +231,6 @@ def recordlinkage_link(person: pd.DataFrame, *, link_only_column: str | None) ->
 
 def run_tool(tool: str, dataset: Dataset, workdir: Path) -> dict[str, Any]:
     """Run ``tool`` on ``dataset`` in a subprocess, measure it, score its clusters."""
-    import psutil
-
     source = workdir / f"{_slug(dataset.name)}_person.parquet"
     if not source.exists():
         dataset.person.to_parquet(source, index=False)
@@ -242,31 +241,18 @@ def run_tool(tool: str, dataset: Dataset, workdir: Path) -> dict[str, Any]:
     if dataset.link_only_column:
         command += ["--link-only-column", dataset.link_only_column]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-    peak = 0
-    watched = psutil.Process(process.pid)
-    while process.poll() is None:
-        try:
-            tree = [watched, *watched.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            pass
-        time.sleep(0.02)
-    stdout, stderr = process.communicate()
-    wall = time.perf_counter() - started
+    run = run_measured(command, cwd=str(REPO), env=env)
     result: dict[str, Any] = {"tool": tool, "dataset": dataset.name, "records": len(dataset.person)}
-    if process.returncode != 0:
-        tail = "\n".join(stderr.strip().splitlines()[-8:])
-        result.update(status="failed", message=f"exit code {process.returncode}: {tail}")
+    if run.returncode != 0:
+        tail = "\n".join(run.stderr.strip().splitlines()[-8:])
+        result.update(status="failed", message=f"exit code {run.returncode}: {tail}")
         return result
-    info = json.loads(stdout.strip().splitlines()[-1])
+    info = json.loads(run.stdout.strip().splitlines()[-1])
     result.update(info)
     if info.get("status") != "ok":
         return result
-    result["wall_seconds"] = wall
-    result["peak_rss_bytes"] = max(peak, int(info.get("ru_maxrss_bytes", 0)))
+    result["wall_seconds"] = run.wall_seconds
+    result["peak_rss_bytes"] = max(run.peak_rss_bytes, int(info.get("ru_maxrss_bytes", 0)))
     from stairs_link.linkage.evaluate import evaluate_clusters
 
     clusters = pd.read_parquet(target)

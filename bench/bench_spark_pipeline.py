@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,6 +33,9 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from measure import run_measured  # noqa: E402 - bench/ is on sys.path just above
 
 DATASET_TABLES = ["children", "episodes", "formulations", "incidents", "education", "measures", "stays",
                   "transitions", "id_history", "record_map"]
@@ -96,29 +98,16 @@ def _worker(args: argparse.Namespace) -> None:
 
 
 def _run(worker: str, args: argparse.Namespace) -> dict[str, Any]:
-    """Run a worker process, polling the peak RSS of its process tree."""
-    import psutil
-
+    """Run a worker process, measuring the peak RSS of its process tree."""
     cmd = [sys.executable, __file__, "--worker", worker, "--work", str(args.work), "--master", args.master,
            "--partitions", str(args.partitions), "--driver-memory", args.driver_memory]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    started = time.perf_counter()
-    process = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
-    watched = psutil.Process(process.pid)
-    peak = 0
-    while process.poll() is None:
-        try:
-            tree = [watched, *watched.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            pass
-        time.sleep(0.02)
-    stdout, _ = process.communicate()
-    lines = [ln for ln in stdout.splitlines() if ln.startswith("RESULT ")]
-    if process.returncode != 0 or not lines:
-        raise SystemExit(f"{worker} failed (exit {process.returncode})")
-    return {**json.loads(lines[-1][len("RESULT "):]), "wall_seconds": round(time.perf_counter() - started, 2),
-            "peak_gb": round(peak / 1e9, 2)}
+    run = run_measured(cmd, cwd=str(REPO), env=env, capture_stderr=False)  # progress lines pass through
+    lines = [ln for ln in run.stdout.splitlines() if ln.startswith("RESULT ")]
+    if run.returncode != 0 or not lines:
+        raise SystemExit(f"{worker} failed (exit {run.returncode})")
+    return {**json.loads(lines[-1][len("RESULT "):]), "wall_seconds": round(run.wall_seconds, 2),
+            "peak_gb": round(run.peak_rss_bytes / 1e9, 2)}
 
 
 def _same_staged(work: Path) -> bool:
