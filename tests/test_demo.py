@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from test_readme import quickstart_command
 
 from stairs_link.cli import demo_cmd
-from test_readme import quickstart_command
 
 # The demo must finish in under 60 s on 2 cores (issue 5).
 DEMO_SECONDS = 60

@@ -20,8 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from stairs_link.cli import cli
-from stairs_link.cli import demo_cmd
+from stairs_link.cli import cli, demo_cmd
 
 SCANNED = ("staged", "linked", "dataset")
 IDENTIFIERS = ("nhs_number", "upn", "pnc_id", "prison_number", "la_child_id")

@@ -135,8 +135,7 @@ def evaluate(linked: Path, truth_path: Path, by: tuple[str, ...], staged: tuple[
     """
     import json
 
-    from stairs_link.linkage.evaluate import (attach_columns, evaluate_clusters, format_report,
-                                              load_clusters, load_truth)
+    from stairs_link.linkage.evaluate import attach_columns, evaluate_clusters, format_report, load_clusters, load_truth
 
     clusters, clusters_file = load_clusters(linked)
     truth, truth_file = load_truth(truth_path)

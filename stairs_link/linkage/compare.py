@@ -13,7 +13,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 from rapidfuzz import process
-from rapidfuzz.distance import JaroWinkler, OSA
+from rapidfuzz.distance import OSA, JaroWinkler
 
 from stairs_link.linkage.config import Comparison
 from stairs_link.linkage.prepare import Features

@@ -103,7 +103,7 @@ def em(gamma: np.ndarray, counts: np.ndarray, u: list[np.ndarray], m0: list[np.n
         log_u += np.where(g >= 0, np.log(u[k][np.maximum(g, 0)]), 0.0)
     converged = False
     iteration = 0
-    for iteration in range(1, max_iter + 1):
+    for iteration in range(1, max_iter + 1):  # noqa: B007 (the count is returned)
         log_m = np.zeros(len(gamma))
         for k in free:
             g = gamma[:, k]

@@ -26,11 +26,11 @@ from stairs_link.mapping.model import (
     FORMATS,
     GENERATED_IF_MISSING,
     NAME_FIELDS,
+    UNKNOWN_CODE,
     FieldSpec,
     Mapping,
     SourceSpec,
     TableSpec,
-    UNKNOWN_CODE,
     field_kind,
     mappable_fields,
 )

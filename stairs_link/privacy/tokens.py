@@ -38,7 +38,7 @@ def domain_key(key: bytes, purpose: str, domain: str) -> bytes:
     if not _DOMAIN_RE.match(domain):
         raise PrivacyError(f"invalid domain label '{domain}'", reason="bad_domain",
                            fix="use lower-case letters, digits and _ . : - (e.g. 'nhs_number')")
-    return hmac.digest(key, f"stairs-link/{purpose}/v1/{domain}".encode("utf-8"), "sha256")
+    return hmac.digest(key, f"stairs-link/{purpose}/v1/{domain}".encode(), "sha256")
 
 
 def hmac_sha256_many(key: bytes, messages: Iterable[bytes]) -> bytes:

@@ -14,7 +14,7 @@ import html
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from stairs_link.report import plots
@@ -128,7 +128,7 @@ def render_report(
     title = "stairs-link: children's pathways through the secure estate"
     page.heading(title, 1)
     page.para(
-        f"Built from {Path(dataset_dir).name} on {datetime.now(timezone.utc):%Y-%m-%d}. Disclosure control: "
+        f"Built from {Path(dataset_dir).name} on {datetime.now(UTC):%Y-%m-%d}. Disclosure control: "
         f"counts from 1 to {threshold} are shown as *, other counts are rounded to the nearest {rounding}, "
         "0 stays 0; percentages are withheld (*) where they could reveal a small count.",
         "note",

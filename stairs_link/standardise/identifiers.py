@@ -113,7 +113,7 @@ _UPN_LETTER = "[A-HJ-NP-RT-Z]"
 def upn_check_letter(twelve: str) -> str:
     """Check letter for positions 2-13 of a UPN (12 characters: 11 digits then a digit or
     alphabet letter)."""
-    if not re.fullmatch(rf"\d{{11}}[0-9A-HJ-NP-RT-Z]", twelve):
+    if not re.fullmatch(r"\d{11}[0-9A-HJ-NP-RT-Z]", twelve):
         raise ValueError("upn_check_letter needs 11 digits then a digit or UPN alphabet letter")
     values = _UPN_VALUE[np.frombuffer(twelve.encode("ascii"), dtype=np.uint8)]
     return UPN_ALPHABET[int(values @ _UPN_WEIGHTS) % 23]

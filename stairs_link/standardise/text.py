@@ -79,7 +79,7 @@ def fold_name(s: Any) -> pd.Series:
 def _split_pattern(style: str) -> str:
     family = rf"(?:(?:{_PARTICLES}) )*[^ ,]+"
     if style == "family_comma_given":
-        return rf"^(?P<family_name>[^,]+?) ?, ?(?P<given_name>[^ ,]+)(?: (?P<middle_names>[^,]+))?$"
+        return r"^(?P<family_name>[^,]+?) ?, ?(?P<given_name>[^ ,]+)(?: (?P<middle_names>[^,]+))?$"
     if style == "given_family":
         return rf"(?i)^(?P<given_name>[^ ,]+)(?: (?P<middle_names>[^,]+?))??(?: (?P<family_name>{family}))$"
     if style == "family_given":

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from stairs_link.schema import SCHEMA_VERSION
+from stairs_link.synth.damage import DamageConfig
 from stairs_link.synth.events import draw_events
 from stairs_link.synth.layouts import (
     ARBOR_ETHNICITY,
@@ -34,7 +35,6 @@ from stairs_link.synth.layouts import (
     layout_json,
 )
 from stairs_link.synth.records import damaged_records, truth_records
-from stairs_link.synth.damage import DamageConfig
 from stairs_link.synth.sites import SITES, SYSTEM_KIND, Site
 from stairs_link.synth.world import EXTRACT_DATE, World, generate_world, streams
 

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from adapt_data import HEADER, ROWS
 
 from stairs_link.adapt import adapt
 from stairs_link.errors import InputFileError, MappingError
 from stairs_link.schema import read_table
-
-from adapt_data import HEADER, ROWS
 
 
 def run(mapping: Path, export: Path, out: Path, **kw) -> tuple[dict, pd.DataFrame, pd.DataFrame]:

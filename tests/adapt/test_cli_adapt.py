@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from adapt_data import HEADER, PERSON_MAPPING, ROWS
 from click.testing import CliRunner
 
-from adapt_data import HEADER, PERSON_MAPPING, ROWS
 from stairs_link.cli import cli
 
 

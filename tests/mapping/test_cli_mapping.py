@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from click.testing import CliRunner
+from mapping_data import GOOD as MAPPING
 
 from stairs_link.cli import cli
 from stairs_link.mapping import load_mapping
 
-from mapping_data import GOOD as MAPPING
 EXPORT = "PatientID,Forename,Surname,D.O.B,Gender\n1,John,Smith,03/04/2009,1\n2,Amy,Li,04/05/2010,Q\n"
 
 

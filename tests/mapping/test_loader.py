@@ -6,12 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from mapping_data import GOOD
 
 from stairs_link.errors import MappingError
 from stairs_link.mapping import load_mapping, validate_mapping
 from stairs_link.mapping.jsonschema import SCHEMA_PATH, build_json_schema
-
-from mapping_data import GOOD
 
 
 def write(path: Path, text: str) -> Path:

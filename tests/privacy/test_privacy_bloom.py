@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from stairs_link.errors import PrivacyError
-from stairs_link.privacy import BloomParams, DATE_PARAMS, bloom_encode, bloom_matrix, dice_similarity, ngrams
+from stairs_link.privacy import DATE_PARAMS, BloomParams, bloom_encode, bloom_matrix, dice_similarity, ngrams
 
 KEY = bytes(range(32))
 OTHER_KEY = bytes(range(100, 132))

@@ -107,7 +107,7 @@ def test_load_key_unreadable(tmp_path: Path) -> None:
 def test_key_never_appears_in_repr_str_format_logs_or_errors(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     key = load_key(new_key_file(tmp_path / "k.key"))
     secret_forms = [bytes(key).hex(), repr(bytes(key)), str(bytes(key))[2:-1]]
-    shown = [repr(key), str(key), f"{key}", f"{key!r}", "%s" % key, str([key]), str({"key": key})]
+    shown = [repr(key), str(key), f"{key}", f"{key!r}", "%s" % key, str([key]), str({"key": key})]  # noqa: UP031 (%-formatting is one of the forms tested)
     logging.getLogger("stairs_link.test").warning("using key %s", key)
     shown.append(caplog.text)
     with pytest.raises(PrivacyError) as err:

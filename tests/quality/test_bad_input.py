@@ -7,8 +7,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 from click.testing import CliRunner
-
 from conftest import make_tables, write_staged
+
 from stairs_link.cli import cli
 from stairs_link.schema.tables import SCHEMA_VERSION_KEY
 

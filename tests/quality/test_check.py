@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
-
 from conftest import make_tables, write_staged
+
 from stairs_link.cli import cli
 from stairs_link.quality import check
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 from click.testing import CliRunner
-
 from conftest import make_tables, write_staged
+
 from stairs_link.cli import cli
 from stairs_link.quality import coverage
 

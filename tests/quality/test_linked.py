@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-
 from conftest import make_tables, write_staged
+
 from stairs_link.cli import cli
 from stairs_link.quality import check
 

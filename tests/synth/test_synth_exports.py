@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from synth_spec_reader import load_systems, parse_column, read_raw
 
 from stairs_link.standardise.identifiers import nhs_check_digit, pnc_check_letter, upn_check_letter
 from stairs_link.synth import person_records, write_exports
-from synth_spec_reader import load_systems, parse_column, read_raw
 
 N, SEED = 120, 7
 

@@ -73,7 +73,16 @@ from stairs_link.adapt.run import (
 )
 from stairs_link.adapt.transform import DUPLICATE_MESSAGE, SeenIds, TableContext
 from stairs_link.engine import EngineError
-from stairs_link.engine.spark.parts import filesystem, is_url, list_parts, part_name, publish, remove, staging_dir, write_part
+from stairs_link.engine.spark.parts import (
+    filesystem,
+    is_url,
+    list_parts,
+    part_name,
+    publish,
+    remove,
+    staging_dir,
+    write_part,
+)
 from stairs_link.errors import StairsLinkError
 from stairs_link.mapping.loader import load_mapping
 from stairs_link.mapping.model import Mapping

@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from stairs_link.errors import LinkageError
 from stairs_link.engine.spark.graph import connected_components, with_row_index
+from stairs_link.engine.spark.kernels import PAIR_ORDER, cluster_bucket, compare_batches, score_batches
 from stairs_link.engine.spark.keys import (
     MINHASH_MISSING_VALUE,
     SEP,
@@ -41,8 +41,8 @@ from stairs_link.engine.spark.keys import (
     record_keys,
     record_keys_schema,
 )
-from stairs_link.engine.spark.kernels import PAIR_ORDER, cluster_bucket, compare_batches, score_batches
 from stairs_link.engine.spark.parts import is_url, write_text
+from stairs_link.errors import LinkageError
 from stairs_link.linkage import shared
 from stairs_link.linkage.blocking import BlockingPlan
 from stairs_link.linkage.config import LinkageConfig
@@ -264,9 +264,9 @@ def _candidate_pairs(wide: Any, long: Any, config: LinkageConfig) -> Any:
         F.when(wm, F.when(mi, F.col("j")).otherwise(F.col("i"))).otherwise(F.col("i")).alias("o_x"),
         F.when(wm, F.lit(0).cast("long")).otherwise(F.col("j")).alias("o_y"))
     mask_cols = [c for c in wide.columns if c.startswith(("k", "miss"))]
-    l = wide.select("idx", *mask_cols).alias("l")
+    ll = wide.select("idx", *mask_cols).alias("l")
     rr = wide.select("idx", *mask_cols).alias("r")
-    joined = (pairs.join(l, F.col("i") == F.col("l.idx")).join(rr, F.col("j") == F.col("r.idx"))
+    joined = (pairs.join(ll, F.col("i") == F.col("l.idx")).join(rr, F.col("j") == F.col("r.idx"))
               .withColumn("mask", _rule_mask(config)))
     earlier = F.expr("mask & (shiftleft(CAST(1 AS BIGINT), CAST(o_r AS INT)) - 1)")
     return joined.where(earlier == 0).select("i", "j", "mask", *PAIR_ORDER)
@@ -275,10 +275,10 @@ def _candidate_pairs(wide: Any, long: Any, config: LinkageConfig) -> Any:
 def _with_records(pairs: Any, records: Any, columns: list[str], left_extra: list[str]) -> Any:
     from pyspark.sql import functions as F
 
-    l = records.select(F.col("idx").alias("i"), *[F.col(c).alias(f"l_{c}") for c in columns],
-                       *[F.col(c) for c in left_extra])
-    r = records.select(F.col("idx").alias("j"), *[F.col(c).alias(f"r_{c}") for c in columns])
-    return pairs.join(l, "i").join(r, "j")
+    left = records.select(F.col("idx").alias("i"), *[F.col(c).alias(f"l_{c}") for c in columns],
+                          *[F.col(c) for c in left_extra])
+    right = records.select(F.col("idx").alias("j"), *[F.col(c).alias(f"r_{c}") for c in columns])
+    return pairs.join(left, "i").join(right, "j")
 
 
 def _compare(pairs: Any, records: Any, config: LinkageConfig, columns: list[str], carry: list[str],
