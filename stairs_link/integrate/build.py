@@ -17,6 +17,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from stairs_link.integrate.attribution import (
+    COVERAGE_COLUMNS,
+    EVENT_DATES,
+    attribute_to_stays,
+    count_rules,
+    observed_until,
+    stay_coverage,
+)
 from stairs_link.integrate.ids import assign_child_ids
 from stairs_link.integrate.inputs import (
     EVENT_TABLES,
@@ -48,6 +56,9 @@ EVENT_OUTPUTS = {
 
 SOURCE_RECORD_COLUMNS = ["record_key", "site_id", "setting_type", "system_kind", "source_system",
                          "local_id", "extracted_at", "source_file", "source_row", "mapping_id"]
+
+#: the two columns every flat event table ends with (integrate/attribution.py)
+STAY_FIELDS = [pa.field("stay_id", pa.string()), pa.field("stay_rule", pa.string(), nullable=False)]
 
 #: linkage outputs copied into DATASET/linkage/ so the report can show linkage quality alone.
 LINKAGE_FILES = ["pairs.parquet", "clusters.parquet", "summary.json", "review.csv"]
@@ -132,8 +143,8 @@ def build(
         duplicates_dropped=staged.duplicates_dropped,
         files=files,
     )
-    (out_dir / "build.json").write_text(json.dumps(build_summary(result, rules, tables.transition_kinds),
-                                                   indent=2), encoding="utf-8")
+    summary = build_summary(result, rules, tables.transition_kinds, tables.stay_rules, tables.extracts)
+    (out_dir / "build.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     return result
 
 
@@ -142,10 +153,44 @@ def count_events(values: pd.Series) -> dict[str, int]:
     return {k: int(v) for k, v in values.value_counts().sort_index().items()}
 
 
-def build_summary(result: BuildResult, rules: TransitionRules, transition_kinds: dict[str, int]) -> dict:
+def build_summary(result: BuildResult, rules: TransitionRules, transition_kinds: dict[str, int],
+                  stay_rules: dict[str, dict[str, int]] | None = None,
+                  extracts: dict[str, str] | None = None) -> dict:
     """The content of build.json (both engines)."""
     return asdict(result) | {"out_dir": str(result.out_dir), "rules": asdict(rules),
-                             "transition_kinds": dict(sorted(transition_kinds.items()))}
+                             "transition_kinds": dict(sorted(transition_kinds.items())),
+                             "events_outside_stays": {t: dict(sorted(r.items())) for t, r in sorted((stay_rules or {}).items())},
+                             "data_as_at": data_as_at(extracts or {})}
+
+
+def extract_dates(person: pd.DataFrame) -> dict[str, str]:
+    """"site_id:source_system" -> the latest ``extracted_at`` of its person records (sorted)."""
+    known = person[person["extracted_at"].notna()]
+    latest = known.groupby(known["site_id"].astype(str) + ":" + known["source_system"].astype(str))["extracted_at"].max()
+    return {k: str(v) for k, v in sorted(latest.items())}
+
+
+def merge_extract_dates(parts: list[dict[str, str]]) -> dict[str, str]:
+    """The latest date per source over several :func:`extract_dates` results (Spark buckets)."""
+    out: dict[str, str] = {}
+    for part in parts:
+        for source, when in part.items():
+            out[source] = max(out.get(source, when), when)
+    return dict(sorted(out.items()))
+
+
+def data_as_at(extracts: dict[str, str]) -> dict:
+    """build.json's "data as at": each source's extract date, the dataset's as-at date (the
+    latest of them) and the censor rule for open stays (docs/dataset.md, *Data as at*)."""
+    days = sorted({v[:10] for v in extracts.values()})
+    return {
+        "as_at": days[-1] if days else None,
+        "earliest_extract": days[0] if days else None,
+        "extracts": extracts,
+        "open_stays": "an open stay is observed until the latest extract date of the systems whose episodes "
+                      "it merges (stays.observed_until); indicators censor time in custody at the earlier of "
+                      "that date and --as-at",
+    }
 
 
 @dataclass
@@ -158,6 +203,10 @@ class ChildTables:
     stays: pa.Table
     transitions: pa.Table
     transition_kinds: dict[str, int]
+    #: per event table, rows outside any stay by rule (integrate/attribution.py)
+    stay_rules: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: "site_id:source_system" -> latest extracted_at of its records (data as at)
+    extracts: dict[str, str] = field(default_factory=dict)
 
     def outputs(self) -> dict[str, pa.Table]:
         """Output file name -> table, in the order the embedded build writes them."""
@@ -187,13 +236,28 @@ def assemble_children(
     child_ids = pd.Series(sorted(person["child_id"].unique()), dtype=object)
 
     # flat event tables, sorted by child then date
-    tables: dict[str, pa.Table] = {}
+    frames: dict[str, pd.DataFrame] = {}
     for table, date_column in EVENT_TABLES.items():
         frame = events[table].drop(columns=["_staged_file", "_staged_row"])
         frame.insert(0, "child_id", frame["record_key"].map(key_to_child))
         assert frame["child_id"].notna().all()
-        frame = frame.sort_values(["child_id", date_column, "record_key"], kind="stable").reset_index(drop=True)
-        schema = pa.schema([pa.field("child_id", pa.string(), nullable=False), *arrow_schema(table)],
+        frames[table] = frame.sort_values(["child_id", date_column, "record_key"], kind="stable").reset_index(drop=True)
+
+    # stays first, so that every event row can carry the stay it falls in (integrate/attribution.py)
+    stays = merge_stays(frames["episode"], rules)
+    stay_rules: dict[str, dict[str, int]] = {}
+    for table, frame in frames.items():
+        stay_id, rule = attribute_to_stays(frame, stays, EVENT_DATES[table])
+        frame["stay_id"] = stay_id
+        frame["stay_rule"] = rule
+        stay_rules[table] = count_rules(rule)
+    by_key = person.set_index("record_key")
+    stays = pd.concat([stays, stay_coverage(stays, list(frames.values()), by_key["system_kind"])], axis=1)
+    stays["observed_until"] = observed_until(stays, frames["episode"], by_key["extracted_at"])
+
+    tables: dict[str, pa.Table] = {}
+    for table, frame in frames.items():
+        schema = pa.schema([pa.field("child_id", pa.string(), nullable=False), *arrow_schema(table), *STAY_FIELDS],
                            metadata={b"stairs_link.table": f"dataset.{table}".encode()})
         tables[table] = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
 
@@ -219,13 +283,13 @@ def assemble_children(
     sources = pa.Table.from_pandas(sources, schema=source_schema, preserve_index=False)
     table = table.append_column("source_records", nest(child_ids, sources))
 
-    # stays and transitions
-    stays = merge_stays(tables["episode"].to_pandas(), rules)
+    # transitions
     dob = children.set_index("child_id")["date_of_birth"]
-    transitions = derive_transitions(stays, dob, tables["formulation"].to_pandas(), rules)
+    transitions = derive_transitions(stays, dob, frames["formulation"], rules)
     return ChildTables(events=tables, children=table, stays=_stays_arrow(stays),
                        transitions=_transitions_arrow(transitions),
-                       transition_kinds=count_events(transitions["kind"]))
+                       transition_kinds=count_events(transitions["kind"]),
+                       stay_rules=stay_rules, extracts=extract_dates(person))
 
 
 def _load_previous(previous: str | Path) -> tuple[pd.DataFrame, pd.DataFrame | None]:
@@ -277,6 +341,8 @@ def _stays_arrow(stays: pd.DataFrame) -> pa.Table:
         ("setting_type", pa.string()), ("admission_date", pa.date32()), ("discharge_date", pa.date32()),
         ("legal_basis", pa.string()), ("discharge_destination", pa.string()),
         ("n_episodes", pa.int32()), ("n_systems", pa.int32()),
+        *[(column, pa.bool_()) for column in COVERAGE_COLUMNS.values()],
+        ("observed_until", pa.date32()),
     ])
     return pa.Table.from_pandas(stays, schema=schema, preserve_index=False)
 

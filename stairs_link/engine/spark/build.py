@@ -60,6 +60,7 @@ from stairs_link.integrate.build import (
     assemble_children,
     build_summary,
     count_events,
+    merge_extract_dates,
 )
 from stairs_link.integrate.inputs import (
     EVENT_TABLES,
@@ -201,7 +202,14 @@ def spark_build(
         files=files,
     )
     assert result.n_children == n_children
-    summary = build_summary(result, rules, kinds) | {
+    stay_rules: dict[str, dict[str, int]] = {t: {} for t in EVENT_TABLES}
+    for s in stats:
+        for table, counts in s["stay_rules"].items():
+            for rule, n in counts.items():
+                stay_rules[table][rule] = stay_rules[table].get(rule, 0) + n
+    stay_rules = {t: dict(sorted(r.items())) for t, r in stay_rules.items()}
+    extracts = merge_extract_dates([s["extracts"] for s in stats])
+    summary = build_summary(result, rules, kinds, stay_rules, extracts) | {
         "engine": "spark", "buckets": n_buckets,
         "timings_seconds": clock.timings | {"total": round(time.perf_counter() - start, 3)}}
     with fs.open_output_stream(f"{inner}/build.json") as stream:
@@ -577,7 +585,7 @@ def _run_bucket(bucket: int, job: _Job) -> dict[str, Any]:
     person, dropped["person"] = dedupe_staged("person", frames["person"])
     if person.empty:
         return {"n_children": 0, "n_records": 0, "n_events": {}, "n_stays": 0, "n_transitions": 0,
-                "kinds": {}, "dropped": dropped}
+                "kinds": {}, "dropped": dropped, "stay_rules": {}, "extracts": {}}
     events = {}
     for name in EVENT_TABLES:
         kept, dropped[name] = dedupe_staged(name, frames[name].drop(columns=["child_id"]))
@@ -600,7 +608,8 @@ def _run_bucket(bucket: int, job: _Job) -> dict[str, Any]:
         parts.write_part(_history_arrow(history), f"{job.staging}/id_history.parquet", name)
     return {"n_children": tables.children.num_rows, "n_records": len(person),
             "n_events": {t: d.num_rows for t, d in tables.events.items()}, "n_stays": tables.stays.num_rows,
-            "n_transitions": tables.transitions.num_rows, "kinds": tables.transition_kinds, "dropped": dropped}
+            "n_transitions": tables.transitions.num_rows, "kinds": tables.transition_kinds, "dropped": dropped,
+            "stay_rules": tables.stay_rules, "extracts": tables.extracts}
 
 
 # ---------------------------------------------------------------- publishing
