@@ -471,9 +471,16 @@ def open_export(path: Path, source: SourceSpec, *, encoding: str | None = None,
     return open_csv(path, source, encoding=encoding, used=used, block_bytes=block_bytes)
 
 
+def close_batches(batches: Iterator[Batch]) -> None:
+    """Release the file an unfinished reader holds (a workbook stays open until its generator closes)."""
+    close = getattr(batches, "close", None)
+    if close is not None:
+        close()
+
+
 def read_header(path: Path, source: SourceSpec, *, encoding: str | None = None) -> FileInfo:
     """Open a file just far enough to learn its columns (used by `mapping check`/`mapping new`)."""
     info, batches = open_export(path, source, encoding=encoding, used=[])
     if source.format == "xlsx":
-        batches.close()
+        close_batches(batches)
     return info

@@ -243,6 +243,7 @@ def _convert(spec: FieldSpec, frame: pd.DataFrame, ctx: TableContext, out: _Coll
             "correct the identifier in the source system; it is reported here with its raw value")
         return result_std.value.astype(TEXT)
     if kind == "coded":
+        assert column.codes is not None  # field_kind says "coded" only for a column with a code list
         return _codes(spec, raw, column.codes, ctx, out, result, required)
     if kind in ("date", "datetime"):
         parsed = _dates(spec, raw, kind, ctx)

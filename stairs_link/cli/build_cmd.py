@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -47,7 +48,7 @@ def build(linked: Path | str, staged: tuple[Path | str, ...], out_dir: Path | st
       stairs-link build linked/ staged/*/* --out dataset/ --engine spark --spark-master 'local[4]'
     """
     require_local(engine, LINKED=linked, STAGED=staged, **{"--out": out_dir})
-    rules = {"previous": previous, "readmission_days": readmission_days, "formulation_days": formulation_days,
+    rules: dict[str, Any] = {"previous": previous, "readmission_days": readmission_days, "formulation_days": formulation_days,
              "transfer_days": transfer_days}
     echo_progress(f"building from {len(staged)} staged directories ...", quiet=quiet)
     if engine == "spark":  # imported here so the CLI stays fast and pyspark stays optional

@@ -7,6 +7,7 @@ The linkage engine (numpy, rapidfuzz, scipy) is imported inside the command, so
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -80,7 +81,7 @@ def link(staged: tuple[Path, ...], out_dir: Path, config_path: Path | None, mode
             click.echo(plan.explain())
             plan.check(config.max_pairs)
             return
-        result = spark_link(list(staged), out_dir, master=spark_master, config=config, model_path=model_path,
+        result: Any = spark_link(list(staged), out_dir, master=spark_master, config=config, model_path=model_path,
                             decisions_path=decisions_path, progress=not quiet)
     elif explain_blocking:
         person = read_person(list(staged))

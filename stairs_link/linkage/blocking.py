@@ -161,8 +161,9 @@ class BlockingPlan:
         for r, key in enumerate(self.keys):
             ki = key[i]
             agree = (ki == key[j]) & (ki >= 0)
-            if self.missing[r] is not None:
-                agree &= self.missing[r][i] | self.missing[r][j]
+            missing = self.missing[r]
+            if missing is not None:
+                agree &= missing[i] | missing[j]
             mask |= agree.astype(np.uint32) << np.uint32(r)
         return mask
 

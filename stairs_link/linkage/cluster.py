@@ -77,7 +77,7 @@ def cluster(n: int, i: np.ndarray, j: np.ndarray, weight: np.ndarray, forced: np
                             for name, codes in rules.identifiers.items()} for r in members}
     src_state = {int(r): ({int(rules.source[r])} if rules.source is not None else set()) for r in members}
     partners: dict[int, set[int]] = {}
-    if rules.forbidden_i is not None:
+    if rules.forbidden_i is not None and rules.forbidden_j is not None:
         for a, b in zip(rules.forbidden_i.tolist(), rules.forbidden_j.tolist()):
             partners.setdefault(a, set()).add(b)
             partners.setdefault(b, set()).add(a)

@@ -9,6 +9,7 @@ per-record work is numpy indexing.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import jellyfish
 import numpy as np
@@ -73,7 +74,7 @@ class Features:
     def __init__(self, frame: pd.DataFrame) -> None:
         self.frame = frame.reset_index(drop=True)
         self.n = len(self.frame)
-        self._cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self._cache: dict[tuple, Any] = {}  # per-key shapes differ (codes and uniques, signatures, ...)
         self._dates: dict[str, dict[str, np.ndarray]] = {}
         self._valid: dict[tuple[str, str | None], np.ndarray] = {}
 

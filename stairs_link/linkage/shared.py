@@ -95,7 +95,7 @@ def deterministic_pass(gamma: np.ndarray, pw: np.ndarray, config: LinkageConfig,
     return det, conflict
 
 
-def fit_model(patterns: pd.DataFrame, config: LinkageConfig, u: list[np.ndarray], base: np.ndarray,
+def fit_model(patterns: pd.DataFrame, config: LinkageConfig, u: list[np.ndarray], base: int,
               total_pairs: float, counts: dict[str, int]) -> FSModel:
     """Train the model from blocked-pair pattern counts (code, mask, n) and the u estimates:
     m by EM per blocking rule (sessions named by rule), then the prior from the pattern

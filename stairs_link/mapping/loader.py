@@ -278,11 +278,11 @@ def _explain(error: jsonschema.ValidationError, doc: _Doc, problems: list[Proble
     message = f"{_describe(path)}: {error.message}"
     fix = None
     if error.validator == "enum":
-        options = [str(o) for o in error.validator_value]
-        close = difflib.get_close_matches(str(error.instance), options, n=1, cutoff=0.5)
+        allowed_values = [str(o) for o in error.validator_value]
+        closest = difflib.get_close_matches(str(error.instance), allowed_values, n=1, cutoff=0.5)
         message = f"'{error.instance}' is not allowed for {_describe(path)}" + (
-            f"; did you mean '{close[0]}'?" if close else "")
-        fix = f"use one of: {', '.join(options)}"
+            f"; did you mean '{closest[0]}'?" if closest else "")
+        fix = f"use one of: {', '.join(allowed_values)}"
     elif error.validator == "anyOf" and len(path) >= 2 and path[-2] == "fields":
         message = f"field '{path[-1]}' must be a column name, or a block with `column:`/`columns:`/`value:`"
         fix = "write e.g. `date_of_birth: DOB` or `date_of_birth: {column: DOB, formats: ['%d/%m/%Y']}`"
@@ -333,6 +333,7 @@ def _field_spec(table: str, name: str, raw: Any, doc: _Doc, problems: list[Probl
     code_map: dict[str, str] | None = None
     unknown_value = raw.get("unknown_value")
     if kind == "coded":
+        assert column.codes is not None  # field_kind says "coded" only for a column with a code list
         valid = CODE_LISTS[column.codes]
         if isinstance(codes, str):
             if codes in BUILTIN_MAPS:
@@ -463,7 +464,7 @@ def _build(doc: _Doc, path: Path, *, lenient: bool = False) -> tuple[Mapping | N
             problems.append(Problem(reason="missing_source", file=origin, line=line,
                                     message=f"table '{table}' has no `source:`",
                                     fix="add `source: {files: 'name*.csv'}`"))
-        raw_fields = raw.get("fields") if isinstance(raw.get("fields"), dict) else {}
+        raw_fields: dict[str, Any] = raw["fields"] if isinstance(raw.get("fields"), dict) else {}
         allowed = mappable_fields(table)
         fields: dict[str, FieldSpec] = {}
         for name, value in raw_fields.items():

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 from rapidfuzz import fuzz, process
 
-from stairs_link.adapt.readers import open_export
+from stairs_link.adapt.readers import close_batches, open_export
 from stairs_link.mapping.builtin_maps import BUILTIN_MAPS
 from stairs_link.mapping.jsonschema import SCHEMA_PATH
 from stairs_link.mapping.model import NAME_FIELDS, SourceSpec, field_kind, mappable_fields
@@ -260,7 +260,7 @@ def draft_mapping(export: Path, *, kind: str, site_id: str, source_system: str |
     done: set[str] = set()
     order = list(TABLE_HINTS)
     # one unit per file, or per sheet of a workbook (several tables can share one workbook)
-    units = []
+    units: list[tuple[Path, str | None, str]] = []
     for path in files:
         if path.suffix.lower() == ".xlsx":
             names = sheet_names(path)
@@ -280,7 +280,7 @@ def draft_mapping(export: Path, *, kind: str, site_id: str, source_system: str |
         info, batches = open_export(path, source, used=[])
         sample = next(iter(batches)).frame.head(SAMPLE_ROWS) if info.header else pd.DataFrame()
         if fmt == "xlsx":
-            batches.close()
+            close_batches(batches)
         done.add(table)
         rel = path.relative_to(export).as_posix() if export.is_dir() else path.name
         source_line = f"    source: {{files: {_yaml_str(rel)}"
@@ -306,8 +306,8 @@ def draft_mapping(export: Path, *, kind: str, site_id: str, source_system: str |
                 col, score = matched[field]
                 time_col = _time_partner(col, info.header) if field_kind(column) == "datetime" else None
                 if time_col:
-                    fmt, _, _ = _guess_formats(sample[col], False) if col in sample else (None, False, 0)
-                    fmt = fmt or "%d/%m/%Y"
+                    guessed, _, _ = _guess_formats(sample[col], False) if col in sample else (None, False, 0)
+                    fmt = guessed or "%d/%m/%Y"
                     lines.append(f"      {field}: {{columns: [{_yaml_str(col)}, {_yaml_str(time_col)}], join: ' ', "
                                  f"formats: ['{fmt} %H:%M', '{fmt}']}}  # TODO check: date and time in two columns")
                     used_extra.add(time_col)

@@ -67,7 +67,7 @@ class GXRunner:
         self._suites: dict[str, Any] = {}
 
     def _suite(self, suite_json: dict[str, Any]) -> Any:
-        name = suite_json.get("name")  # one per table and variant
+        name = str(suite_json.get("name"))  # one per table and variant
         if name not in self._suites:
             self._suites[name] = self._suite_class(**suite_json)
         return self._suites[name]

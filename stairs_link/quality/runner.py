@@ -12,7 +12,7 @@ import pandas as pd
 from stairs_link.errors import QualityError
 from stairs_link.quality.html import render_html
 from stairs_link.quality.linked import MAX_CLUSTER_SIZE, is_linked_dir, linked_checks
-from stairs_link.quality.prepare import Staged, load_staged, prepare
+from stairs_link.quality.prepare import Staged, StagedTable, load_staged, prepare
 from stairs_link.quality.results import ALL_SOURCES, CheckResult, Outcome
 from stairs_link.quality.suites import NULLED, PSEUDONYMISED, TOKEN_CHECKS, VARIANTS, load_suite
 from stairs_link.schema.tables import TABLES
@@ -27,7 +27,8 @@ WITHHELD_PSEUDONYMISED = frozenset(
 
 def split_dirs(directories: list[Path]) -> tuple[list[Path], list[Path]]:
     """Sort the given directories into staged ones and linked ones (holding clusters.parquet)."""
-    staged, linked = [], []
+    staged: list[Path] = []
+    linked: list[Path] = []
     for directory in map(Path, directories):
         # anything that is not a linked directory is read as staged; load_staged then says
         # exactly what is missing from it
@@ -77,7 +78,7 @@ def check(
             # one validation per table over every directory (GX's cost is per expectation,
             # not per row), with the directory kept in _q_source for the per-directory breakdown
             original = _concat([t.frame.assign(_q_source=d) for d, t in parts])
-            prepared = _concat([t.prepared.assign(_q_source=d) for d, t in parts])
+            prepared = _concat([_prepared(t).assign(_q_source=d) for d, t in parts])
             results.extend(runner.validate(
                 name, load_suite(name, suites_dir, variant), prepared, original,
                 source=_group_source(members, several_groups=len(groups) > 1, variant=variant),
@@ -114,3 +115,10 @@ def write_reports(result: CheckResult, out_dir: Path, *, show_values: bool) -> N
     (out_dir / "check.json").write_text(
         json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
     (out_dir / "check.html").write_text(render_html(result, show_values=show_values), encoding="utf-8")
+
+
+def _prepared(table: StagedTable) -> pd.DataFrame:
+    """The table with its derived _q_ columns (load_staged always prepares it)."""
+    if table.prepared is None:
+        raise RuntimeError(f"staged table {table.name} was read without its derived columns")
+    return table.prepared

@@ -45,7 +45,7 @@ def bar_chart(categories: list[str], labels: list[str], *, title: str, xlabel: s
     ax.barh(y, heights, color="#4c72b0")
     top = heights.max() if len(heights) and heights.max() > 0 else 1.0
     for yi, h, text in zip(y, heights, labels, strict=True):
-        ax.text(h + top * 0.01, yi, text, va="center", fontsize=8)
+        ax.text(h + top * 0.01, float(yi), text, va="center", fontsize=8)
     ax.set_yticks(y, categories, fontsize=8)
     ax.invert_yaxis()
     ax.set_xlim(0, top * 1.15)

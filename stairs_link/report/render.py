@@ -206,7 +206,7 @@ def _linkage(page: _Page, data: Dataset, rule: Disclosure) -> None:
         page.para(f"Review band: pairs with a match probability from {band[0]} to {band[1]} are listed for "
                   "clerical review.", "note")
     events = id_events(data)
-    if len(events):
+    if len(events) and data.id_history is not None:
         run = int(data.id_history["run"].max())
         page.para(f"Stable child ids (build run {run}): how each child's id came about; 'continued' children keep "
                   "the id they had in the previous dataset, merges and splits are listed in id_history.parquet.")

@@ -331,7 +331,7 @@ def _check_event_keys(tables: dict[str, Any]) -> None:
     from pyspark.sql import functions as F
 
     keys = tables["person"].select("record_key").distinct()
-    every = None
+    every: Any = None
     for name in EVENT_TABLES:  # one query for all tables; the details only on failure
         keyed = tables[name].select("record_key")
         every = keyed if every is None else every.unionByName(keyed)
