@@ -8,6 +8,7 @@ compute and the linkage engine are loaded only by the commands that need them).
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
 import click
 

@@ -1,9 +1,9 @@
 """`stairs-link demo`: the whole pipeline on the bundled sample data, in one command.
 
 adapt every sample system -> check -> link -> build -> report. Sample exports and mappings
-are found relative to the repository root (an editable install); when they are not there
-(e.g. an installed wheel), the sample is regenerated with the project's generator (seed 42,
-same size) into DIR/sample_data first, and the repository's mappings are still required.
+are the repository's ``sample_data/`` and ``mappings/`` (an installed wheel carries a copy of
+both, see ``stairs_link.resources``); if the sample exports are absent, the sample is
+regenerated with the project's generator (seed 42, same size) into DIR/sample_data first.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import click
 
 from stairs_link.cli.common import StairsCommand, echo_progress
 from stairs_link.errors import StairsLinkError
+from stairs_link.resources import data_dir
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SAMPLE_DIR = REPO_ROOT / "sample_data"
-MAPPINGS_DIR = REPO_ROOT / "mappings"
+SAMPLE_DIR = data_dir("sample_data")
+MAPPINGS_DIR = data_dir("mappings")
 SAMPLE_SEED = 42
 SAMPLE_CHILDREN = 300  # the bundled sample_data/ (docs: ~300 children, seed 42)
 
@@ -43,10 +43,11 @@ def sample_locations(out_dir: Path, *, progress: bool = True) -> tuple[Path, Pat
     sample, mappings = SAMPLE_DIR, MAPPINGS_DIR
     if not mappings.is_dir():
         raise StairsLinkError(
-            "the sample mappings were not found next to the stairs-link package",
+            "the sample mappings were not found: this installation of stairs-link is incomplete",
             reason="no_mappings",
             file=str(mappings),
-            fix="run the demo from a source checkout installed with `pip install -e .`",
+            fix="reinstall stairs-link from its wheel or sdist, or run from a source checkout "
+                "(`pip install -e .`)",
         )
     if not (sample / "exports").is_dir():
         from stairs_link.synth import write_exports
@@ -148,7 +149,7 @@ def run_demo(out_dir: Path, *, progress: bool = True, pseudonymise: bool = False
     step("linking records across systems and sites")
     link(result.staged_dirs, out_dir / "linked", progress=False)
     step("building one record per child")
-    built = build(out_dir / "linked", result.staged_dirs, out_dir / "dataset")
+    built = build(out_dir / "linked", list[str | Path](result.staged_dirs), out_dir / "dataset")
     result.n_children = built.n_children
     truth = sample / "truth"
     if (truth / "pathway.parquet").exists() and (truth / "records.parquet").exists():

@@ -47,11 +47,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from stairs_link.resources import data_dir
 from stairs_link.schema.codes import CODE_LISTS, INSTRUMENT_RANGE
 from stairs_link.schema.tables import SCHEMA_VERSION, TABLES
 
-#: Where the committed suites live (repo root ``expectations/``).
-SUITES_DIR = Path(__file__).resolve().parents[2] / "expectations"
+#: Where the committed suites live (repo root ``expectations/``; a wheel's bundled copy).
+SUITES_DIR = data_dir("expectations")
 
 CRITICAL = "critical"
 WARNING = "warning"
