@@ -9,7 +9,10 @@ rows that could not be read at all (ragged CSV rows, JSON items that are not rec
   bad byte is reported with its line instead of failing half-way through.
 - XLSX: openpyxl read-only mode, rows streamed in batches (Excel caps a sheet at 1,048,576
   rows, so a per-row loop is bounded here and unavoidable: openpyxl yields rows).
-- JSON: loaded whole (JSON exports are small record lists; partial: no streaming JSON).
+- JSON documents (FHIR Bundles), NDJSON and XML: streamed by :mod:`stairs_link.io.nested`;
+  their columns are field paths (:mod:`stairs_link.io.paths`).
+
+Any reader's last ``footer_rows`` rows can be skipped (and counted) by :func:`skip_footer`.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ import codecs
 import csv
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +46,7 @@ class Batch:
     frame: pd.DataFrame
     source_rows: np.ndarray  # int64, 1-based data row numbers (header excluded)
     bad_rows: list[tuple[int, str, str, str]] = field(default_factory=list)  # (row, reason, raw text, message)
+    skipped: int = 0  # rows read but not data (footer rows, records filtered out): counted, not staged
 
 
 @dataclass
@@ -59,6 +62,7 @@ class FileInfo:
     delimiter: str | None = None
     header: list[str] = field(default_factory=list)
     names: list[str] = field(default_factory=list)  # CSV: the column names read with (duplicates renamed)
+    unmatched: list[str] = field(default_factory=list)  # nested formats: field paths that matched no record
 
 
 def sha256_and_encoding(path: Path, encoding: str) -> tuple[str, str | None]:
@@ -379,96 +383,42 @@ def open_xlsx(path: Path, source: SourceSpec, *, used: list[str] | None,
     return info, batches()
 
 
-def _json_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, sort_keys=True, ensure_ascii=False)
-    return str(value).strip()
-
-
-def _flatten(record: dict, prefix: str = "") -> dict[str, object]:
-    out: dict[str, object] = {}
-    for key, value in record.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out.update(_flatten(value, f"{name}."))
-        else:
-            out[name] = value
-    return out
-
-
-def open_json(path: Path, source: SourceSpec, *, encoding: str | None, used: list[str] | None,
-              batch_rows: int = 100_000) -> tuple[FileInfo, Iterator[Batch]]:
-    """Open a JSON export holding a list of records (at ``records_path``). Nested objects
-    become dotted column names ('address.postcode')."""
-    digest, detected = sha256_and_encoding(path, encoding or source.encoding)
-    info = FileInfo(path=path, name=path.name, sha256=digest, size=path.stat().st_size, format="json",
-                    encoding=detected)
-    if detected is None:
-        raise InputFileError("the file is empty", reason="empty_file", file=str(path), row=0,
-                             fix="re-export it; an empty export should still be a JSON list: []")
-    try:
-        data = json.loads(path.read_text(encoding=detected))
-    except json.JSONDecodeError as exc:
-        raise InputFileError(f"not valid JSON: {exc.msg}", reason="bad_json", file=str(path), line=exc.lineno,
-                             fix="re-export the file; it looks cut short or hand-edited") from None
-    node = data
-    for step in (source.records_path or "").split(".") if source.records_path else []:
-        if not isinstance(node, dict) or step not in node:
-            options = list(node) if isinstance(node, dict) else []
-            import difflib
-
-            close = difflib.get_close_matches(step, options, n=1)
-            raise InputFileError(
-                f"records path '{source.records_path}' not found (no key '{step}')"
-                + (f"; did you mean '{close[0]}'?" if close else ""),
-                reason="missing_records_path", file=str(path),
-                fix=f"set `records_path:` to the dotted path of the list of records; keys here: {', '.join(options) or 'none'}",
-            )
-        node = node[step]
-    if not isinstance(node, list):
-        raise InputFileError("expected a list of records" + (f" at '{source.records_path}'" if source.records_path else ""),
-                             reason="not_a_list", file=str(path),
-                             fix="set `records_path:` to the dotted path of the list of records")
-    flat: list[dict[str, object]] = []
-    numbers: list[int] = []
-    bad: list[tuple[int, str, str, str]] = []
-    header: dict[str, None] = {}
-    for number, record in enumerate(node, start=1):
-        if not isinstance(record, dict):
-            bad.append((number, "not_a_record", _json_text(record)[:200],
-                        "item is not a record ({...}); row not staged. Fix: correct the export"))
-            continue
-        row = _flatten(record)
-        header.update(dict.fromkeys(row))
-        flat.append(row)
-        numbers.append(number)
-    info.header = list(header)
-
-    def batches() -> Iterator[Batch]:
-        for start in range(0, max(len(flat), 1), batch_rows):
-            part = flat[start:start + batch_rows]
-            frame = pd.DataFrame({name: pd.Series([_json_text(r.get(name)) for r in part], dtype=object)
-                                  for name in info.header})
-            yield Batch(frame, np.array(numbers[start:start + batch_rows], dtype=np.int64), bad if start == 0 else [])
-
-    return info, batches()
-
-
 def open_export(path: Path, source: SourceSpec, *, encoding: str | None = None,
                 used: list[str] | None = None, block_bytes: int = DEFAULT_BLOCK_BYTES) -> tuple[FileInfo, Iterator[Batch]]:
     """Open one export file with the reader for its format."""
     fmt = source.format or "csv"
     if fmt == "xlsx":
-        return open_xlsx(path, source, used=used)
-    if fmt == "json":
-        return open_json(path, source, encoding=encoding, used=used)
-    return open_csv(path, source, encoding=encoding, used=used, block_bytes=block_bytes)
+        info, batches = open_xlsx(path, source, used=used)
+    elif fmt in NESTED_READERS:
+        from stairs_link.io import nested
+
+        info, batches = getattr(nested, NESTED_READERS[fmt])(path, source, encoding=encoding, used=used)
+    else:
+        info, batches = open_csv(path, source, encoding=encoding, used=used, block_bytes=block_bytes)
+    if source.footer_rows:
+        batches = skip_footer(batches, source.footer_rows)
+    return info, batches
+
+
+NESTED_READERS = {"json": "open_json", "ndjson": "open_ndjson", "xml": "open_xml"}
+
+
+def skip_footer(batches: Iterator[Batch], footer_rows: int) -> Iterator[Batch]:
+    """The batches minus the file's last ``footer_rows`` rows (good or ragged), which are
+    counted as skipped: a trailer such as 'Total rows: 131' is not data and not a reject.
+    Batches are held back until enough rows follow them to be sure they hold no footer row."""
+    held: list[Batch] = []
+    for batch in batches:
+        held.append(batch)
+        while held and sum(len(b.frame) + len(b.bad_rows) for b in held[1:]) >= footer_rows:
+            yield held.pop(0)
+    numbers = sorted([int(r) for b in held for r in b.source_rows] + [b[0] for b in held for b in b.bad_rows])
+    footer = set(numbers[-footer_rows:]) if numbers else set()
+    for batch in held:
+        keep = ~np.isin(batch.source_rows, list(footer))
+        dropped = int((~keep).sum()) + sum(1 for b in batch.bad_rows if b[0] in footer)
+        yield Batch(batch.frame[keep].reset_index(drop=True), batch.source_rows[keep],
+                    [b for b in batch.bad_rows if b[0] not in footer], batch.skipped + dropped)
 
 
 def close_batches(batches: Iterator[Batch]) -> None:
@@ -480,6 +430,14 @@ def close_batches(batches: Iterator[Batch]) -> None:
 
 def read_header(path: Path, source: SourceSpec, *, encoding: str | None = None) -> FileInfo:
     """Open a file just far enough to learn its columns (used by `mapping check`/`mapping new`)."""
+    if source.format in NESTED_READERS:
+        from stairs_link.io import nested
+
+        info, batches = getattr(nested, NESTED_READERS[source.format])(
+            path, source, encoding=encoding, used=[], batch_records=nested.SAMPLE_RECORDS)
+        next(batches, None)  # the first records give the paths present (info.header)
+        batches.close()
+        return info
     info, batches = open_export(path, source, encoding=encoding, used=[])
     if source.format == "xlsx":
         close_batches(batches)

@@ -28,7 +28,7 @@ from stairs_link.adapt.readers import DEFAULT_BLOCK_BYTES, Batch, FileInfo, open
 from stairs_link.adapt.transform import TEXT, SeenIds, TableContext, transform_batch
 from stairs_link.errors import InputFileError, MappingError, Problem
 from stairs_link.mapping.loader import load_mapping
-from stairs_link.mapping.model import Mapping, SourceSpec, TableSpec
+from stairs_link.mapping.model import NESTED_FORMATS, Mapping, SourceSpec, TableSpec
 from stairs_link.schema.io import to_arrow
 from stairs_link.schema.tables import SCHEMA_VERSION, TABLES, arrow_schema
 
@@ -150,7 +150,9 @@ def check_columns(header: list[str], mapping: Mapping, table: str, path: Path) -
 
 def require_columns(info: FileInfo, mapping: Mapping, table: str, path: Path) -> None:
     """MappingError listing every column the mapping names for ``table`` that the file lacks."""
-    if info.header or info.format != "json":  # an empty JSON list has no columns to check
+    if info.format in NESTED_FORMATS:
+        return  # field paths: an absent element is a null; paths matching no record are warned about
+    if info.header:
         problems = check_columns(info.header, mapping, table, path)
         if problems:
             raise MappingError(f"{len(problems)} column(s) named by the mapping are missing from the export",
@@ -299,7 +301,8 @@ def source_entry(table: str, name: str, counts: dict, unknown: dict[str, Counter
                  invalid: dict[str, Counter]) -> dict:
     """The manifest's ``sources`` entry for one file; checks that every row read was staged
     or rejected (the manifest's conservation law). ``counts`` keeps its ``rejects`` key."""
-    if counts["rows_in"] != counts["rows_staged"] + counts["rows_rejected"]:
+    counts.setdefault("rows_skipped", 0)
+    if counts["rows_in"] != counts["rows_staged"] + counts["rows_rejected"] + counts["rows_skipped"]:
         raise RuntimeError(f"bug: rows not conserved for {name}: {counts}")
     return {
         "table": table, "file": name, **counts,
@@ -312,6 +315,11 @@ def build_manifest(mapping: Mapping, stamp: str | None, checksums: dict[str, dic
                    table_rows: dict[str, int], rejects_total: int, orphans: dict[str, int],
                    warnings: list[str]) -> dict:
     """manifest.json's content (both engines); adds the orphan-row warnings to ``warnings``."""
+    for source in sources:
+        for column in source.get("unmatched_paths", []):
+            warnings.append(f"{source['file']}: field path '{column}' ({source['table']}) gave no value in any of "
+                            f"its {source['rows_in']:,} records: the mapping probably selects the wrong field "
+                            "(run `stairs-link mapping check --against` for the paths present)")
     for table, count in orphans.items():
         if count:
             warnings.append(f"{count:,} {table} row(s) belong to a local id with no staged person row "
@@ -350,7 +358,7 @@ def _adapt_file(path: Path, name: str, table: str, mapping: Mapping, *, ctx_args
                                 block_bytes=block_bytes)
     require_columns(info, mapping, table, path)
     ctx = TableContext(mapping=mapping, table=spec, source_file=name, source_format=info.format, **ctx_args)
-    counts = {"rows_in": 0, "rows_staged": 0, "rows_rejected": 0, "rejects": 0}
+    counts = {"rows_in": 0, "rows_staged": 0, "rows_rejected": 0, "rows_skipped": 0, "rejects": 0}
     unknown: dict[str, Counter] = {}
     invalid: dict[str, Counter] = {}
     for batch in batches:
@@ -358,7 +366,10 @@ def _adapt_file(path: Path, name: str, table: str, mapping: Mapping, *, ctx_args
                      background, pseudo)
         if progress:
             print(f"  {table}: {name}: {counts['rows_in']:,} rows read", file=sys.stderr)
-    return source_entry(table, name, counts, unknown, invalid), info
+    entry = source_entry(table, name, counts, unknown, invalid)
+    if info.unmatched and counts["rows_in"]:
+        entry["unmatched_paths"] = list(info.unmatched)
+    return entry, info
 
 
 MAX_LISTED_CODES = 50
@@ -400,13 +411,14 @@ class BatchOutput:
     rows_rejected: int
     unknown_codes: dict[str, Counter]
     invalid_values: dict[str, Counter]
+    rows_skipped: int = 0
 
 
 def process_batch(batch: Batch, ctx: TableContext, table: str, mapping_id: str,
                   pseudo: SitePseudonymiser | None = None) -> BatchOutput:
     """Adapt one batch (both engines): unreadable rows to rejects, then ``transform_batch``."""
     n_bad = len(batch.bad_rows)
-    out = BatchOutput(None, [], len(batch.frame) + n_bad, 0, n_bad, {}, {})
+    out = BatchOutput(None, [], len(batch.frame) + n_bad + batch.skipped, 0, n_bad, {}, {}, batch.skipped)
     if n_bad:
         frame = _rejects_frame(batch.bad_rows, ctx.source_file, table, mapping_id)
         frame = pseudo.rejects(frame) if pseudo is not None else frame
@@ -432,6 +444,7 @@ def add_counts(output: BatchOutput, counts: dict, unknown: dict[str, Counter], i
     counts["rows_in"] += output.rows_in
     counts["rows_staged"] += output.rows_staged
     counts["rows_rejected"] += output.rows_rejected
+    counts["rows_skipped"] = counts.get("rows_skipped", 0) + output.rows_skipped
     counts["rejects"] += sum(t.num_rows for t in output.rejects)
     for name, c in output.unknown_codes.items():
         unknown.setdefault(name, Counter()).update(c)

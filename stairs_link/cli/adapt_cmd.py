@@ -73,7 +73,8 @@ def adapt(mapping: Path, inputs: tuple[Path, ...], out_dir: Path | str, extracte
     click.echo(f"mapping {manifest['mapping']['id']} -> {out_dir}")
     for source in manifest["sources"]:
         line = (f"  {source['table']:<11} {source['file']}: {source['rows_in']:,} rows in, "
-                f"{source['rows_staged']:,} staged, {source['rows_rejected']:,} rejected")
+                f"{source['rows_staged']:,} staged, {source['rows_rejected']:,} rejected"
+                + (f", {source['rows_skipped']:,} skipped" if source.get("rows_skipped") else ""))
         unknown = sum(sum(c.values()) for c in source["unknown_codes"].values())
         invalid = sum(sum(c.values()) for c in source["invalid_values"].values())
         if unknown or invalid:

@@ -75,7 +75,15 @@ def _source_schema() -> dict[str, Any]:
             "sheet": {"type": "string", "description": "XLSX sheet name (default: the first sheet)."},
             "header_row": {"type": "integer", "minimum": 1, "description": "Row number of the header (default 1)."},
             "records_path": {"type": "string",
-                             "description": "JSON: dotted path to the list of records, e.g. 'data.children'."},
+                             "description": "JSON: dotted path to the list of records, e.g. 'data.children' or "
+                                            "'entry' (a FHIR Bundle); XML: element path of one record, e.g. "
+                                            "'CTfile/CTFpupilData/Pupil'."},
+            "records_where": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]},
+                              "description": "JSON/NDJSON/XML: keep only records whose field path equals the value, "
+                                             "e.g. {'resource.resourceType': Patient}; the others are counted as skipped."},
+            "footer_rows": {"type": "integer", "minimum": 0,
+                            "description": "Trailing rows that are not data (e.g. 'Total rows: 131'): skipped and "
+                                           "counted as skipped in the manifest, not rejected (default 0)."},
         },
     }
 

@@ -25,6 +25,7 @@ from stairs_link.mapping.jsonschema import SCHEMA_PATH
 from stairs_link.mapping.model import (
     FORMATS,
     GENERATED_IF_MISSING,
+    NESTED_FORMATS,
     NAME_FIELDS,
     UNKNOWN_CODE,
     FieldSpec,
@@ -40,7 +41,8 @@ from stairs_link.schema.tables import TABLES
 
 Path_ = tuple[Any, ...]
 TEMPLATE_DIR = "_templates"
-EXTENSION_FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".json": "json"}
+EXTENSION_FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".json": "json",
+                     ".ndjson": "ndjson", ".jsonl": "ndjson", ".xml": "xml"}
 
 
 @dataclass
@@ -57,7 +59,7 @@ class _Doc:
 # so a column called NO, a code 01 or a date 2026-01-31 is not turned into False, 1 or a date
 # by YAML 1.1's implicit typing. A null (empty value or ~) stays null: it removes an
 # inherited entry. Inside code maps even null is text.
-TYPED_KEYS = frozenset({"header_row", "excel_serial", "ignore_case", "mapping_version"})
+TYPED_KEYS = frozenset({"header_row", "excel_serial", "ignore_case", "mapping_version", "footer_rows"})
 
 
 def _scalar(node: yaml.ScalarNode, key: Any, in_codes: bool) -> Any:
@@ -421,19 +423,51 @@ def _source_spec(table: str, raw: dict[str, Any], doc: _Doc, problems: list[Prob
             problems.append(Problem(reason="unknown_encoding", file=origin, line=line,
                                     message=f"table '{table}': unknown encoding '{encoding}'",
                                     fix="use auto, utf-8, utf-8-sig or cp1252"))
-    for key, needed in (("sheet", "xlsx"), ("records_path", "json"), ("delimiter", "csv")):
-        if key in raw and fmt is not None and fmt != needed:
+    for key, needed in (("sheet", ("xlsx",)), ("records_path", ("json", "xml")), ("delimiter", ("csv",)),
+                        ("records_where", NESTED_FORMATS)):
+        if key in raw and fmt is not None and fmt not in needed:
             origin, line = _locate(doc, (*path, key))
             problems.append(Problem(reason="bad_source", file=origin, line=line,
-                                    message=f"table '{table}': `{key}:` only applies to {needed} files",
+                                    message=f"table '{table}': `{key}:` only applies to {' or '.join(needed)} files",
                                     fix=f"remove `{key}:`"))
+    if fmt == "xml" and not raw.get("records_path"):
+        origin, line = _locate(doc, path)
+        problems.append(Problem(reason="missing_records_path", file=origin, line=line,
+                                message=f"table '{table}': an XML source needs `records_path:`",
+                                fix="add the element path of one record, e.g. `records_path: CTfile/CTFpupilData/Pupil`"))
     delimiter = raw.get("delimiter")
     if delimiter == "\\t":
         delimiter = "\t"
     if not files:
         return None
     return SourceSpec(files=files, format=fmt, encoding=encoding, delimiter=delimiter, sheet=raw.get("sheet"),
-                      header_row=int(raw.get("header_row", 1)), records_path=raw.get("records_path"))
+                      header_row=int(raw.get("header_row", 1)), records_path=raw.get("records_path"),
+                      records_where=None if not isinstance(raw.get("records_where"), dict)
+                      else {str(k): str(v) for k, v in raw["records_where"].items()},
+                      footer_rows=int(raw.get("footer_rows") or 0))
+
+
+def _path_problems(table: str, fields: dict[str, FieldSpec], source: SourceSpec) -> list[Problem]:
+    """Field paths of a nested source that do not parse, each with the accepted forms."""
+    from stairs_link.io.paths import PathSyntaxError, parse_path
+
+    problems = []
+    for name, spec in fields.items():
+        for column in spec.columns:
+            try:
+                parsed = parse_path(column)
+            except PathSyntaxError as exc:
+                problems.append(Problem(reason="bad_path", file=spec.origin, line=spec.line, column=column,
+                                        message=f"table '{table}', field '{name}': {exc}",
+                                        fix="write a path such as name[use=official|0].family, "
+                                            "identifier[system=...].value, given[1:] (docs/mapping-format.md)"))
+                continue
+            if parsed.absolute and source.format != "xml":
+                problems.append(Problem(reason="bad_path", file=spec.origin, line=spec.line, column=column,
+                                        message=f"table '{table}', field '{name}': an absolute path ('/...') "
+                                                "only applies to XML (a value outside the record)",
+                                        fix="write the path from the record, without the leading '/'"))
+    return problems
 
 
 def _build(doc: _Doc, path: Path, *, lenient: bool = False) -> tuple[Mapping | None, list[Problem]]:
@@ -479,6 +513,8 @@ def _build(doc: _Doc, path: Path, *, lenient: bool = False) -> tuple[Mapping | N
                     message=f"table '{table}': required field '{name}' is not mapped",
                     fix=f"add `{name}: <export column>` under tables.{table}.fields",
                 ))
+        if source is not None and source.format in NESTED_FORMATS:
+            problems += _path_problems(table, fields, source)
         if source is not None:
             tables[table] = TableSpec(name=table, source=source, fields=fields,
                                       duplicates=str(raw.get("duplicates", "reject_later")))

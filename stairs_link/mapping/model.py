@@ -44,7 +44,8 @@ IDENTIFIER_FIELDS = {
 UNKNOWN_POLICIES = ("reject", "keep_unknown", "fail")
 TWO_DIGIT_YEAR_POLICIES = ("past",)
 DUPLICATE_POLICIES = ("reject_later",)
-FORMATS = ("csv", "xlsx", "json")
+FORMATS = ("csv", "xlsx", "json", "ndjson", "xml")
+NESTED_FORMATS = ("json", "ndjson", "xml")  # columns are field paths (stairs_link.io.paths)
 
 # The "unknown" code of each code list, used by unknown_codes: keep_unknown. Lists with no
 # unknown code (incident_kind, instrument, formulation_type, setting_type, system_kind)
@@ -125,7 +126,9 @@ class SourceSpec:
     delimiter: str | None = None  # None: detected from the header line
     sheet: str | None = None
     header_row: int = 1
-    records_path: str | None = None
+    records_path: str | None = None  # json: dotted keys to the record list; xml: element path of a record
+    records_where: dict[str, str] | None = None  # json/ndjson/xml: keep records whose path equals the value
+    footer_rows: int = 0  # trailing rows that are not data (a 'Total rows: N' line): skipped, counted
 
 
 @dataclass(frozen=True)

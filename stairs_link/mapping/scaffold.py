@@ -17,7 +17,8 @@ from pathlib import Path
 import pandas as pd
 from rapidfuzz import fuzz, process
 
-from stairs_link.adapt.readers import close_batches, open_export
+from stairs_link.adapt.readers import FileInfo, close_batches, open_export
+from stairs_link.errors import MappingError
 from stairs_link.mapping.builtin_maps import BUILTIN_MAPS
 from stairs_link.mapping.jsonschema import SCHEMA_PATH
 from stairs_link.mapping.model import NAME_FIELDS, SourceSpec, field_kind, mappable_fields
@@ -189,6 +190,10 @@ def guess_code(code: str, valid: list[str]) -> str | None:
 
 
 def _yaml_str(value: str) -> str:
+    if any(ord(c) < 32 or c in "\x7f\ufeff" or 0xD800 <= ord(c) <= 0xDFFF for c in value):
+        import json  # control characters (a NUL from a misread encoding): a double-quoted escape
+
+        return json.dumps(value, ensure_ascii=True)
     if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_ .-]*", value) and value.lower() not in (
             "yes", "no", "on", "off", "true", "false", "null", "y", "n"):
         return value
@@ -241,8 +246,15 @@ def draft_mapping(export: Path, *, kind: str, site_id: str, source_system: str |
                   setting_type: str | None = None, out_file: Path | None = None) -> str:
     """The text of a draft mapping for ``export`` (a file or a directory of export files)."""
     export = Path(export)
-    files = sorted(p for p in export.rglob("*") if p.is_file() and p.suffix.lower() in (".csv", ".txt", ".tsv", ".xlsx", ".json")) \
-        if export.is_dir() else [export]
+    if export.is_dir():
+        everything = sorted(p for p in export.rglob("*") if p.is_file())
+        files = [p for p in everything if p.suffix.lower() in SUPPORTED]
+        skipped = [p for p in everything if p.suffix.lower() not in SUPPORTED]
+    else:
+        files, skipped = [export], []
+        if export.suffix.lower() not in SUPPORTED:
+            raise MappingError(f"the format of {export.name} ({export.suffix or 'no extension'}) is not supported",
+                               reason="unsupported_format", file=str(export), fix=unsupported_fix(export))
     system = source_system or (export.name if export.is_dir() else export.stem).lower().replace("_", "-")
     setting = setting_type or SETTINGS.get(site_id.split("-")[0].lower(), "TODO")
     lines = [
@@ -257,6 +269,12 @@ def draft_mapping(export: Path, *, kind: str, site_id: str, source_system: str |
         f"source_system: {system}",
         "tables:",
     ]
+    for path in skipped:
+        lines.insert(4, f"# not drafted: {path.name}: format not supported ({unsupported_fix(path)})")
+    if len(files) == 1 and files[0].suffix.lower() in (".json", ".ndjson", ".jsonl", ".xml"):
+        known = known_format_draft(files[0], lines, export)
+        if known is not None:
+            return _checked_yaml(known, export)
     done: set[str] = set()
     order = list(TABLE_HINTS)
     # one unit per file, or per sheet of a workbook (several tables can share one workbook)
@@ -272,15 +290,18 @@ def draft_mapping(export: Path, *, kind: str, site_id: str, source_system: str |
         if table in done:
             lines.append(f"  # TODO: {label} also looks like a '{table}' file; add it to that table's `files:`")
             continue
-        fmt = {".xlsx": "xlsx", ".json": "json"}.get(path.suffix.lower(), "csv")
+        fmt = SUPPORTED[path.suffix.lower()]
         header_row, sheet = guess_header_row(path, fmt, sheet_name)
-        records_path = guess_records_path(path) if fmt == "json" else None
+        records_path = guess_records_path(path) if fmt == "json" else guess_xml_records(path) if fmt == "xml" else None
         source = SourceSpec(files=(path.name,), format=fmt, header_row=header_row, sheet=sheet,
                             records_path=records_path)
-        info, batches = open_export(path, source, used=[])
-        sample = next(iter(batches)).frame.head(SAMPLE_ROWS) if info.header else pd.DataFrame()
-        if fmt == "xlsx":
-            close_batches(batches)
+        if fmt in ("json", "ndjson", "xml"):
+            info, sample = nested_sample(path, source)
+        else:
+            info, batches = open_export(path, source, used=[])
+            sample = next(iter(batches)).frame.head(SAMPLE_ROWS) if info.header else pd.DataFrame()
+            if fmt == "xlsx":
+                close_batches(batches)
         done.add(table)
         rel = path.relative_to(export).as_posix() if export.is_dir() else path.name
         source_line = f"    source: {{files: {_yaml_str(rel)}"
@@ -322,4 +343,140 @@ def draft_mapping(export: Path, *, kind: str, site_id: str, source_system: str |
         unused = [c for c in info.header if c not in used]
         if unused:
             lines.append(f"      # columns not mapped: {', '.join(unused)}")
-    return "\n".join(lines) + "\n"
+    return _checked_yaml("\n".join(lines) + "\n", export)
+
+
+SUPPORTED = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".json": "json",
+             ".ndjson": "ndjson", ".jsonl": "ndjson", ".xml": "xml"}
+NOT_SUPPORTED_HINTS = {
+    ".xls": "save it from Excel as .xlsx (Excel Workbook)",
+    ".ods": "save it as .xlsx or CSV",
+    ".sav": "export it as CSV (SPSS: File > Export > CSV)",
+    ".dta": "export it as CSV",
+    ".mdb": "export the tables as CSV",
+    ".accdb": "export the tables as CSV",
+    ".pdf": "ask the system for a data export (CSV, XLSX, JSON or XML), not a report",
+    ".docx": "ask the system for a data export (CSV, XLSX, JSON or XML), not a document",
+    ".zip": "unzip it and point `mapping new` at the folder",
+}
+
+
+def unsupported_fix(path: Path) -> str:
+    """What to do with a file whose format stairs-link does not read."""
+    hint = NOT_SUPPORTED_HINTS.get(path.suffix.lower(), "ask the system for a CSV, XLSX, JSON, NDJSON or XML export")
+    return f"{hint}; supported: {', '.join(sorted(set(SUPPORTED)))}"
+
+
+def _checked_yaml(text: str, export: Path) -> str:
+    """The draft, proved to be valid YAML (a draft that is not would only fail later, obscurely)."""
+    import yaml
+
+    try:
+        yaml.safe_load(text)
+    except yaml.YAMLError as exc:  # pragma: no cover - _yaml_str quotes everything unusual
+        raise MappingError(f"the draft for {export.name} would not be valid YAML ({exc})", reason="bad_draft",
+                           file=str(export), fix="check the export's encoding (set --encoding) and report this") from None
+    return text
+
+
+def nested_sample(path: Path, source: SourceSpec) -> tuple[object, pd.DataFrame]:
+    """(info, sample frame) of a JSON/NDJSON/XML export: one column per leaf key path seen,
+    holding the first value of that path in each sampled record."""
+    from stairs_link.io.nested import sample_records
+    from stairs_link.io.paths import select
+
+    info, records = sample_records(path, source, SAMPLE_ROWS)
+    chains = list(info.header)
+    leaves = [c for c in chains if not any(o.startswith(c + ".") for o in chains)]
+    info.header = leaves
+    from stairs_link.io.paths import parse_path, scalar_text
+
+    parsed = {c: parse_path(c) for c in leaves}
+    columns = {}
+    for column, fp in parsed.items():
+        values = []
+        for record in records:
+            found = select(fp, record)
+            values.append(scalar_text(found[0]) or "" if found else "")
+        columns[column] = values
+    return info, pd.DataFrame(columns, dtype=object)
+
+
+def guess_xml_records(path: Path) -> str | None:
+    """The element path repeated most often below the root (the records), e.g. 'CTfile/CTFpupilData/Pupil'."""
+    from collections import Counter
+
+    from defusedxml.ElementTree import iterparse
+
+    counts: Counter = Counter()
+    tags: list[str] = []
+    try:
+        for n, (event, element) in enumerate(iterparse(str(path), events=("start", "end"))):
+            if event == "start":
+                tags.append(element.tag.rsplit("}", 1)[-1])
+                continue
+            if len(tags) >= 2 and len(element):
+                counts["/".join(tags)] += 1
+            tags.pop()
+            if n > 200_000:
+                break
+    except Exception:  # noqa: BLE001 - a draft only; adapt reports the real error with its line
+        return None
+    if not counts:
+        return None
+    best = max(counts.values())
+    return min((p for p, c in counts.items() if c == best), key=lambda p: p.count("/"))
+
+
+TEMPLATE_DRAFTS = {
+    "fhir_bundle": ("uk-core-fhir-patient-bundle", "health",
+                    "a FHIR R4 Bundle of UK Core Patient resources"),
+    "fhir_ndjson": ("uk-core-fhir-patient-ndjson", "health",
+                    "FHIR Patient resources, one per line (bulk data NDJSON)"),
+    "ctf": ("ctf-pupil", "education", "a DfE Common Transfer File (CTF) pupil file"),
+}
+
+
+def detect_known_format(path: Path) -> str | None:
+    """'fhir_bundle', 'fhir_ndjson' or 'ctf' when the file is one of these standard layouts."""
+    suffix = path.suffix.lower()
+    with path.open("rb") as handle:
+        head = handle.read(1 << 16)
+    text = head.decode("utf-8", "replace")
+    if suffix == ".xml":
+        import re as _re
+
+        root = _re.search(r"<([A-Za-z_][\w.-]*)[\s>]", _re.sub(r"<\?.*?\?>|<!--.*?-->", "", text, flags=_re.S))
+        return "ctf" if root and root.group(1) == "CTfile" else None
+    if suffix in (".ndjson", ".jsonl"):
+        first = text.splitlines()[0] if text else ""
+        return "fhir_ndjson" if '"resourceType"' in first and '"Patient"' in first else None
+    compact = re.sub(r"\s", "", text[:4096])
+    if '"resourceType":"Bundle"' in compact and '"resourceType":"Patient"' in re.sub(r"\s", "", text):
+        return "fhir_bundle"
+    return None
+
+
+def known_format_draft(path: Path, lines: list[str], export: Path) -> str | None:
+    """A few-line draft extending a bundled template, for FHIR Patient and CTF files."""
+    known = detect_known_format(path)
+    if known is None:
+        return None
+    template, kind, what = TEMPLATE_DRAFTS[known]
+    head = [line for line in lines if not line.startswith(("tables:", "system_kind:", "source_system:"))]
+    system = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("source_system:")), "")
+    kind_line = next(line for line in lines if line.startswith("system_kind:"))
+    given_kind = kind_line.split(":", 1)[1].strip()
+    rel = path.relative_to(export).as_posix() if export.is_dir() else path.name
+    body = [
+        f"# {path.name} is {what}: this draft extends the bundled template '{template}'",
+        f"# (mappings/_templates/{template}.yaml); change only what differs at this site.",
+        f"extends: {template}",
+        *head[4:],
+        f"system_kind: {given_kind}" + (f"  # TODO check: {template} is usually {kind}" if given_kind != kind else ""),
+        f"source_system: {system}",
+        "tables:",
+        "  person:",
+        f"    source: {{files: {_yaml_str(rel)}}}",
+    ]
+    return "\n".join(head[:4] + body) + "\n"

@@ -1,0 +1,1 @@
+"""Low-level input: reading export files and selecting values inside nested records."""

@@ -1,0 +1,511 @@
+"""Readers for nested exports: JSON documents (FHIR Bundles), NDJSON (FHIR bulk export), XML (CTF).
+
+All three stream: a JSON document's record list is read item by item with ijson, NDJSON line
+by line, XML with a safe ``iterparse`` (defusedxml: no DTD entities, no external references),
+so memory is bounded by one batch of records, not by the file. The sha256 is computed on the
+same pass (the bytes read are hashed as they go by).
+
+A mapping's columns are field paths (:mod:`stairs_link.io.paths`); each batch's frame has one
+text column per path used. A record where a path gives an object or several values cannot be
+staged: it becomes a bad row (reason ``not_a_scalar`` / ``several_values``) naming the path and
+the fix, never JSON text in a canonical column. A record that is not an object, a JSON line
+that does not parse, or XML nested deeper than :data:`MAX_DEPTH` is a bad row too.
+
+XML records become plain data first (``{'@attr': ..., 'Child': text or {...}, '#text': ...}``;
+a repeated child becomes a list), so the same paths work on JSON and XML.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from stairs_link.adapt.readers import Batch, FileInfo  # TODO(s11): Batch/FileInfo move to stairs_link.io
+from stairs_link.errors import InputFileError
+from stairs_link.io.paths import (
+    NOT_A_SCALAR,
+    TEXT_KEY,
+    FieldPath,
+    PathSyntaxError,
+    compile_path,
+    parse_path,
+    problem_fix,
+)
+from stairs_link.mapping.model import SourceSpec
+
+TEXT = pd.StringDtype("pyarrow")
+BATCH_RECORDS = 50_000
+SAMPLE_RECORDS = 1_000  # records looked at to list the paths present (for mapping check/new)
+MAX_DEPTH = 64  # XML elements nested deeper than this inside one record: a bad row
+try:  # orjson parses NDJSON lines 2-3x faster; the standard library is the fallback
+    import orjson
+
+    _loads = orjson.loads
+    _JSONError: tuple[type[Exception], ...] = (orjson.JSONDecodeError, UnicodeDecodeError)
+except ImportError:  # pragma: no cover - orjson is declared, but keep working without it
+    _loads = json.loads
+    _JSONError = (json.JSONDecodeError, UnicodeDecodeError)
+
+
+class _Hashing(io.RawIOBase):
+    """A read-only binary stream that hashes every byte read through it."""
+
+    def __init__(self, handle: io.BufferedReader) -> None:
+        self._handle = handle
+        self.digest = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._handle.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self.digest.update(data)
+        return n
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._handle.read(size)
+        self.digest.update(data)
+        return data
+
+    def finish(self) -> str:
+        while data := self._handle.read(1 << 20):  # bytes after the last record (a trailer)
+            self.digest.update(data)
+        return self.digest.hexdigest()
+
+
+def key_chains(record: Any, prefix: str = "", out: dict[str, None] | None = None, depth: int = 0) -> dict[str, None]:
+    """The key paths present in a record, selectors left out ('name.given', 'identifier.system')."""
+    out = {} if out is None else out
+    if depth > MAX_DEPTH:
+        return out
+    if isinstance(record, list):
+        for item in record:
+            key_chains(item, prefix, out, depth + 1)
+    elif isinstance(record, dict):
+        for key, value in record.items():
+            if key == TEXT_KEY:
+                continue
+            name = f"{prefix}{key}"
+            out.setdefault(name, None)
+            key_chains(value, f"{name}.", out, depth + 1)
+    return out
+
+
+def path_keys(path: FieldPath) -> str:
+    """The key chain of a path ('name[use=official].given[1:]' -> 'name.given')."""
+    return ".".join(step.name for step in path.steps if hasattr(step, "name"))
+
+
+def parse_paths(columns: Iterable[str], path: Path) -> dict[str, FieldPath]:
+    parsed = {}
+    for column in columns:
+        try:
+            parsed[column] = parse_path(column)
+        except PathSyntaxError as exc:
+            raise InputFileError(str(exc), reason="bad_path", file=str(path), column=column,
+                                 fix="write the path as in docs/mapping-format.md, e.g. name[use=official].family") from None
+    return parsed
+
+
+class RecordBatcher:
+    """Turns (record number, record) pairs into :class:`Batch` objects of path values."""
+
+    def __init__(self, paths: dict[str, FieldPath], absolute: dict[str, str | None] | None = None,
+                 batch_records: int = BATCH_RECORDS, keep: list | None = None) -> None:
+        self.columns = list(paths)
+        self.relative = [(c, compile_path(p)) for c, p in paths.items() if not p.absolute]
+        self.absolute_cols = [c for c, p in paths.items() if p.absolute]
+        self.absolute = absolute if absolute is not None else {}
+        self.batch_records = batch_records
+        self.kept = keep  # a list to collect the first batch's records in (for `mapping new`)
+        self.filled = dict.fromkeys(self.columns, 0)  # records where each path gave a value
+        self._reset()
+
+    def _reset(self) -> None:
+        self.values: dict[str, list[str]] = {c: [] for c in self.columns}
+        self.numbers: list[int] = []
+        self.bad: list[tuple[int, str, str, str]] = []
+        self.skipped = 0
+
+    def add_bad(self, number: int, reason: str, message: str) -> None:
+        self.bad.append((number, reason, "", message))
+
+    def add(self, number: int, record: Any) -> None:
+        if not isinstance(record, dict):
+            self.add_bad(number, "not_a_record", "item is not a record ({...} or an element); row not staged. "
+                                                 "Fix: check `records_path:` selects the list of records")
+            return
+        if self.kept is not None and len(self.kept) < self.batch_records:
+            self.kept.append(record)
+        row = []
+        for column, run in self.relative:
+            text, problem = run(record)
+            if problem:
+                self.add_bad(number, problem,
+                             f"field path '{column}' gives {'an object' if problem == NOT_A_SCALAR else 'several values'}"
+                             f" here, not one value; row not staged. Fix: the mapping probably selects the wrong "
+                             f"field: {problem_fix(column, problem)}")
+                return
+            row.append(text)
+        for (column, _), text in zip(self.relative, row):
+            self.values[column].append(text or "")
+            if text:
+                self.filled[column] += 1
+        for column in self.absolute_cols:
+            text = self.absolute.get(column)
+            self.values[column].append(text or "")
+            if text:
+                self.filled[column] += 1
+        self.numbers.append(number)
+
+    @property
+    def size(self) -> int:
+        return len(self.numbers) + len(self.bad)
+
+    def flush(self) -> Batch:
+        frame = pd.DataFrame({c: pd.Series(v, dtype=TEXT) for c, v in self.values.items()})
+        batch = Batch(frame, np.array(self.numbers, dtype=np.int64), self.bad)
+        batch.skipped = self.skipped
+        self._reset()
+        return batch
+
+
+def _batches(records: Iterator[tuple[int, Any]], batcher: RecordBatcher, info: FileInfo,
+             finish: Any) -> Iterator[Batch]:
+    """Batches from numbered records; fills info.sha256 and info.unmatched at the end."""
+    try:
+        for number, record in records:
+            if record is _SKIP:
+                batcher.skipped += 1
+                continue
+            if isinstance(record, _Bad):
+                batcher.add_bad(number, record.reason, record.message)
+            else:
+                batcher.add(number, record)
+            if batcher.size >= batcher.batch_records:
+                yield batcher.flush()
+        yield batcher.flush()
+        info.sha256 = finish()
+        info.unmatched = [c for c, n in batcher.filled.items() if n == 0]
+    finally:
+        close = getattr(records, "close", None)
+        if close:
+            close()
+
+
+class _Bad:
+    def __init__(self, reason: str, message: str) -> None:
+        self.reason, self.message = reason, message
+
+
+_SKIP = object()
+
+
+def _sampled(records: Iterator[tuple[int, Any]], info: FileInfo) -> Iterator[tuple[int, Any]]:
+    """Records as they go by; the key paths of the first SAMPLE_RECORDS go to info.header."""
+    chains: dict[str, None] = {}
+    for seen, (number, record) in enumerate(records):
+        if seen < SAMPLE_RECORDS and isinstance(record, dict):
+            before = len(chains)
+            key_chains(record, out=chains)
+            if len(chains) > before:
+                info.header = list(chains)
+        yield number, record
+
+
+def _open(path: Path, fmt: str) -> tuple[FileInfo, _Hashing]:
+    info = FileInfo(path=path, name=path.name, sha256="", size=path.stat().st_size, format=fmt, encoding="utf-8")
+    if info.size == 0:
+        raise InputFileError("the file is empty", reason="empty_file", file=str(path), row=0,
+                             fix="re-export it; an export with no records still has its outer structure")
+    return info, _Hashing(path.open("rb"))
+
+
+def _where(source: SourceSpec, path: Path):  # noqa: ANN202 - a predicate or None
+    """The source's ``records_where`` filter (records not matching are skipped, counted)."""
+    if not source.records_where:
+        return None
+    tests = [(compile_path(parse_paths([k], path)[k]), str(v)) for k, v in source.records_where.items()]
+
+    def keep(record: Any) -> bool:
+        return all(run(record)[0] == value for run, value in tests)
+
+    return keep
+
+
+def _filtered(records: Iterator[tuple[int, Any]], keep: Any) -> Iterator[tuple[int, Any]]:
+    for number, record in records:
+        if keep is not None and isinstance(record, dict) and not keep(record):
+            yield number, _SKIP
+        else:
+            yield number, record
+
+
+# ------------------------------------------------------------------------------------------
+# NDJSON: one JSON record per line (FHIR bulk data export)
+# ------------------------------------------------------------------------------------------
+
+def open_ndjson(path: Path, source: SourceSpec, *, encoding: str | None = None, used: list[str] | None = None,
+                block_bytes: int = 0, batch_records: int = BATCH_RECORDS, keep: list | None = None) -> tuple[FileInfo, Iterator[Batch]]:
+    """Open an NDJSON export: record n is the n-th non-blank line (UTF-8, as the format says)."""
+    info, stream = _open(path, "ndjson")
+    paths = parse_paths(used or [], path)
+    buffered = io.BufferedReader(stream, buffer_size=1 << 20)
+
+    def records() -> Iterator[tuple[int, Any]]:
+        number = 0
+        for line_no, line in enumerate(buffered, start=1):
+            if not line.strip():
+                continue  # blank lines (a trailing newline) are not records
+            number += 1
+            try:
+                yield number, _loads(line)
+            except _JSONError as exc:
+                yield number, _Bad("bad_json_line", f"line {line_no} is not a JSON record ({type(exc).__name__}: "
+                                                    f"{str(exc).splitlines()[0][:80]}); row not staged. Fix: "
+                                                    "re-export the file, each line must be one complete JSON object")
+
+    numbered = _filtered(_sampled(records(), info), _where(source, path))
+    return info, _batches(numbered, RecordBatcher(paths, batch_records=batch_records, keep=keep), info, stream.finish)
+
+
+# ------------------------------------------------------------------------------------------
+# JSON documents: a list of records at `records_path` (a FHIR Bundle: records_path: entry)
+# ------------------------------------------------------------------------------------------
+
+def open_json(path: Path, source: SourceSpec, *, encoding: str | None = None, used: list[str] | None = None,
+              block_bytes: int = 0, batch_records: int = BATCH_RECORDS, keep: list | None = None) -> tuple[FileInfo, Iterator[Batch]]:
+    """Open a JSON document and stream the records of the list at ``records_path`` (dotted
+    keys; none: the document is the list). Records keep their nesting: fields are paths."""
+    import ijson
+
+    info, stream = _open(path, "json")
+    paths = parse_paths(used or [], path)
+    wanted = source.records_path or ""
+    prefix, list_prefix = _exact_prefix(path, wanted)
+
+    def records() -> Iterator[tuple[int, Any]]:
+        number = 0
+        list_seen = prefix is not None
+
+        def events() -> Iterator[Any]:
+            nonlocal list_seen
+            for event in ijson.parse(stream, use_float=True):
+                if event[1] == "start_array" and event[0] == list_prefix:
+                    list_seen = True
+                yield event
+
+        try:
+            if prefix is None and list_prefix is None:  # read on: a syntax error is reported first
+                for _ in events():
+                    pass
+            else:
+                for number, record in enumerate(ijson.items(events(), prefix or f"{list_prefix}.item"), start=1):
+                    yield number, record
+        except ijson.JSONError as exc:
+            line, message = _json_error_line(path), str(exc).splitlines()[0][:120]
+            raise InputFileError(f"not valid JSON after record {number}"
+                                 + (f", line {line}" if line else "") + f": {message}",
+                                 reason="bad_json", file=str(path), row=number or None, line=line,
+                                 fix="re-export the file; it looks cut short or hand-edited") from None
+        if not list_seen:
+            raise _missing_records(path, source)
+
+    numbered = _filtered(_sampled(records(), info), _where(source, path))
+    return info, _batches(numbered, RecordBatcher(paths, batch_records=batch_records, keep=keep), info, stream.finish)
+
+
+def _strip_items(prefix: str) -> str:
+    return ".".join(p for p in prefix.split(".") if p != "item")
+
+
+def _exact_prefix(path: Path, wanted: str) -> tuple[str | None, str | None]:
+    """ijson's prefix of the records at ``records_path`` (FHIRPath-style: lists are implicit,
+    so 'entry.resource' finds 'entry.item.resource'), and the prefix of an empty list there.
+    Reads only until the first record; (None, None) if there is none."""
+    import ijson
+
+    empty_list = None
+    try:
+        with path.open("rb") as handle:
+            for prefix, event, _ in ijson.parse(handle):
+                if _strip_items(prefix) != wanted or "item" not in prefix.split("."):
+                    if event == "start_array" and _strip_items(prefix) == wanted and empty_list is None:
+                        empty_list = prefix
+                    continue
+                if event == "start_map":
+                    return prefix, None
+    except ijson.JSONError:
+        return None, None  # the streaming pass reports it with its record number
+    return None, empty_list
+
+
+def _json_error_line(path: Path, limit: int = 256 << 20) -> int | None:
+    """The line of the first JSON syntax error (the standard parser says; files up to ``limit``)."""
+    if path.stat().st_size > limit:
+        return None
+    try:
+        json.loads(path.read_bytes())
+    except json.JSONDecodeError as exc:
+        return exc.lineno
+    except (UnicodeDecodeError, RecursionError):
+        return None
+    return None
+
+
+def _missing_records(path: Path, source: SourceSpec) -> InputFileError:
+    """The records path is not a list in this document: say which step is missing and the keys there."""
+    import difflib
+
+    import ijson
+
+    steps = source.records_path.split(".") if source.records_path else []
+    levels = {".".join(steps[:i]): i for i in range(len(steps) + 1)}
+    keys: dict[int, list[str]] = {}
+    try:
+        with path.open("rb") as handle:
+            for prefix, event, value in ijson.parse(handle):
+                if event == "map_key" and prefix in levels:
+                    keys.setdefault(levels[prefix], []).append(value)
+    except Exception:  # noqa: BLE001 - only for the message
+        pass
+    depth = next((i for i, step in enumerate(steps) if step not in keys.get(i, [])), len(steps))
+    options = keys.get(depth, [])
+    close = difflib.get_close_matches(steps[depth], options, n=1) if depth < len(steps) else []
+    where = f" at '{source.records_path}'" if source.records_path else ""
+    missing = f" (no key '{steps[depth]}')" if depth < len(steps) else ""
+    return InputFileError(
+        f"records path{where} not found{missing}: no list of records there"
+        + (f"; did you mean '{close[0]}'?" if close else ""), reason="missing_records_path", file=str(path),
+        fix="set `records_path:` to the dotted path of the list of records (a FHIR Bundle: entry)"
+            + (f"; keys here: {', '.join(options[:20])}" if options else ""))
+
+
+# ------------------------------------------------------------------------------------------
+# XML (DfE Common Transfer File and other XML exports)
+# ------------------------------------------------------------------------------------------
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1] if tag.startswith("{") else tag
+
+
+def element_data(element: Any, depth: int = 0) -> Any:
+    """An element as plain data: text for a leaf, else a dict of '@attr', children, '#text'."""
+    if depth > MAX_DEPTH:
+        raise RecursionError
+    children = list(element)
+    text = (element.text or "").strip()
+    if not children and not element.attrib:
+        return text or None
+    out: dict[str, Any] = {f"@{_local(k)}": v for k, v in element.attrib.items()}
+    for child in children:
+        tag = _local(child.tag)
+        value = element_data(child, depth + 1)
+        if value is None:
+            continue
+        if tag in out:
+            if not isinstance(out[tag], list):
+                out[tag] = [out[tag]]
+            out[tag].append(value)
+        else:
+            out[tag] = value
+    if text:
+        out[TEXT_KEY] = text
+    return out
+
+
+def _tag_path(text: str) -> tuple[str, ...]:
+    return tuple(p for p in text.replace(".", "/").split("/") if p)
+
+
+def open_xml(path: Path, source: SourceSpec, *, encoding: str | None = None, used: list[str] | None = None,
+             block_bytes: int = 0, batch_records: int = BATCH_RECORDS, keep: list | None = None) -> tuple[FileInfo, Iterator[Batch]]:
+    """Open an XML export; records are the elements at ``records_path`` (tags from the root,
+    e.g. CTfile/CTFpupilData/Pupil). Absolute field paths (``/CTfile/Header/LEA``) take the
+    text of an element outside the records, which must come before the first record."""
+    import xml.etree.ElementTree as ET
+
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import iterparse
+
+    if not source.records_path:
+        raise InputFileError("an XML source needs `records_path:` (the element path of one record)",
+                             reason="missing_records_path", file=str(path),
+                             fix="add e.g. `records_path: CTfile/CTFpupilData/Pupil` to the table's source")
+    info, stream = _open(path, "xml")
+    info.encoding = None
+    paths = parse_paths(used or [], path)
+    record_tags = _tag_path(source.records_path)
+    absolute_tags = {_tag_path(c.lstrip("/")): c for c, p in paths.items() if p.absolute}
+    absolute: dict[str, str | None] = {}
+    batcher = RecordBatcher(paths, absolute, batch_records=batch_records, keep=keep)
+
+    def records() -> Iterator[tuple[int, Any]]:
+        number = 0
+        stack: list[Any] = []
+        tags: list[str] = []
+        root_seen: str | None = None
+        try:
+            for event, element in iterparse(stream, events=("start", "end"), forbid_dtd=False,
+                                            forbid_entities=True, forbid_external=True):
+                if event == "start":
+                    stack.append(element)
+                    tags.append(_local(element.tag))
+                    root_seen = root_seen or tags[0]
+                    continue
+                key = tuple(tags)
+                if key == record_tags:
+                    number += 1
+                    try:
+                        record = element_data(element)
+                        yield number, record if isinstance(record, dict) else {TEXT_KEY: record}
+                    except RecursionError:
+                        yield number, _Bad("too_deep", f"the record nests elements deeper than {MAX_DEPTH} levels; "
+                                                       "row not staged. Fix: re-export the file (it looks damaged)")
+                    element.clear()
+                    if len(stack) > 1:
+                        del stack[-2][-1]  # the record is its parent's last child so far: O(1)
+                elif key in absolute_tags:
+                    absolute[absolute_tags[key]] = (element.text or "").strip() or None
+                stack.pop()
+                tags.pop()
+        except DefusedXmlException as exc:
+            raise InputFileError(f"the XML declares entities or external references ({type(exc).__name__}); "
+                                 "refused for safety", reason="unsafe_xml", file=str(path),
+                                 fix="export the file without a DTD / entity declarations (a CTF never needs them)") from None
+        except ET.ParseError as exc:
+            line, column = getattr(exc, "position", (None, None))
+            raise InputFileError(f"malformed XML at line {line}, column {column}: {str(exc).split(':')[0]}",
+                                 reason="bad_xml", file=str(path), line=line, row=number or None,
+                                 fix="re-export the file; it looks cut short or hand-edited") from None
+        if number == 0 and root_seen is not None and root_seen != record_tags[0]:
+            raise InputFileError(f"records path '{source.records_path}' does not match the document (its root "
+                                 f"element is '{root_seen}')", reason="missing_records_path", file=str(path),
+                                 fix=f"set `records_path:` to the element path of one record, starting '{root_seen}/'")
+
+    numbered = _filtered(_sampled(records(), info), _where(source, path))
+    return info, _batches(numbered, batcher, info, stream.finish)
+
+
+OPENERS = {"json": open_json, "ndjson": open_ndjson, "xml": open_xml}
+
+
+def sample_records(path: Path, source: SourceSpec, n: int = SAMPLE_RECORDS) -> tuple[FileInfo, list[Any]]:
+    """The first ``n`` records of a nested export as plain data, and what was learnt opening it
+    (``info.header``: the key paths present). For `mapping new` and `mapping check`."""
+    kept: list[Any] = []
+    info, batches = OPENERS[source.format or "json"](path, source, used=[], batch_records=n, keep=kept)
+    try:
+        next(batches, None)
+    finally:
+        batches.close()
+    return info, kept
