@@ -412,7 +412,7 @@ def skip_footer(batches: Iterator[Batch], footer_rows: int) -> Iterator[Batch]:
         held.append(batch)
         while held and sum(len(b.frame) + len(b.bad_rows) for b in held[1:]) >= footer_rows:
             yield held.pop(0)
-    numbers = sorted([int(r) for b in held for r in b.source_rows] + [b[0] for b in held for b in b.bad_rows])
+    numbers = sorted([int(r) for h in held for r in h.source_rows] + [bad[0] for h in held for bad in h.bad_rows])
     footer = set(numbers[-footer_rows:]) if numbers else set()
     for batch in held:
         keep = ~np.isin(batch.source_rows, list(footer))
@@ -435,8 +435,8 @@ def read_header(path: Path, source: SourceSpec, *, encoding: str | None = None) 
 
         info, batches = getattr(nested, NESTED_READERS[source.format])(
             path, source, encoding=encoding, used=[], batch_records=nested.SAMPLE_RECORDS)
-        next(batches, None)  # the first records give the paths present (info.header)
-        batches.close()
+        for _ in batches:  # the first records give the paths present (info.header)
+            break
         return info
     info, batches = open_export(path, source, encoding=encoding, used=[])
     if source.format == "xlsx":

@@ -47,7 +47,7 @@ MAX_DEPTH = 64  # XML elements nested deeper than this inside one record: a bad 
 try:  # orjson parses NDJSON lines 2-3x faster; the standard library is the fallback
     import orjson
 
-    _loads = orjson.loads
+    _loads: Any = orjson.loads
     _JSONError: tuple[type[Exception], ...] = (orjson.JSONDecodeError, UnicodeDecodeError)
 except ImportError:  # pragma: no cover - orjson is declared, but keep working without it
     _loads = json.loads
@@ -504,8 +504,6 @@ def sample_records(path: Path, source: SourceSpec, n: int = SAMPLE_RECORDS) -> t
     (``info.header``: the key paths present). For `mapping new` and `mapping check`."""
     kept: list[Any] = []
     info, batches = OPENERS[source.format or "json"](path, source, used=[], batch_records=n, keep=kept)
-    try:
-        next(batches, None)
-    finally:
-        batches.close()
+    for _ in batches:  # one batch of n records is enough
+        break
     return info, kept

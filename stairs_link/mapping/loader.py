@@ -25,8 +25,8 @@ from stairs_link.mapping.jsonschema import SCHEMA_PATH
 from stairs_link.mapping.model import (
     FORMATS,
     GENERATED_IF_MISSING,
-    NESTED_FORMATS,
     NAME_FIELDS,
+    NESTED_FORMATS,
     UNKNOWN_CODE,
     FieldSpec,
     Mapping,

@@ -379,7 +379,7 @@ def _checked_yaml(text: str, export: Path) -> str:
     return text
 
 
-def nested_sample(path: Path, source: SourceSpec) -> tuple[object, pd.DataFrame]:
+def nested_sample(path: Path, source: SourceSpec) -> tuple[FileInfo, pd.DataFrame]:
     """(info, sample frame) of a JSON/NDJSON/XML export: one column per leaf key path seen,
     holding the first value of that path in each sampled record."""
     from stairs_link.io.nested import sample_records
