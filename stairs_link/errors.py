@@ -123,3 +123,9 @@ class PrivacyError(StairsLinkError):
     """Key files or pseudonymisation settings are unusable."""
 
     layer = "privacy"
+
+
+class IndicatorError(StairsLinkError):
+    """An indicator request (name, grouping, parameter) or its dataset is unusable."""
+
+    layer = "indicators"

@@ -25,6 +25,7 @@ COMMANDS = {
     "evaluate": "stairs_link.cli.link_cmd:evaluate",
     "build": "stairs_link.cli.build_cmd:build",
     "report": "stairs_link.cli.build_cmd:report",
+    "indicators": "stairs_link.cli.indicators_cmd:indicators",
     "demo": "stairs_link.cli.demo_cmd:demo",
     "key": "stairs_link.cli.key_cmd:key",
 }
@@ -64,6 +65,7 @@ def cli() -> None:
       link      find each child's records across systems and sites
       build     one record per child, with episodes, transitions and more
       report    an HTML report for evaluators, disclosure-controlled
+      indicators the evaluation's indicators as one tidy table
       demo      all of the above on the bundled sample data
     """
 
