@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 
 from stairs_link.errors import IntegrationError
 from stairs_link.schema import TABLES, arrow_schema, read_table
+from stairs_link.schema.extracts import FILE_COLUMN, Superseded, extract_order, supersede
 
 #: canonical event tables and the date column that orders them within a child.
 EVENT_TABLES: dict[str, str] = {
@@ -31,8 +32,12 @@ class StagedData:
     """All staged tables combined across directories (canonical columns only)."""
 
     tables: dict[str, pd.DataFrame]
-    #: rows dropped as exact repeats of another row (same record in two extracts), per table.
+    #: rows dropped because a later extract holds the same record or event, per table.
     duplicates_dropped: dict[str, int] = field(default_factory=dict)
+    #: what was superseded or repeated, per table and file
+    superseded: Superseded = field(default_factory=Superseded)
+    #: the staged person files from oldest to latest extract
+    extract_order: list[dict] = field(default_factory=list)
 
 
 def _empty_frame(table: str) -> pd.DataFrame:
@@ -42,10 +47,9 @@ def _empty_frame(table: str) -> pd.DataFrame:
 def load_staged(staged_dirs: list[Path]) -> StagedData:
     """Read every canonical table found in ``staged_dirs`` and concatenate per table.
 
-    The same person record can arrive twice when two extracts of one system are staged (e.g.
-    last year's and this year's export): the person row from the latest ``extracted_at`` is
-    kept, and an event row that repeats exactly (ignoring provenance) a row of an earlier
-    staged directory is dropped. The number of rows dropped this way is returned, never hidden.
+    Several extracts of one system may be staged (e.g. last year's and this year's export):
+    the latest version of each record and event is kept (:mod:`stairs_link.schema.extracts`)
+    and what was dropped is returned, never hidden.
     """
     if not staged_dirs:
         raise IntegrationError(
@@ -79,16 +83,26 @@ def load_staged(staged_dirs: list[Path]) -> StagedData:
                 frame["_staged_file"] = str(path)
                 frame["_staged_row"] = range(len(frame))
                 frames[name].append(frame)
+    return combine_staged(frames)
+
+
+def combine_staged(frames: dict[str, list[pd.DataFrame]]) -> StagedData:
+    """Concatenate each table's frames (oldest extract first when order decides) and keep
+    the latest version of every record and event."""
     tables: dict[str, pd.DataFrame] = {}
     dropped: dict[str, int] = {}
+    stats = Superseded()
+    order: list[dict] = []
     for name, parts in frames.items():
         if parts:
             parts = [p for p in parts if len(p)] or parts[:1]
             frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
         else:
             frame = empty_staged(name)
-        tables[name], dropped[name] = dedupe_staged(name, frame)
-    return StagedData(tables=tables, duplicates_dropped=dropped)
+        if name == "person":
+            order = extract_order(frame)
+        tables[name], dropped[name] = dedupe_staged(name, frame, stats)
+    return StagedData(tables=tables, duplicates_dropped=dropped, superseded=stats, extract_order=order)
 
 
 def empty_staged(name: str) -> pd.DataFrame:
@@ -99,26 +113,21 @@ def empty_staged(name: str) -> pd.DataFrame:
     return frame
 
 
-def dedupe_staged(name: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """Drop rows of table ``name`` staged twice (see :func:`load_staged`); returns the kept rows
-    and how many were dropped.
+def dedupe_staged(name: str, frame: pd.DataFrame, stats: Superseded | None = None) -> tuple[pd.DataFrame, int]:
+    """Keep the latest version of each record and event of table ``name`` across the extracts
+    staged (see :mod:`stairs_link.schema.extracts`); returns the kept rows and how many were
+    dropped (details in ``stats`` when given).
 
     ``frame`` holds the rows in staged-directory order (then row order), with ``_staged_file``.
-    Every repeat shares its record_key with the row it repeats, so this can run on any subset
-    of children that keeps all rows of each record (the Spark engine runs it per bucket).
+    Every version of a row shares its record_key, so this can run on any subset of children
+    that keeps all rows of each record (the Spark engine runs it per bucket).
     """
     before = len(frame)
+    stats = stats if stats is not None else Superseded()
     if name == "person":
-        # latest extract of a record wins; ties by staged file order (deterministic)
-        frame = frame.sort_values(["record_key", "extracted_at", "_staged_file"], na_position="first", kind="stable")
-        frame = frame.drop_duplicates("record_key", keep="last")
-    elif len(frame):
-        # a row repeated in a later staged directory (another extract of the same system)
-        # is dropped; repeats inside one file are the source's own rows and are kept
-        content = [c.name for c in TABLES[name] if c.name not in PROVENANCE]
-        rank = frame["_staged_file"].map({f: i for i, f in enumerate(frame["_staged_file"].unique())})
-        first = rank.groupby([frame[c] for c in content], dropna=False, sort=False).transform("min")
-        frame = frame[rank == first]
+        # the same record twice inside one file is the source's own duplicate: the last row wins
+        frame = frame.drop_duplicates([FILE_COLUMN, "record_key"], keep="last")
+    frame = supersede(name, frame, stats)
     return frame.reset_index(drop=True), before - len(frame)
 
 

@@ -43,6 +43,7 @@ from stairs_link.linkage.shared import (
     thresholds_summary,
     write_json,
 )
+from stairs_link.schema.extracts import FILE_COLUMN, Superseded, supersede
 from stairs_link.schema.tables import columns_of
 
 
@@ -362,23 +363,29 @@ def _summary(config: LinkageConfig, plan: BlockingPlan, pairs: _Pairs, pairs_df:
     }
 
 
-def read_person(staged_dirs: list[Path]) -> pd.DataFrame:
-    """person.parquet of every staged directory, concatenated."""
+def read_person(staged_dirs: list[Path], stats: Superseded | None = None) -> pd.DataFrame:
+    """person.parquet of every staged directory, concatenated; when several extracts of a
+    system hold the same record, the latest version is kept (``stats`` counts the others;
+    see :mod:`stairs_link.schema.extracts`)."""
     from stairs_link.schema import read_table
 
     frames = []
     for directory in staged_dirs:
-        frames.append(read_table(Path(directory) / "person.parquet", "person"))
+        path = Path(directory) / "person.parquet"
+        frame = read_table(path, "person")
+        dup = frame["record_key"].duplicated()
+        if dup.any():
+            raise LinkageError(f"record key '{frame.loc[dup, 'record_key'].iloc[0]}' appears twice in one "
+                               "staged file", reason="duplicate_key", file=str(path),
+                               row=int(np.flatnonzero(dup.to_numpy())[0]) + 1, column="record_key",
+                               fix="re-run `stairs-link adapt`: a staged file holds each record once")
+        frames.append(frame.assign(**{FILE_COLUMN: str(path)}))
     if not frames:
         raise LinkageError("no staged directories given", reason="no_input",
                            fix="pass one or more directories written by `stairs-link adapt`")
     person = pd.concat(frames, ignore_index=True)
-    dup = person["record_key"].duplicated()
-    if dup.any():
-        raise LinkageError(f"record key '{person.loc[dup, 'record_key'].iloc[0]}' appears in more than one "
-                           "staged directory (or twice in one)", reason="duplicate_key", column="record_key",
-                           fix="pass each staged directory once")
-    return person
+    person = supersede("person", person, stats if stats is not None else Superseded())
+    return person.drop(columns=[FILE_COLUMN]).reset_index(drop=True)
 
 
 def load_model(path: str | Path) -> tuple[dict[str, Any], LinkageConfig]:

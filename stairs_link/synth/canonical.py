@@ -25,7 +25,10 @@ def _to_date(values: pd.Series) -> np.ndarray:
     return pd.to_datetime(values).dt.date.to_numpy(dtype=object)
 
 
-def _table(name: str, frame: pd.DataFrame, site_id: str, setting_type: str, system: str, file: str) -> pd.DataFrame:
+def canonical_table(name: str, frame: pd.DataFrame, site_id: str, setting_type: str, system: str, file: str,
+                    extracted_at: str = EXTRACT_DATE + "T06:00:00") -> pd.DataFrame:
+    """One prepared frame of a site system as the canonical table ``name`` (provenance: the
+    export ``file``, its row numbers, ``extracted_at``)."""
     out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
     for col in columns_of(name):
         if col.name in frame.columns:
@@ -42,7 +45,7 @@ def _table(name: str, frame: pd.DataFrame, site_id: str, setting_type: str, syst
         out["incident_at"] = pd.to_datetime(frame["incident_at"]).to_numpy()
     out["source_file"] = file
     out["source_row"] = np.arange(1, len(frame) + 1, dtype=np.int64)
-    out["extracted_at"] = EXTRACT_DATE + "T06:00:00"
+    out["extracted_at"] = extracted_at
     out["mapping_id"] = "synth"
     return out
 
@@ -60,7 +63,7 @@ def canonical_tables(
     for site, system, frames in site_system_frames(drawn):
         for layout in LAYOUTS[system]:  # one file (or sheet) per table and system
             parts[layout.table].append(
-                _table(layout.table, frames[layout.table], site.site_id, site.setting_type, system, layout.name))
+                canonical_table(layout.table, frames[layout.table], site.site_id, site.setting_type, system, layout.name))
     tables = {}
     for name, frames_ in parts.items():
         tables[name] = (pd.concat(frames_, ignore_index=True) if frames_

@@ -39,7 +39,6 @@ from stairs_link.synth.sites import SITES, SYSTEM_KIND, Site
 from stairs_link.synth.world import EXTRACT_DATE, World, generate_world, streams
 
 _MONTHS = np.array("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), dtype=object)
-_FIXED_ZIP_TIME = (2026, 1, 31, 6, 0, 0)
 BAD_ROW_RATE = 0.005  # share of rows of a person or episode file made deliberately bad (at least 1)
 
 
@@ -287,16 +286,18 @@ def _write_csv(table: pd.DataFrame, path: Path, layout: FileLayout) -> None:
     path.write_bytes(text.encode(layout.encoding))
 
 
-def _write_json(tables: list[tuple[FileLayout, pd.DataFrame]], path: Path, site_id: str) -> None:
+def _write_json(tables: list[tuple[FileLayout, pd.DataFrame]], path: Path, site_id: str,
+                extract_date: str = EXTRACT_DATE) -> None:
     layout, table = tables[0]
     records = [{k: v for k, v in zip(table.columns, row)} for row in table.itertuples(index=False, name=None)]
     section = layout.json_path.split(".")[-1] if layout.json_path else "records"
-    doc = {"export": {"system": "case-manager", "site": site_id, "generated": EXTRACT_DATE + "T06:00:00"},
+    doc = {"export": {"system": "case-manager", "site": site_id, "generated": extract_date + "T06:00:00"},
            "data": {section: records}}
     path.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
-def _write_xlsx(tables: list[tuple[FileLayout, pd.DataFrame]], path: Path, site_id: str) -> None:
+def _write_xlsx(tables: list[tuple[FileLayout, pd.DataFrame]], path: Path, site_id: str,
+                extract_date: str = EXTRACT_DATE) -> None:
     from openpyxl import Workbook
 
     wb = Workbook()
@@ -305,7 +306,7 @@ def _write_xlsx(tables: list[tuple[FileLayout, pd.DataFrame]], path: Path, site_
         ws = wb.create_sheet(layout.sheet or "Sheet1")
         if layout.header_row > 1:
             ws.append([f"CareNotes export - {site_id}"])
-            ws.append([f"Run date: {pd.Timestamp(EXTRACT_DATE).strftime('%d/%m/%Y')}"])
+            ws.append([f"Run date: {pd.Timestamp(extract_date).strftime('%d/%m/%Y')}"])
             for _ in range(layout.header_row - 3):
                 ws.append([])
         ws.append(list(table.columns))
@@ -319,10 +320,10 @@ def _write_xlsx(tables: list[tuple[FileLayout, pd.DataFrame]], path: Path, site_
                         c.number_format = "DD/MM/YYYY"
     buffer = io.BytesIO()
     wb.save(buffer)
-    path.write_bytes(_fixed_zip(buffer.getvalue()))
+    path.write_bytes(_fixed_zip(buffer.getvalue(), extract_date))
 
 
-def _fixed_zip(data: bytes) -> bytes:
+def _fixed_zip(data: bytes, extract_date: str = EXTRACT_DATE) -> bytes:
     """Rewrite an XLSX (zip) with fixed entry times and document timestamps: byte-stable."""
     src = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
@@ -333,8 +334,9 @@ def _fixed_zip(data: bytes) -> bytes:
                 import re
 
                 content = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:)",
-                                 rb"\g<1>" + EXTRACT_DATE.encode() + rb"T06:00:00Z\g<3>", content)
-            entry = zipfile.ZipInfo(info.filename, date_time=_FIXED_ZIP_TIME)
+                                 rb"\g<1>" + extract_date.encode() + rb"T06:00:00Z\g<3>", content)
+            stamp = pd.Timestamp(extract_date)
+            entry = zipfile.ZipInfo(info.filename, date_time=(stamp.year, stamp.month, stamp.day, 6, 0, 0))
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.external_attr = 0o644 << 16
             dst.writestr(entry, content)
@@ -426,37 +428,59 @@ def write_exports(out_dir: Path, n_children: int, seed: int,
     systems = []
     bad_rows: list[dict] = []
     for site, system, frames in site_system_frames(drawn):
-        directory = out_dir / "exports" / site.site_id / system
-        directory.mkdir(parents=True, exist_ok=True)
-        grouped: dict[str, list[tuple[FileLayout, pd.DataFrame]]] = {}
-        for layout in LAYOUTS[system]:
-            frame = frames[layout.table]
-            table = render(frame, layout)
-            if "legal_basis_raw" in frame.columns and "legalStatus" in table.columns:
-                raw = frame["legal_basis_raw"].to_numpy(dtype=object)
-                table["legalStatus"] = np.where(pd.notna(raw), raw, table["legalStatus"].to_numpy(dtype=object))
-            bad_rows += _inject_bad_rows(table, layout, bad_rng, site.site_id, system,
-                                         frame["record_key"].to_numpy(dtype=object))
-            grouped.setdefault(layout.name, []).append((layout, table))
-        for name, tables in grouped.items():
-            fmt = tables[0][0].format
-            if fmt == "csv":
-                _write_csv(tables[0][1], directory / name, tables[0][0])
-            elif fmt == "json":
-                _write_json(tables, directory / name, site.site_id)
-            else:
-                _write_xlsx(tables, directory / name, site.site_id)
-        systems.append({
-            "site_id": site.site_id, "source_system": system, "system_kind": SYSTEM_KIND[system],
-            "setting_type": site.setting_type, "directory": f"exports/{site.site_id}/{system}",
-            "record_key": f"{site.site_id}:{system}:<local_id>", "files": layout_json(system),
-        })
+        bad_rows += write_site_system(out_dir / "exports" / site.site_id / system, site, system, frames, bad_rng)
+        systems.append(system_entry(site, system))
         say(f"  {site.site_id}/{system}: {len(frames['person'])} person records")
     _write_truth(out_dir / "truth", world, rec, units, events, bad_rows)
+    write_systems_json(out_dir / "systems.json", systems, n_children, seed, EXTRACT_DATE)
+    say(f"wrote {len(rec)} person records for {n_children} children under {out_dir}")
+    return out_dir
+
+
+def write_site_system(directory: Path, site: Site, system: str, frames: dict[str, pd.DataFrame],
+                      bad_rng: np.random.Generator | None, extract_date: str = EXTRACT_DATE) -> list[dict]:
+    """Render one site system's prepared frames as its export files under ``directory``;
+    with ``bad_rng`` a few rows are made deliberately bad (returned for the truth)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    bad_rows: list[dict] = []
+    grouped: dict[str, list[tuple[FileLayout, pd.DataFrame]]] = {}
+    for layout in LAYOUTS[system]:
+        frame = frames[layout.table]
+        table = render(frame, layout)
+        if "legal_basis_raw" in frame.columns and "legalStatus" in table.columns:
+            raw = frame["legal_basis_raw"].to_numpy(dtype=object)
+            table["legalStatus"] = np.where(pd.notna(raw), raw, table["legalStatus"].to_numpy(dtype=object))
+        if bad_rng is not None:
+            bad_rows += _inject_bad_rows(table, layout, bad_rng, site.site_id, system,
+                                         frame["record_key"].to_numpy(dtype=object))
+        grouped.setdefault(layout.name, []).append((layout, table))
+    for name, tables in grouped.items():
+        fmt = tables[0][0].format
+        if fmt == "csv":
+            _write_csv(tables[0][1], directory / name, tables[0][0])
+        elif fmt == "json":
+            _write_json(tables, directory / name, site.site_id, extract_date)
+        else:
+            _write_xlsx(tables, directory / name, site.site_id, extract_date)
+    return bad_rows
+
+
+def system_entry(site: Site, system: str) -> dict:
+    """systems.json entry of one site system."""
+    return {
+        "site_id": site.site_id, "source_system": system, "system_kind": SYSTEM_KIND[system],
+        "setting_type": site.setting_type, "directory": f"exports/{site.site_id}/{system}",
+        "record_key": f"{site.site_id}:{system}:<local_id>", "files": layout_json(system),
+    }
+
+
+def write_systems_json(path: Path, systems: list[dict], n_children: int, seed: int, extract_date: str,
+                       extra: dict | None = None) -> None:
+    """systems.json: how to read each system's export, and when the exports were taken."""
     doc = {
         "generator": {"n_children": n_children, "seed": seed, "schema_version": SCHEMA_VERSION,
-                      "extracted_at": EXTRACT_DATE + "T06:00:00",
-                      "two_digit_years": "all dates are in the past relative to extracted_at"},
+                      "extracted_at": extract_date + "T06:00:00",
+                      "two_digit_years": "all dates are in the past relative to extracted_at", **(extra or {})},
         "conventions": {
             "canonical": "the canonical field a column fills (stairs_link.schema); absent: not mapped",
             "record_key": "a column whose canonical field is record_key holds the local id of the person "
@@ -469,9 +493,7 @@ def write_exports(out_dir: Path, n_children: int, seed: int,
         },
         "systems": systems,
     }
-    (out_dir / "systems.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    say(f"wrote {len(rec)} person records for {n_children} children under {out_dir}")
-    return out_dir
+    path.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
 def _parquet(frame: pd.DataFrame, path: Path) -> None:

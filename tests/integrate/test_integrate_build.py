@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pandas as pd
@@ -149,3 +150,45 @@ def test_records_without_demographics_still_build_with_canonical_types(tmp_path)
     assert str(schema.field("nhs_number").type) == "string"
     children = _children(tmp_path / "ds")
     assert children["date_of_birth"].isna().all() and (children["nhs_numbers_seen"].map(len) == 0).all()
+
+
+def _second_extract(staged: list, tmp_path, edit=None, extracted_at=None):
+    """A copy of the first staged directory as another extract of the same system."""
+    from stairs_link.schema import read_table, write_table
+
+    again = tmp_path / "again"
+    again.mkdir()
+    for path in staged[0].iterdir():
+        (again / path.name).write_bytes(path.read_bytes())
+    if edit or extracted_at:
+        person = read_table(again / "person.parquet", "person")
+        if edit:
+            person.loc[0, "family_name"] = edit
+        if extracted_at:
+            person["extracted_at"] = extracted_at
+        write_table("person", person, again / "person.parquet")
+    return again
+
+
+def test_conflicting_extracts_are_an_error_naming_both_files(world, tmp_path):
+    from stairs_link.errors import SchemaError
+    from stairs_link.linkage.pipeline import read_person
+
+    linked, staged = world
+    again = _second_extract(staged, tmp_path, edit="Stoner")
+    for run in (lambda: build(linked, [*staged, again], tmp_path / "ds"), lambda: read_person([*staged, again])):
+        with pytest.raises(SchemaError) as err:
+            run()
+        assert err.value.reason == "conflicting_extracts"
+        assert str(staged[0] / "person.parquet") in str(err.value) and str(again / "person.parquet") in str(err.value)
+
+
+def test_a_later_extract_supersedes_the_record(world, tmp_path):
+    linked, staged = world
+    again = _second_extract(staged, tmp_path, edit="Stoner", extracted_at="2024-06-01")
+    result = build(linked, [again, *staged], tmp_path / "ds")  # order given does not matter: dates do
+    summary = json.loads((tmp_path / "ds" / "build.json").read_text(encoding="utf-8"))
+    assert result.superseded["superseded"]["person"] == 1 and result.superseded["repeated"]["person"] >= 1
+    assert summary["extracts"]["order"][-1]["file"] == str(again / "person.parquet")
+    sources = _children(tmp_path / "ds")["source_records"].explode()
+    assert (sources.map(lambda s: s["extracted_at"]) == "2024-06-01").sum() == len(pd.read_parquet(again / "person.parquet"))
