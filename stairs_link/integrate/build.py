@@ -28,11 +28,13 @@ from stairs_link.integrate.attribution import (
 from stairs_link.integrate.ids import assign_child_ids
 from stairs_link.integrate.inputs import (
     EVENT_TABLES,
+    PERSON_RECORDS,
     check_clusters_cover,
     check_event_keys,
     load_clusters,
     load_pairs,
     load_staged,
+    previous_frames,
     read_record_map,
 )
 from stairs_link.integrate.nested import nest
@@ -43,7 +45,7 @@ from stairs_link.integrate.survivorship import (
     resolve_demographics,
 )
 from stairs_link.integrate.transitions import TransitionRules, derive_transitions, merge_stays
-from stairs_link.schema import arrow_schema
+from stairs_link.schema import arrow_schema, write_table
 
 #: flat output file and nested column name for each canonical event table.
 EVENT_OUTPUTS = {
@@ -61,7 +63,7 @@ SOURCE_RECORD_COLUMNS = ["record_key", "site_id", "setting_type", "system_kind",
 STAY_FIELDS = [pa.field("stay_id", pa.string()), pa.field("stay_rule", pa.string(), nullable=False)]
 
 #: linkage outputs copied into DATASET/linkage/ so the report can show linkage quality alone.
-LINKAGE_FILES = ["pairs.parquet", "clusters.parquet", "summary.json", "review.csv"]
+LINKAGE_FILES = ["pairs.parquet", "clusters.parquet", "summary.json", "review.csv", "model.json"]
 
 
 @dataclass
@@ -77,6 +79,9 @@ class BuildResult:
     id_events: dict[str, int]
     duplicates_dropped: dict[str, int] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
+    #: several extracts combined: their order, what was superseded or repeated, and the
+    #: records carried from the previous dataset (docs/dataset.md, *Year after year*)
+    extracts_combined: dict = field(default_factory=dict)
 
 
 def build(
@@ -97,14 +102,19 @@ def build(
     rules = TransitionRules(merge_gap_days=merge_gap_days, transfer_days=transfer_days,
                             readmission_days=readmission_days, formulation_days=formulation_days,
                             young_adult_age=young_adult_age)
-    staged = load_staged([Path(d) for d in staged_dirs])
+    prev_map, prev_history = _load_previous(previous) if previous is not None else (None, None)
+    earlier = previous_frames(Path(previous)) if previous is not None else None
+    staged = load_staged([Path(d) for d in staged_dirs], earlier=earlier)
     check_event_keys(staged)
     clusters = load_clusters(linked_dir)
     person = staged.tables["person"]
+    carried = None
+    if earlier is not None and prev_map is not None:
+        clusters, carried = carry_previous_records(clusters, person, prev_map, str(Path(previous) / PERSON_RECORDS))
     check_clusters_cover(person, clusters, linked_dir)
 
-    prev_map, prev_history = _load_previous(previous) if previous is not None else (None, None)
-    record_map, history = assign_child_ids(clusters, prev_map, prev_history)
+    record_map, history = assign_child_ids(clusters, prev_map, prev_history,
+                                           changed=staged.superseded.changed_records)
     key_to_child = record_map.set_index("record_key")["child_id"]
     # every staged record gets exactly one child (checked above; asserted here as an invariant)
     person = person.assign(child_id=person["record_key"].map(key_to_child))
@@ -120,7 +130,11 @@ def build(
     pq.write_table(_history_arrow(history), out_dir / "id_history.parquet", compression="zstd")
     pq.write_table(pa.Table.from_pandas(record_map.sort_values("record_key"), preserve_index=False),
                    out_dir / "record_map.parquet", compression="zstd")
-    files += ["id_history.parquet", "record_map.parquet"]
+    # the person records themselves, in the staged form (plain or pseudonymised): next year's
+    # `link --previous` scores new records against them, `build --previous` carries them
+    canonical = [c for c in arrow_schema("person").names if c in person.columns]
+    write_table("person", person.sort_values("record_key", kind="stable")[canonical], out_dir / PERSON_RECORDS)
+    files += ["id_history.parquet", "record_map.parquet", PERSON_RECORDS]
 
     linkage_dir = out_dir / "linkage"
     linkage_dir.mkdir(exist_ok=True)
@@ -142,10 +156,45 @@ def build(
         id_events=count_events(this_run["event"]),
         duplicates_dropped=staged.duplicates_dropped,
         files=files,
+        extracts_combined=extracts_summary(staged.extract_order, staged.superseded.to_dict(), previous, carried),
     )
     summary = build_summary(result, rules, tables.transition_kinds, tables.stay_rules, tables.extracts)
     (out_dir / "build.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     return result
+
+
+def extracts_summary(order: list[dict], superseded: dict, previous: str | Path | None,
+                     carried: pd.DataFrame | None) -> dict:
+    """build.json's ``extracts_combined``: the staged person files from oldest to latest extract
+    (the rule: ``extracted_at``, then the order given), what was superseded or repeated, the
+    previous dataset and how many of its records were carried without a new version."""
+    return {"rule": "latest extracted_at wins; equal or missing dates: the later in the order given "
+                    "(a previous dataset comes before every staged directory)",
+            "order": order, **superseded,
+            "previous_dataset": None if previous is None else str(previous),
+            "previous_years_carried": carried is not None,
+            "records_carried": None if carried is None else int(len(carried))}
+
+
+def carry_previous_records(clusters: pd.DataFrame, person: pd.DataFrame, prev_map: pd.DataFrame,
+                           previous_file: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Clusters for the previous dataset's records that LINKED does not hold (linked without
+    ``--previous``, e.g. only this year's extracts): each joins the cluster that most of its
+    previous child's other records are in now, else stays with its previous child's other such
+    records. Returns (clusters with them, the carried rows)."""
+    from_previous = person["_staged_file"] == previous_file
+    missing = person.loc[from_previous & ~person["record_key"].isin(clusters["record_key"]), ["record_key"]]
+    if missing.empty:
+        return clusters, missing.assign(child_id=pd.Series(dtype=object))
+    old = prev_map.set_index("record_key")["child_id"]
+    missing = missing.assign(old=missing["record_key"].map(old).to_numpy())
+    now = clusters.assign(old=clusters["record_key"].map(old)).dropna(subset=["old"])
+    where = (now.groupby(["old", "child_id"]).size().rename("n").reset_index()
+             .sort_values(["old", "n", "child_id"], ascending=[True, False, True], kind="stable")
+             .drop_duplicates("old").set_index("old")["child_id"])
+    label = missing["old"].map(where)
+    missing["child_id"] = label.where(label.notna(), "previous:" + missing["old"].astype(str))
+    return pd.concat([clusters, missing[["record_key", "child_id"]]], ignore_index=True), missing
 
 
 def count_events(values: pd.Series) -> dict[str, int]:
@@ -363,6 +412,6 @@ def _transitions_arrow(transitions: pd.DataFrame) -> pa.Table:
 
 def _history_arrow(history: pd.DataFrame) -> pa.Table:
     schema = pa.schema([("child_id", pa.string()), ("event", pa.string()),
-                        ("previous_child_ids", pa.list_(pa.string())), ("run", pa.int32())])
+                        ("previous_child_ids", pa.list_(pa.string())), ("run", pa.int32()), ("reason", pa.string())])
     history = history.assign(previous_child_ids=history["previous_child_ids"].apply(list))
     return pa.Table.from_pandas(history, schema=schema, preserve_index=False)

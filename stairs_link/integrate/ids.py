@@ -21,16 +21,31 @@ by shared records:
   (so the history explains every id that disappears).
 
 ``id_history.parquet`` holds the previous history plus one row per child of this run
-(``child_id``, ``event``, ``previous_child_ids``, ``run``), with ``run`` counting up from 1.
+(``child_id``, ``event``, ``previous_child_ids``, ``run``, ``reason``), with ``run`` counting up
+from 1. ``reason`` says why (see :data:`REASONS`).
 """
 
 from __future__ import annotations
 
 import hashlib
 
+import numpy as np
 import pandas as pd
 
 ID_EVENTS = ["created", "continued", "merged", "split", "absent"]
+
+#: why an id event happened (id_history.parquet ``reason``).
+REASONS = {
+    "first_run": "created in a build without --previous",
+    "new_records": "created: none of its records belonged to a previous child",
+    "shared_records": "continued: it holds the records of exactly one previous child",
+    "new_record_links_them": "merged: a record not in the previous dataset links records of several previous children",
+    "record_changed": "merged or split: a record of a previous child came in a new version (edited at source) "
+                      "and now links elsewhere",
+    "relinked": "merged or split: the linkage now joins (or parts) records it parted (or joined) before, "
+                "with no new or changed record involved (a different model, threshold or decision)",
+    "records_no_longer_staged": "absent: none of the previous child's records is in this build",
+}
 
 #: hex digits of SHA-256 kept in a child id (a module constant so tests can force collisions).
 ID_HEX_DIGITS = 12
@@ -58,13 +73,15 @@ def _fresh_ids(min_keys: pd.Series, taken: set[str]) -> pd.Series:
 
 
 def assign_child_ids(
-    clusters: pd.DataFrame, previous: pd.DataFrame | None = None, previous_history: pd.DataFrame | None = None
+    clusters: pd.DataFrame, previous: pd.DataFrame | None = None, previous_history: pd.DataFrame | None = None,
+    changed: set[str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Stable ids for the linkage's clusters.
 
     ``clusters``: record_key, child_id (the linkage's cluster label). ``previous``: record_key,
-    child_id of the previous dataset. Returns (record_key -> child_id map, history rows of
-    this run appended to ``previous_history``).
+    child_id of the previous dataset. ``changed``: record_keys that came in a new version
+    (for the ``reason`` of merges and splits). Returns (record_key -> child_id map, history
+    rows of this run appended to ``previous_history``).
     """
     frame = clusters[["record_key", "child_id"]].rename(columns={"child_id": "cluster"})
     # smallest record_key per cluster (sort + first: avoids a Python fallback on object min)
@@ -79,17 +96,20 @@ def assign_child_ids(
 
     if previous is None or previous.empty:
         ids = _fresh_ids(min_key, set())
-        events = pd.DataFrame({"cluster": ids.index, "child_id": ids.values, "event": "created"})
+        events = pd.DataFrame({"cluster": ids.index, "child_id": ids.values, "event": "created",
+                               "reason": "first_run"})
         events["previous_child_ids"] = [[] for _ in range(len(events))]
     else:
         ids, events = _inherit(frame, min_key, size, previous)
+        events["reason"] = _reasons(events, frame, previous, changed or set())
 
     mapping = frame.assign(child_id=frame["cluster"].map(ids))[["record_key", "child_id"]]
-    history = events[["child_id", "event", "previous_child_ids"]].copy()
+    history = events[["child_id", "event", "previous_child_ids", "reason"]].copy()
     history["run"] = run
     history = history.sort_values(["child_id", "event"], kind="stable")
     if history_before is not None:
-        history = pd.concat([history_before[history.columns], history], ignore_index=True)
+        before = history_before.reindex(columns=history.columns)  # files before `reason` lack it
+        history = pd.concat([before, history], ignore_index=True)
     history["run"] = history["run"].astype("int32")
     return mapping.reset_index(drop=True), history.reset_index(drop=True)
 
@@ -137,3 +157,20 @@ def _inherit(
             "previous_child_ids": [[g] for g in gone],
         })], ignore_index=True)
     return ids, events
+
+
+def _reasons(events: pd.DataFrame, frame: pd.DataFrame, previous: pd.DataFrame, changed: set[str]) -> pd.Series:
+    """The ``reason`` of each event of this run (see :data:`REASONS`)."""
+    has_new = (~frame["record_key"].isin(previous["record_key"])).groupby(frame["cluster"]).any()
+    has_changed = frame["record_key"].isin(list(changed)).groupby(frame["cluster"]).any()
+    cluster = events["cluster"]
+    new = cluster.map(has_new).fillna(False).astype(bool).to_numpy()
+    edited = cluster.map(has_changed).fillna(False).astype(bool).to_numpy()
+    event = events["event"].to_numpy()
+    moved = np.isin(event, ["merged", "split"])
+    reason = np.select(
+        [event == "created", event == "continued", event == "absent",
+         moved & edited, (event == "merged") & new],
+        ["new_records", "shared_records", "records_no_longer_staged", "record_changed", "new_record_links_them"],
+        "relinked")
+    return pd.Series(reason, index=events.index, dtype=object)

@@ -44,12 +44,46 @@ def _empty_frame(table: str) -> pd.DataFrame:
     return pa.Table.from_batches([], schema=arrow_schema(table)).to_pandas()
 
 
-def load_staged(staged_dirs: list[Path]) -> StagedData:
+#: a dataset's copy of its person records (what `link --previous` and `build --previous` read)
+PERSON_RECORDS = "person_records.parquet"
+
+#: the dataset file holding each event table (same names as integrate.build.EVENT_OUTPUTS)
+DATASET_EVENT_FILES = {"episode": "episodes.parquet", "formulation": "formulations.parquet",
+                       "incident": "incidents.parquet", "education": "education.parquet",
+                       "measure": "measures.parquet"}
+
+
+def previous_frames(dataset: Path) -> dict[str, pd.DataFrame] | None:
+    """A previous dataset's person records and event rows as one more (older) extract:
+    canonical columns with ``_staged_file``/``_staged_row``. None for a dataset written
+    before person records were kept (its ids can still be continued, its years not carried)."""
+    dataset = Path(dataset)
+    if not (dataset / PERSON_RECORDS).exists():
+        return None
+    out: dict[str, pd.DataFrame] = {}
+    for name, file in [("person", PERSON_RECORDS), *DATASET_EVENT_FILES.items()]:
+        path = dataset / file
+        if not path.exists():
+            raise IntegrationError(f"previous dataset has no {file}", reason="missing_file", file=str(path),
+                                   fix="pass the whole DATASET directory written by `stairs-link build`")
+        columns = [c.name for c in TABLES[name] if c.name in pq.read_schema(path).names]
+        frame = pq.read_table(path, columns=columns).to_pandas()
+        for column in (c.name for c in TABLES[name] if c.name not in columns):
+            frame[column] = None
+        frame = frame[[c.name for c in TABLES[name]]].copy()
+        frame["_staged_file"] = str(path)
+        frame["_staged_row"] = range(len(frame))
+        out[name] = frame
+    return out
+
+
+def load_staged(staged_dirs: list[Path], earlier: dict[str, pd.DataFrame] | None = None) -> StagedData:
     """Read every canonical table found in ``staged_dirs`` and concatenate per table.
 
     Several extracts of one system may be staged (e.g. last year's and this year's export):
     the latest version of each record and event is kept (:mod:`stairs_link.schema.extracts`)
-    and what was dropped is returned, never hidden.
+    and what was dropped is returned, never hidden. ``earlier``: the rows of a previous
+    dataset (:func:`previous_frames`), taken as given before every staged directory.
     """
     if not staged_dirs:
         raise IntegrationError(
@@ -58,6 +92,8 @@ def load_staged(staged_dirs: list[Path]) -> StagedData:
             fix="pass the directories written by `stairs-link adapt` after the LINKED directory",
         )
     frames: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
+    for name, frame in (earlier or {}).items():
+        frames[name].append(frame)
     for directory in staged_dirs:
         directory = Path(directory)
         if not directory.is_dir():

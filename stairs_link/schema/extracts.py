@@ -57,6 +57,8 @@ class Superseded:
     superseded: dict[str, int] = field(default_factory=dict)
     repeated: dict[str, int] = field(default_factory=dict)
     by_file: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: record_keys whose person row was replaced by a different version
+    changed_records: set[str] = field(default_factory=set)
 
     def add(self, table: str, superseded: int, repeated: int, files: pd.Series) -> None:
         self.superseded[table] = self.superseded.get(table, 0) + superseded
@@ -142,6 +144,8 @@ def _supersede_on(table: str, frame: pd.DataFrame, key: pd.Series, rank: np.ndar
         kept_pairs = pd.MultiIndex.from_arrays([kept["key"], kept["hash"]])
         repeat = pd.MultiIndex.from_arrays([dropped["key"], dropped["hash"]]).isin(kept_pairs)
         stats.add(table, int((~repeat).sum()), int(repeat.sum()), dropped["file"])
+        if table == "person":
+            stats.changed_records.update(dropped.loc[~repeat, "key"].astype(str))
     return frame[keep]
 
 
@@ -161,7 +165,7 @@ def _check_conflicts(table: str, work: pd.DataFrame, frame: pd.DataFrame) -> Non
     if not len(bad):
         return
     key, stamp = bad.index[0]
-    files = sorted(digest.loc[(key, stamp)].index.tolist())
+    files = sorted(shared.loc[(shared["key"] == key).to_numpy() & (shared["stamp"] == stamp).to_numpy(), "file"].unique())
     row = frame.loc[(work["key"] == key).to_numpy() & (work["file"] == files[1]).to_numpy()]
     record = str(row["record_key"].iloc[0])
     what = "record" if table == "person" else f"{table} row"

@@ -188,7 +188,8 @@ def test_a_later_extract_supersedes_the_record(world, tmp_path):
     again = _second_extract(staged, tmp_path, edit="Stoner", extracted_at="2024-06-01")
     result = build(linked, [again, *staged], tmp_path / "ds")  # order given does not matter: dates do
     summary = json.loads((tmp_path / "ds" / "build.json").read_text(encoding="utf-8"))
-    assert result.superseded["superseded"]["person"] == 1 and result.superseded["repeated"]["person"] >= 1
-    assert summary["extracts"]["order"][-1]["file"] == str(again / "person.parquet")
+    combined = result.extracts_combined
+    assert combined["superseded"]["person"] == 1 and combined["repeated"]["person"] >= 1
+    assert summary["extracts_combined"]["order"][-1]["file"] == str(again / "person.parquet")
     sources = _children(tmp_path / "ds")["source_records"].explode()
     assert (sources.map(lambda s: s["extracted_at"]) == "2024-06-01").sum() == len(pd.read_parquet(again / "person.parquet"))

@@ -604,7 +604,7 @@ def _run_bucket(bucket: int, job: _Job) -> dict[str, Any]:
     if job.history:
         ids = tables.children.column("child_id").to_pylist()
         history = pd.DataFrame({"child_id": ids, "event": "created", "previous_child_ids": [[] for _ in ids],
-                                "run": np.ones(len(ids), dtype="int32")})
+                                "run": np.ones(len(ids), dtype="int32"), "reason": "first_run"})
         parts.write_part(_history_arrow(history), f"{job.staging}/id_history.parquet", name)
     return {"n_children": tables.children.num_rows, "n_records": len(person),
             "n_events": {t: d.num_rows for t, d in tables.events.items()}, "n_stays": tables.stays.num_rows,
