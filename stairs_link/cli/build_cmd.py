@@ -19,7 +19,8 @@ _DIR = click.Path(exists=True, file_okay=False, path_type=Path)
               help="Dataset directory to write (with --engine spark also a URL such as s3a://bucket/dataset: "
                    "one dataset directory per table).")
 @click.option("--previous", type=_DIR, default=None,
-              help="Dataset of an earlier run: continuing children keep their child_id.")
+              help="Dataset of an earlier run: continuing children keep their child_id, and its years are "
+                   "carried into the new dataset (the latest extract of each record and event wins).")
 @click.option("--readmission-days", type=click.IntRange(min=0), default=90, show_default=True,
               help="A return within this many days of a release is a re-admission.")
 @click.option("--formulation-days", type=click.IntRange(min=0), default=28, show_default=True,
@@ -51,6 +52,10 @@ def build(linked: Path | str, staged: tuple[Path | str, ...], out_dir: Path | st
     rules: dict[str, Any] = {"previous": previous, "readmission_days": readmission_days, "formulation_days": formulation_days,
              "transfer_days": transfer_days}
     echo_progress(f"building from {len(staged)} staged directories ...", quiet=quiet)
+    if engine == "spark" and previous is not None and (Path(previous) / "person_records.parquet").exists():
+        raise click.UsageError("--engine spark cannot yet carry a previous dataset's years into a new one "
+                               "(multi-year build); run this build on the embedded engine, or build every "
+                               "year's extracts together with --engine spark")
     if engine == "spark":  # imported here so the CLI stays fast and pyspark stays optional
         from stairs_link.engine.spark.session import require_pyspark
 
@@ -65,9 +70,17 @@ def build(linked: Path | str, staged: tuple[Path | str, ...], out_dir: Path | st
     events = ", ".join(f"{v} {k}" for k, v in result.id_events.items())
     click.echo(f"{result.n_children} children from {result.n_records} records; {result.n_stays} stays, "
                f"{result.n_transitions} moves; ids: {events}")
+    combined = result.extracts_combined or {}
+    superseded = sum(combined.get("superseded", {}).values())
+    repeated = sum(combined.get("repeated", {}).values())
     dropped = sum(result.duplicates_dropped.values())
-    if dropped:
+    if superseded or repeated:
+        click.echo(f"several extracts combined: {superseded} earlier version(s) superseded by a later extract, "
+                   f"{repeated} identical row(s) kept once; see build.json extracts_combined")
+    elif dropped:
         click.echo(f"{dropped} rows staged twice (same record in two extracts) were kept once; see build.json")
+    if combined.get("records_carried"):
+        click.echo(f"{combined['records_carried']} record(s) of the previous dataset carried with their child")
     click.echo(f"dataset written to {out_dir}")
 
 

@@ -31,6 +31,11 @@ HELP = {"help_option_names": ["-h", "--help"]}
               help="Reviewer decisions CSV (record_key_l, record_key_r, decision = match/non-match).")
 @click.option("--explain-blocking", is_flag=True,
               help="Count the pairs each blocking rule would create, print them and stop.")
+@click.option("--previous", "previous", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              metavar="DATASET",
+              help="Incremental linkage: score the new STAGED records against the children of DATASET (an "
+                   "earlier `stairs-link build`), comparing only pairs that hold a new record; its children "
+                   "keep their records. Uses DATASET/linkage/model.json unless --model or --config is given.")
 @click.option("--max-pairs", type=click.IntRange(min=1), default=None,
               help="Stop before running if blocking would create more candidate pairs than this.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
@@ -41,7 +46,7 @@ HELP = {"help_option_names": ["-h", "--help"]}
               help="Spark master for --engine spark (default: $STAIRS_LINK_SPARK_MASTER, else local[*]).")
 def link(staged: tuple[Path, ...], out_dir: Path, config_path: Path | None, model_path: Path | None,
          decisions_path: Path | None, explain_blocking: bool, max_pairs: int | None, quiet: bool,
-         engine: str = "embedded", spark_master: str | None = None) -> None:
+         engine: str = "embedded", spark_master: str | None = None, previous: Path | None = None) -> None:
     """Link the person records of STAGED directories into children (one child_id each).
 
     \b
@@ -49,6 +54,7 @@ def link(staged: tuple[Path, ...], out_dir: Path, config_path: Path | None, mode
       stairs-link link staged/oakfield-systmone staged/oakfield-nomis --out linked
       stairs-link link staged/* --out linked --explain-blocking
       stairs-link link staged/* --out linked --model linked/model.json --decisions reviewed.csv
+      stairs-link link staged-2025/* --previous dataset-2024 --out linked-2025
       stairs-link link s3a://bucket/staged/a s3a://bucket/staged/b --out s3a://bucket/linked --engine spark
     """
     import dataclasses
@@ -60,7 +66,13 @@ def link(staged: tuple[Path, ...], out_dir: Path, config_path: Path | None, mode
     from stairs_link.linkage.prepare import Features
 
     require_local(engine, STAGED=staged, **{"--out": out_dir})
+    if previous is not None and engine == "spark":
+        raise click.UsageError("--previous (incremental linkage) runs on the embedded engine only; "
+                               "with --engine spark link every year's extracts together instead")
     config = LinkageConfig.from_yaml(config_path) if config_path else None
+    if model_path is None and previous is not None and config_path is None \
+            and (previous / "linkage" / "model.json").exists():
+        model_path = previous / "linkage" / "model.json"
     if model_path is not None:
         config = load_model(model_path)[1]
     if config is None:  # pseudonymised staged data (manifests say so) -> the `pseudonymised` preset
@@ -84,16 +96,36 @@ def link(staged: tuple[Path, ...], out_dir: Path, config_path: Path | None, mode
         result: Any = spark_link(list(staged), out_dir, master=spark_master, config=config, model_path=model_path,
                             decisions_path=decisions_path, progress=not quiet)
     elif explain_blocking:
-        person = read_person(list(staged))
-        plan = plan_blocking(config, Features(person))
+        new = None
+        if previous is not None:
+            from stairs_link.linkage.pipeline import read_previous
+            from stairs_link.schema.extracts import Superseded
+
+            person = read_person(list(staged), Superseded(), earlier=read_previous(previous).person)
+            new = (person["_staged_file"] != str(previous / "person_records.parquet")).to_numpy()
+            person = person.drop(columns=["_staged_file"])
+        else:
+            person = read_person(list(staged))
+        plan = plan_blocking(config, Features(person), new)
         click.echo(f"{len(person):,} records")
         click.echo(plan.explain())
         plan.check(config.max_pairs)
         return
     else:
         result = run_link(list(staged), out_dir, config=config, model_path=model_path,
-                          decisions_path=decisions_path, progress=not quiet)
+                          decisions_path=decisions_path, progress=not quiet, previous=previous)
     s = result.summary
+    dropped = s.get("extracts", {})
+    superseded, repeated = sum(dropped.get("superseded", {}).values()), sum(dropped.get("repeated", {}).values())
+    if superseded or repeated:
+        echo_progress(f"several extracts of a system: {superseded:,} earlier version(s) of a record superseded, "
+                      f"{repeated:,} identical cop(ies) dropped (see summary.json extracts)", quiet=quiet)
+    if "incremental" in s:
+        inc = s["incremental"]
+        echo_progress(f"incremental: {inc['new_records']:,} new and {inc['records_in_a_new_version']:,} changed "
+                      f"record(s) scored against {inc['previous_children']:,} children of {previous}; "
+                      f"{inc["records_kept_as_linked"]:,} records kept as linked; {s['compared_pairs']:,} pairs "
+                      "compared", quiet=quiet)
     echo_progress(
         f"{s['records']:,} records -> {s['children']:,} children; {s['linked_pairs']:,} linked pairs "
         f"({s['deterministic_links']:,} by shared identifier, {s['deterministic_conflicts']:,} identifier "

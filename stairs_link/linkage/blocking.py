@@ -127,6 +127,8 @@ class BlockingPlan:
     counts: dict[str, int]
     largest: dict[str, int]
     missing: list[np.ndarray | None]
+    #: incremental linkage: only pairs with at least one of these records (None: all pairs)
+    new: np.ndarray | None = None
 
     @property
     def total(self) -> int:
@@ -168,17 +170,22 @@ class BlockingPlan:
         return mask
 
 
-def plan_blocking(config: LinkageConfig, feats: Features) -> BlockingPlan:
+def plan_blocking(config: LinkageConfig, feats: Features, new: np.ndarray | None = None) -> BlockingPlan:
+    """Rule keys and pair counts; with ``new`` (bool per record) only pairs holding at least
+    one new record are planned (incremental linkage: existing records are not re-paired)."""
     if len(config.blocking) > 32:
         raise LinkageError("at most 32 blocking rules are supported", reason="bad_config",
                            fix="merge or drop blocking rules")
     validators = {c.column: c.validator for c in config.comparisons if c.kind == "identifier"}
     keys = [rule_key(rule, feats, validators) for rule in config.blocking]
     missing = [None if r.when_missing is None else feats.missing(r.when_missing) for r in config.blocking]
-    counts = {r.name: (count_pairs(k) if m is None else count_pairs_missing(k, m))
-              for r, k, m in zip(config.blocking, keys, missing)}
+    if new is None:
+        counts = {r.name: (count_pairs(k) if m is None else count_pairs_missing(k, m))
+                  for r, k, m in zip(config.blocking, keys, missing)}
+    else:  # pairs with a new record (an upper bound for when_missing rules)
+        counts = {r.name: count_pairs_missing(k, new) for r, k in zip(config.blocking, keys)}
     largest = {r.name: largest_group(k) for r, k in zip(config.blocking, keys)}
-    return BlockingPlan(config.blocking, keys, counts, largest, missing)
+    return BlockingPlan(config.blocking, keys, counts, largest, missing, new)
 
 
 def blocked_pairs(plan: BlockingPlan, chunk_pairs: int
@@ -187,7 +194,15 @@ def blocked_pairs(plan: BlockingPlan, chunk_pairs: int
     rule that finds it."""
     for r, key in enumerate(plan.keys):
         missing = plan.missing[r]
-        chunks = iter_pairs(key, chunk_pairs) if missing is None else iter_pairs_missing(key, missing, chunk_pairs)
+        if plan.new is not None:  # new records joined to their key groups (as Splink's
+            # find_matches_to_new_records does), then the rule's own when_missing condition
+            chunks = iter_pairs_missing(key, plan.new, chunk_pairs)
+            if missing is not None:
+                chunks = ((i[missing[i] | missing[j]], j[missing[i] | missing[j]]) for i, j in chunks)
+        elif missing is None:
+            chunks = iter_pairs(key, chunk_pairs)
+        else:
+            chunks = iter_pairs_missing(key, missing, chunk_pairs)
         for i, j in chunks:
             mask = plan.rule_mask(i, j)
             earlier = mask & np.uint32((1 << r) - 1)

@@ -144,12 +144,16 @@ def _decision_pairs(decisions: pd.DataFrame | None, keys: pd.Series
 
 
 def link_table(person: pd.DataFrame, config: LinkageConfig | None = None, *, model: dict | None = None,
-               decisions: pd.DataFrame | None = None, progress: bool = False) -> LinkOutput:
+               decisions: pd.DataFrame | None = None, progress: bool = False,
+               known: np.ndarray | None = None) -> LinkOutput:
     """Link the records of one person table (all sites and systems together) into children.
 
     ``model``: a dict from a previous run's model.json; its configuration and parameters are
     used as they are (no training), so the same input gives identical results.
     ``decisions``: reviewer decisions (record_key_l, record_key_r, decision) overriding the model.
+    ``known``: incremental linkage: per record, the child an earlier run put it in (None for a
+    new or changed record). Only pairs holding a new record are compared; each earlier child's
+    records stay together and new records join them through scored pairs.
     """
     clock = Clock(progress)
     fs: FSModel | None = None
@@ -172,7 +176,8 @@ def link_table(person: pd.DataFrame, config: LinkageConfig | None = None, *, mod
     feats = Features(person)
     comps = config.comparisons
     base = pattern_base(comps)
-    plan = plan_blocking(config, feats)
+    new = None if known is None else pd.isna(pd.Series(known, dtype=object)).to_numpy()
+    plan = plan_blocking(config, feats, new)
     plan.check(config.max_pairs)
     clock.lap("blocking plan")
 
@@ -244,6 +249,9 @@ def link_table(person: pd.DataFrame, config: LinkageConfig | None = None, *, mod
             kept.append(frame)
     clock.lap("scoring")
 
+    if known is not None:  # an earlier run's children hold together (forced edges)
+        ki, kj = _known_edges(known)
+        edges.append((ki, kj, np.full(len(ki), np.inf), np.ones(len(ki), dtype=bool)))
     if edges:
         ei, ej, ew, ef = (np.concatenate(x) for x in zip(*edges))
     else:
@@ -274,6 +282,20 @@ def link_table(person: pd.DataFrame, config: LinkageConfig | None = None, *, mod
     summary["absent_columns_treated_as_empty"] = absent
     summary["review_pairs"] = int(len(review))
     return LinkOutput(clusters, pairs_df, model_dict, summary, review, plan.explain())
+
+
+def _known_edges(known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Edges joining each earlier child's records: the first record to each other one."""
+    labels = pd.Series(known, dtype=object)
+    has = np.flatnonzero(labels.notna().to_numpy())
+    if len(has) < 2:
+        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32)
+    codes, _ = pd.factorize(labels.iloc[has])
+    order = np.argsort(codes, kind="stable")
+    rec, code = has[order], codes[order]
+    first = np.r_[True, code[1:] != code[:-1]]
+    head = rec[np.maximum.accumulate(np.where(first, np.arange(len(rec)), 0))]
+    return head[~first].astype(np.int32), rec[~first].astype(np.int32)
 
 
 def _valid_codes(feats: Features, comp: Comparison, suspect: list[np.ndarray] | None) -> np.ndarray:
@@ -363,13 +385,16 @@ def _summary(config: LinkageConfig, plan: BlockingPlan, pairs: _Pairs, pairs_df:
     }
 
 
-def read_person(staged_dirs: list[Path], stats: Superseded | None = None) -> pd.DataFrame:
+def read_person(staged_dirs: list[Path], stats: Superseded | None = None,
+                earlier: pd.DataFrame | None = None) -> pd.DataFrame:
     """person.parquet of every staged directory, concatenated; when several extracts of a
     system hold the same record, the latest version is kept (``stats`` counts the others;
-    see :mod:`stairs_link.schema.extracts`)."""
+    see :mod:`stairs_link.schema.extracts`). ``earlier``: person rows of a previous dataset
+    (with ``_staged_file``), an extract older than every staged directory; with it the result
+    keeps ``_staged_file`` so callers can tell which rows came from where."""
     from stairs_link.schema import read_table
 
-    frames = []
+    frames = [] if earlier is None else [earlier]
     for directory in staged_dirs:
         path = Path(directory) / "person.parquet"
         frame = read_table(path, "person")
@@ -380,12 +405,113 @@ def read_person(staged_dirs: list[Path], stats: Superseded | None = None) -> pd.
                                row=int(np.flatnonzero(dup.to_numpy())[0]) + 1, column="record_key",
                                fix="re-run `stairs-link adapt`: a staged file holds each record once")
         frames.append(frame.assign(**{FILE_COLUMN: str(path)}))
-    if not frames:
+    if not staged_dirs:
         raise LinkageError("no staged directories given", reason="no_input",
                            fix="pass one or more directories written by `stairs-link adapt`")
     person = pd.concat(frames, ignore_index=True)
-    person = supersede("person", person, stats if stats is not None else Superseded())
-    return person.drop(columns=[FILE_COLUMN]).reset_index(drop=True)
+    person = supersede("person", person, stats if stats is not None else Superseded()).reset_index(drop=True)
+    return person if earlier is not None else person.drop(columns=[FILE_COLUMN])
+
+
+@dataclass
+class Previous:
+    """What incremental linkage reads from a previous dataset (``link --previous``)."""
+
+    directory: Path
+    person: pd.DataFrame  # its person records, with _staged_file
+    record_map: pd.DataFrame  # record_key -> child_id
+    model_path: Path | None  # DATASET/linkage/model.json when present
+    pairs_path: Path | None  # DATASET/linkage/pairs.parquet when present
+    pseudonymisation: dict | None  # the linkage summary's pseudonymisation entry
+
+
+def read_previous(dataset: Path) -> Previous:
+    """A dataset written by `stairs-link build` as the base of incremental linkage."""
+    from stairs_link.schema import read_table
+
+    dataset = Path(dataset)
+    path = dataset / "person_records.parquet"
+    if not path.exists():
+        raise LinkageError("the previous dataset holds no person records, so new records cannot be scored "
+                           "against its children", reason="no_previous_records", file=str(path),
+                           fix="pass a DATASET written by this version of `stairs-link build` (rebuild last "
+                               "year's dataset), or link every year's extracts together without --previous")
+    person = read_table(path, "person").assign(**{FILE_COLUMN: str(path)})
+    map_path = dataset / "record_map.parquet"
+    if not map_path.exists():
+        raise LinkageError("previous dataset has no record_map.parquet", reason="missing_file", file=str(map_path),
+                           fix="pass the whole DATASET directory written by `stairs-link build`")
+    record_map = pd.read_parquet(map_path, columns=["record_key", "child_id"])
+    summary_path = dataset / "linkage" / "summary.json"
+    pseudo = None
+    if summary_path.exists():
+        pseudo = json.loads(summary_path.read_text(encoding="utf-8")).get("pseudonymisation")
+    model_path = dataset / "linkage" / "model.json"
+    pairs_path = dataset / "linkage" / "pairs.parquet"
+    return Previous(dataset, person, record_map, model_path if model_path.exists() else None,
+                    pairs_path if pairs_path.exists() else None, pseudo)
+
+
+def _check_same_form(previous: Previous, pseudonymisation: dict | None) -> None:
+    """New staged records and the previous dataset's must be in the same (plain or
+    pseudonymised, same key) form, or their pairs cannot be compared."""
+    encoded = "given_name_bf" in previous.person.columns and previous.person["given_name_bf"].notna().any()
+    before = previous.pseudonymisation
+    where = str(previous.directory / "person_records.parquet")
+    if (pseudonymisation is not None) != bool(before or encoded):
+        state = "pseudonymised" if pseudonymisation is not None else "plain"
+        raise LinkageError(f"the new staged records are {state} but the previous dataset's are not", reason="mixed_pseudonymisation",
+                           file=where, fix="stage every year the same way (adapt --pseudonymise with the same "
+                                           "--key-file every year, or never)")
+    if pseudonymisation is not None and before and before.get("key_id") != pseudonymisation.get("key_id"):
+        raise LinkageError(f"the previous dataset was pseudonymised with another key (key id {before.get('key_id')}, "
+                           f"now {pseudonymisation.get('key_id')})", reason="different_keys", file=where,
+                           fix="pseudonymise every year with the same key file (compare key ids)")
+
+
+def _incremental_inputs(staged_dirs: list[Path], previous: Previous, stats: Superseded
+                        ) -> tuple[pd.DataFrame, np.ndarray, dict[str, Any]]:
+    """The combined person table (previous records + new extracts, latest version of each
+    record), the earlier child of each record that is not new (None otherwise) and counts."""
+    person = read_person(staged_dirs, stats, earlier=previous.person)
+    previous_file = str(previous.directory / "person_records.parquet")
+    in_previous = person["record_key"].isin(previous.record_map["record_key"]).to_numpy()
+    changed = person["record_key"].isin(list(stats.changed_records)).to_numpy()
+    # kept as linked: records no new extract holds, and records extracted again unchanged
+    old = in_previous & ~changed
+    child = person["record_key"].map(previous.record_map.set_index("record_key")["child_id"])
+    stray = (person[FILE_COLUMN] == previous_file).to_numpy() & child.isna().to_numpy()
+    if stray.any():
+        key = person.loc[stray, "record_key"].iloc[0]
+        raise LinkageError(f"record '{key}' of the previous dataset is not in its record_map.parquet",
+                           reason="inconsistent_previous", file=str(previous.directory / "record_map.parquet"),
+                           fix="pass a DATASET directory exactly as `stairs-link build` wrote it")
+    known = np.where(old, child.to_numpy(dtype=object), None)
+    again = (person[FILE_COLUMN] != previous_file).to_numpy() & in_previous
+    counts = {"previous_dataset": str(previous.directory), "previous_records": int(len(previous.person)),
+              "previous_children": int(previous.record_map["child_id"].nunique()),
+              "records_kept_as_linked": int(old.sum()),
+              "records_extracted_again_unchanged": int((again & ~changed).sum()),
+              "records_in_a_new_version": int((in_previous & changed).sum()),
+              "new_records": int((~in_previous).sum())}
+    return person.drop(columns=[FILE_COLUMN]), known, counts
+
+
+def _carry_pairs(result: LinkOutput, previous: Previous, known: np.ndarray, person: pd.DataFrame) -> int:
+    """Add the previous dataset's linked pairs between records kept as linked, so the
+    dataset's link confidence covers every child (same columns only; else none)."""
+    if previous.pairs_path is None:
+        return 0
+    old_pairs = pd.read_parquet(previous.pairs_path)
+    if list(old_pairs.columns) != list(result.pairs.columns):
+        return 0
+    kept = set(person["record_key"].to_numpy()[pd.notna(known)])
+    both = old_pairs["record_key_l"].isin(kept) & old_pairs["record_key_r"].isin(kept)
+    carried = old_pairs[both.to_numpy()]
+    if len(carried):
+        result.pairs = pd.concat([result.pairs, carried], ignore_index=True).sort_values(
+            "match_weight", ascending=False, ignore_index=True, kind="stable")
+    return int(len(carried))
 
 
 def load_model(path: str | Path) -> tuple[dict[str, Any], LinkageConfig]:
@@ -400,15 +526,22 @@ def load_model(path: str | Path) -> tuple[dict[str, Any], LinkageConfig]:
 
 def link(staged_dirs: list[Path], out_dir: Path, *, config_path: Path | None = None,
          model_path: Path | None = None, decisions_path: Path | None = None,
-         progress: bool = False, config: LinkageConfig | None = None) -> LinkOutput:
+         progress: bool = False, config: LinkageConfig | None = None,
+         previous: Path | None = None) -> LinkOutput:
     """Link staged directories and write clusters, pairs, model, review sheet and summary.
 
     With ``model_path`` the model's own configuration is used (only ``max_pairs`` and
     ``chunk_pairs`` may be changed through ``config``, as they do not change results).
+    With ``previous`` (a dataset written by `build`), the new records are scored against the
+    dataset's children (incremental linkage, docs/linkage.md): by default with the dataset's
+    own model (``linkage/model.json``), so every year is scored alike.
     """
     start = time.perf_counter()
     if config is None and config_path:
         config = LinkageConfig.from_yaml(config_path)
+    before = read_previous(Path(previous)) if previous is not None else None
+    if model_path is None and before is not None and config_path is None:
+        model_path = before.model_path
     model = None
     if model_path is not None:
         model, model_config = load_model(model_path)
@@ -416,12 +549,24 @@ def link(staged_dirs: list[Path], out_dir: Path, *, config_path: Path | None = N
     decisions = read_decisions(decisions_path) if decisions_path else None
     from stairs_link.linkage.bloom_comparisons import config_for_staged, pseudonymisation_of
 
-    pseudonymisation_of([Path(d) for d in staged_dirs])  # refuses mixed keys or parameters
+    pseudonymisation = pseudonymisation_of([Path(d) for d in staged_dirs])  # refuses mixed keys or parameters
     if config is None and model is None:
         config = config_for_staged([Path(d) for d in staged_dirs])
-    person = read_person([Path(d) for d in staged_dirs])
+    stats = Superseded()
+    known, incremental = None, None
+    if before is not None:
+        _check_same_form(before, pseudonymisation)
+        person, known, incremental = _incremental_inputs([Path(d) for d in staged_dirs], before, stats)
+    else:
+        person = read_person([Path(d) for d in staged_dirs], stats)
     read_seconds = time.perf_counter() - start
-    result = link_table(person, config, model=model, decisions=decisions, progress=progress)
+    result = link_table(person, config, model=model, decisions=decisions, progress=progress, known=known)
+    if before is not None and incremental is not None and known is not None:
+        incremental["model"] = str(model_path) if model_path is not None else "trained on this run's pairs"
+        incremental["pairs_carried"] = _carry_pairs(result, before, known, person)
+        result.summary["incremental"] = incremental
+    result.summary["extracts"] = stats.to_dict()
+    result.summary["pseudonymisation"] = pseudonymisation
     write_outputs(result, Path(out_dir))
     result.summary["timings_seconds"] = {"read": round(read_seconds, 3), **result.summary["timings_seconds"],
                                          "total": round(time.perf_counter() - start, 3)}
