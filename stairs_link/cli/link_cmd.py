@@ -124,7 +124,7 @@ def link(staged: tuple[Path, ...], out_dir: Path, config_path: Path | None, mode
         inc = s["incremental"]
         echo_progress(f"incremental: {inc['new_records']:,} new and {inc['records_in_a_new_version']:,} changed "
                       f"record(s) scored against {inc['previous_children']:,} children of {previous}; "
-                      f"{inc["records_kept_as_linked"]:,} records kept as linked; {s['compared_pairs']:,} pairs "
+                      f"{inc['records_kept_as_linked']:,} records kept as linked; {s['compared_pairs']:,} pairs "
                       "compared", quiet=quiet)
     echo_progress(
         f"{s['records']:,} records -> {s['children']:,} children; {s['linked_pairs']:,} linked pairs "

@@ -109,7 +109,7 @@ def build(
     clusters = load_clusters(linked_dir)
     person = staged.tables["person"]
     carried = None
-    if earlier is not None and prev_map is not None:
+    if earlier is not None and prev_map is not None and previous is not None:
         clusters, carried = carry_previous_records(clusters, person, prev_map, str(Path(previous) / PERSON_RECORDS))
     check_clusters_cover(person, clusters, linked_dir)
 

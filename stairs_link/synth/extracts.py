@@ -41,7 +41,7 @@ from stairs_link.synth.exports import (
     write_systems_json,
 )
 from stairs_link.synth.sites import Site
-from stairs_link.synth.world import WORLD_CUTOFF, WORLD_START, streams
+from stairs_link.synth.world import WORLD_CUTOFF, WORLD_START
 
 STYLES = ("cumulative", "year-only")
 
