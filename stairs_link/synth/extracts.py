@@ -166,12 +166,14 @@ class AnnualExtracts:
 
 
 def annual_extracts(drawn: Drawn, years: list[int] | tuple[int, ...], style: str,
-                    edit_rate: float = 0.08) -> AnnualExtracts:
-    """Cut the drawn world into annual extracts of ``style`` (see module docstring)."""
+                    edit_rate: float = 0.08,
+                    full: list[tuple[Site, str, dict[str, pd.DataFrame]]] | None = None) -> AnnualExtracts:
+    """Cut the drawn world into annual extracts of ``style`` (see module docstring).
+    ``full``: the world's site-system frames when already made (they are the same for every style)."""
     if style not in STYLES:
         raise ValueError(f"unknown style {style!r}; valid: {', '.join(STYLES)}")
     years = check_years(years)
-    full = list(site_system_frames(drawn))
+    full = full if full is not None else list(site_system_frames(drawn))
     cuts = [pd.Timestamp(f"{y}-12-31") for y in years]
     starts: list[pd.Timestamp | None] = [None] + [pd.Timestamp(f"{y}-01-01") for y in years[1:]]
     if style == "cumulative":
@@ -190,15 +192,16 @@ def annual_extracts(drawn: Drawn, years: list[int] | tuple[int, ...], style: str
 
 
 def canonical_extracts(n_children: int, seed: int, years: list[int] | tuple[int, ...], style: str,
-                       damage: DamageConfig | None = None, edit_rate: float = 0.08,
-                       drawn: Drawn | None = None) -> tuple[AnnualExtracts, Iterator[tuple[Extract, Site, str, dict[str, pd.DataFrame]]]]:
+                       damage: DamageConfig | None = None, edit_rate: float = 0.08, drawn: Drawn | None = None,
+                       full: list[tuple[Site, str, dict[str, pd.DataFrame]]] | None = None
+                       ) -> tuple[AnnualExtracts, Iterator[tuple[Extract, Site, str, dict[str, pd.DataFrame]]]]:
     """The extracts as canonical tables (what a perfect adapter would stage from each
     extract's exports): (the extracts, an iterator of (extract, site, system, tables))."""
     from stairs_link.synth.canonical import canonical_table
     from stairs_link.synth.layouts import LAYOUTS
 
     drawn = drawn if drawn is not None else draw(n_children, seed, damage)
-    result = annual_extracts(drawn, years, style, edit_rate)
+    result = annual_extracts(drawn, years, style, edit_rate, full)
 
     def tables() -> Iterator[tuple[Extract, Site, str, dict[str, pd.DataFrame]]]:
         for extract in result.extracts:
@@ -222,10 +225,12 @@ def write_staged_extracts(out_dir: Path, n_children: int, seed: int, years: list
 
     out_dir = Path(out_dir)
     drawn = draw(n_children, seed, damage)
+    full = list(site_system_frames(drawn))
     staged: dict[str, dict[int, list[Path]]] = {}
     all_edits, held = [], []
     for style in styles:
-        result, tables = canonical_extracts(n_children, seed, years, style, edit_rate=edit_rate, drawn=drawn)
+        result, tables = canonical_extracts(n_children, seed, years, style, edit_rate=edit_rate, drawn=drawn,
+                                            full=full)
         staged[style] = {}
         for extract, site, system, frames in tables:
             directory = out_dir / style / str(extract.year) / site.site_id / system
@@ -268,11 +273,12 @@ def write_extract_exports(out_dir: Path, n_children: int, seed: int, years: list
     years = check_years(years)
     say(f"drawing a world of {n_children} children (seed {seed})")
     drawn = draw(n_children, seed, damage)
+    full = list(site_system_frames(drawn))
     if (out_dir / "extracts").exists():
         shutil.rmtree(out_dir / "extracts")
     all_edits, held = [], []
     for style in styles:
-        result = annual_extracts(drawn, years, style, edit_rate)
+        result = annual_extracts(drawn, years, style, edit_rate, full)
         for extract in result.extracts:
             root = out_dir / "extracts" / style / str(extract.year)
             systems, n_records = [], 0
