@@ -32,6 +32,16 @@ COMMANDS = {
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
+EPILOG = """\b
+Every command: -o/--out what it writes, -q/--quiet no progress on stderr, --json its summary
+as JSON on stdout; exit codes 0 done, 1 a check failed, 2 usage or input error.
+Also `python -m stairs_link`. Reference: docs/cli.md.
+
+\b
+Shell completion (bash; zsh and fish: use zsh_source / fish_source):
+  eval "$(_STAIRS_LINK_COMPLETE=bash_source stairs-link)"    # add to ~/.bashrc
+"""
+
 
 class LazyGroup(click.Group):
     """A click group whose subcommands are imported on first use."""
@@ -52,7 +62,7 @@ class LazyGroup(click.Group):
         return getattr(importlib.import_module(module_name), attribute)
 
 
-@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
+@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS, epilog=EPILOG)
 @click.version_option(__version__, prog_name="stairs-link")
 def cli() -> None:
     """stairs-link: one record per child from the systems of England's secure estate.
@@ -71,6 +81,7 @@ def cli() -> None:
 
 
 def main() -> None:
-    from stairs_link.cli.common import run_cli
+    from stairs_link.cli.common import run_cli, safe_console
 
+    safe_console()
     run_cli(cli)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from stairs_link.cli.common import DirOrURL, StairsCommand, require_local
+from stairs_link.cli.common import DirOrURL, StairsCommand, emit, json_option, quiet_option, require_local
 
 
 @click.command(cls=StairsCommand)
@@ -17,7 +17,8 @@ from stairs_link.cli.common import DirOrURL, StairsCommand, require_local
                    "also a URL such as s3://bucket/staged/site-system: one dataset directory per table).")
 @click.option("--extracted-at", help="When the export was taken (ISO 8601, e.g. 2026-03-31); overrides the mapping.")
 @click.option("--encoding", help="Force the text encoding of every input (default: the mapping's, else detected).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
+@quiet_option
+@json_option
 @click.option("--pseudonymise", is_flag=True,
               help="Write pseudonymised tables (keyed tokens, Bloom encodings, no plain names, dates of birth, "
                    "postcodes or identifiers); needs --key-file. See docs/privacy.md.")
@@ -30,7 +31,7 @@ from stairs_link.cli.common import DirOrURL, StairsCommand, require_local
               help="Spark master for --engine spark (default: $STAIRS_LINK_SPARK_MASTER, else local[*]).")
 def adapt(mapping: Path, inputs: tuple[Path, ...], out_dir: Path | str, extracted_at: str | None,
           encoding: str | None, quiet: bool, pseudonymise: bool = False, key_file: Path | None = None,
-          engine: str = "embedded", spark_master: str | None = None) -> None:
+          engine: str = "embedded", spark_master: str | None = None, as_json: bool = False) -> None:
     """Map one site system's export onto the canonical schema.
 
     INPUT is an export file or the directory holding the export; the mapping's `files:`
@@ -70,7 +71,8 @@ def adapt(mapping: Path, inputs: tuple[Path, ...], out_dir: Path | str, extracte
         result = run_adapt(mapping, list(inputs), out_dir, extracted_at=extracted_at, encoding=encoding,
                            progress=not quiet, pseudonymise_key=key)
     manifest = result.manifest
-    click.echo(f"mapping {manifest['mapping']['id']} -> {out_dir}")
+    lines = [f"mapping {manifest['mapping']['id']} -> {out_dir}"]
+    sources = []
     for source in manifest["sources"]:
         line = (f"  {source['table']:<11} {source['file']}: {source['rows_in']:,} rows in, "
                 f"{source['rows_staged']:,} staged, {source['rows_rejected']:,} rejected"
@@ -79,9 +81,16 @@ def adapt(mapping: Path, inputs: tuple[Path, ...], out_dir: Path | str, extracte
         invalid = sum(sum(c.values()) for c in source["invalid_values"].values())
         if unknown or invalid:
             line += f" ({unknown:,} unknown codes, {invalid:,} invalid values reported)"
-        click.echo(line)
-    click.echo(f"  rejects.parquet: {manifest['rejects']['rows']:,} entries; manifest.json written")
+        lines.append(line)
+        sources.append({"table": source["table"], "file": source["file"], "rows_in": source["rows_in"],
+                        "rows_staged": source["rows_staged"], "rows_rejected": source["rows_rejected"],
+                        "unknown_codes": unknown, "invalid_values": invalid})
+    lines.append(f"  rejects.parquet: {manifest['rejects']['rows']:,} entries; manifest.json written")
     if "pseudonymisation" in manifest:
-        click.echo(f"  pseudonymised with key id {manifest['pseudonymisation']['key_id']} (the key is not written)")
+        lines.append(f"  pseudonymised with key id {manifest['pseudonymisation']['key_id']} (the key is not written)")
+    emit({"out": str(out_dir), "mapping": manifest["mapping"]["id"], "sources": sources,
+          "rejects": manifest["rejects"]["rows"], "pseudonymised": "pseudonymisation" in manifest,
+          "warnings": list(manifest["warnings"]), "manifest": f"{out_dir}/manifest.json"},
+         lines, as_json=as_json)
     for warning in manifest["warnings"]:
         click.echo(f"warning: {warning}", err=True)

@@ -7,7 +7,15 @@ from typing import Any
 
 import click
 
-from stairs_link.cli.common import DirOrURL, StairsCommand, echo_progress, require_local
+from stairs_link.cli.common import (
+    DirOrURL,
+    StairsCommand,
+    echo_progress,
+    emit,
+    json_option,
+    quiet_option,
+    require_local,
+)
 
 _DIR = click.Path(exists=True, file_okay=False, path_type=Path)
 
@@ -15,7 +23,7 @@ _DIR = click.Path(exists=True, file_okay=False, path_type=Path)
 @click.command(cls=StairsCommand)
 @click.argument("linked", type=DirOrURL())
 @click.argument("staged", nargs=-1, required=True, type=DirOrURL())
-@click.option("--out", "out_dir", required=True, type=DirOrURL(exists=False),
+@click.option("-o", "--out", "out_dir", required=True, type=DirOrURL(exists=False),
               help="Dataset directory to write (with --engine spark also a URL such as s3a://bucket/dataset: "
                    "one dataset directory per table).")
 @click.option("--previous", type=_DIR, default=None,
@@ -27,7 +35,8 @@ _DIR = click.Path(exists=True, file_okay=False, path_type=Path)
               help="Window after arrival for a formulation at the receiving setting.")
 @click.option("--transfer-days", type=click.IntRange(min=0), default=3, show_default=True,
               help="A next admission within this many days of a discharge is a transfer.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
+@quiet_option
+@json_option
 @click.option("--engine", type=click.Choice(["embedded", "spark"]), default="embedded", show_default=True,
               help="embedded: this machine; spark: a Spark cluster, same dataset (needs "
                    "pip install \"stairs-link[spark]\"; see docs/scaling.md).")
@@ -35,7 +44,7 @@ _DIR = click.Path(exists=True, file_okay=False, path_type=Path)
               help="Spark master for --engine spark (default: $STAIRS_LINK_SPARK_MASTER, else local[*]).")
 def build(linked: Path | str, staged: tuple[Path | str, ...], out_dir: Path | str, previous: Path | None,
           readmission_days: int, formulation_days: int, transfer_days: int, quiet: bool, engine: str = "embedded",
-          spark_master: str | None = None) -> None:
+          spark_master: str | None = None, as_json: bool = False) -> None:
     """One record per child from LINKED (clusters) and the STAGED directories it linked.
 
     \b
@@ -68,25 +77,29 @@ def build(linked: Path | str, staged: tuple[Path | str, ...], out_dir: Path | st
 
         result = run_build(linked, list(staged), out_dir, **rules)
     events = ", ".join(f"{v} {k}" for k, v in result.id_events.items())
-    click.echo(f"{result.n_children} children from {result.n_records} records; {result.n_stays} stays, "
-               f"{result.n_transitions} moves; ids: {events}")
+    lines = [f"{result.n_children} children from {result.n_records} records; {result.n_stays} stays, "
+             f"{result.n_transitions} moves; ids: {events}"]
     combined = result.extracts_combined or {}
     superseded = sum(combined.get("superseded", {}).values())
     repeated = sum(combined.get("repeated", {}).values())
     dropped = sum(result.duplicates_dropped.values())
     if superseded or repeated:
-        click.echo(f"several extracts combined: {superseded} earlier version(s) superseded by a later extract, "
-                   f"{repeated} identical row(s) kept once; see build.json extracts_combined")
+        lines.append(f"several extracts combined: {superseded} earlier version(s) superseded by a later extract, "
+                     f"{repeated} identical row(s) kept once; see build.json extracts_combined")
     elif dropped:
-        click.echo(f"{dropped} rows staged twice (same record in two extracts) were kept once; see build.json")
+        lines.append(f"{dropped} rows staged twice (same record in two extracts) were kept once; see build.json")
     if combined.get("records_carried"):
-        click.echo(f"{combined['records_carried']} record(s) of the previous dataset carried with their child")
-    click.echo(f"dataset written to {out_dir}")
+        lines.append(f"{combined['records_carried']} record(s) of the previous dataset carried with their child")
+    lines.append(f"dataset written to {out_dir}")
+    emit({"out": str(out_dir), "children": result.n_children, "records": result.n_records, "stays": result.n_stays,
+          "transitions": result.n_transitions, "id_events": dict(result.id_events),
+          "duplicates_dropped": dict(result.duplicates_dropped), "extracts_combined": combined,
+          "build_json": f"{out_dir}/build.json"}, lines, as_json=as_json)
 
 
 @click.command(cls=StairsCommand)
 @click.argument("dataset", type=_DIR)
-@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("-o", "--out", "out_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="HTML file to write.")
 @click.option("--threshold", type=click.IntRange(min=0), default=7, show_default=True,
               help="Counts from 1 to this are shown as *.")
@@ -94,7 +107,10 @@ def build(linked: Path | str, staged: tuple[Path | str, ...], out_dir: Path | st
               help="Other counts are rounded to the nearest multiple of this.")
 @click.option("--linked", "linked_dir", type=_DIR, default=None,
               help="Linkage directory (default: the copy build kept in DATASET/linkage).")
-def report(dataset: Path, out_file: Path, threshold: int, rounding: int, linked_dir: Path | None) -> None:
+@quiet_option
+@json_option
+def report(dataset: Path, out_file: Path, threshold: int, rounding: int, linked_dir: Path | None,
+           quiet: bool = False, as_json: bool = False) -> None:
     """A self-contained, disclosure-controlled HTML report on DATASET for evaluators.
 
     \b
@@ -103,5 +119,7 @@ def report(dataset: Path, out_file: Path, threshold: int, rounding: int, linked_
     """
     from stairs_link.report import render_report
 
+    echo_progress(f"writing the report on {dataset} ...", quiet=quiet)
     path = render_report(dataset, out_file, threshold=threshold, rounding=rounding, linked_dir=linked_dir)
-    click.echo(f"report written to {path}")
+    emit({"report": str(path), "dataset": str(dataset), "threshold": threshold, "rounding": rounding},
+         [f"report written to {path}"], as_json=as_json)

@@ -1,13 +1,32 @@
-"""Shared CLI plumbing: turning StairsLinkError into clean messages, shared options."""
+"""Shared CLI plumbing: turning StairsLinkError into clean messages, shared options.
+
+Conventions every command keeps (docs/cli.md):
+
+* ``-o/--out`` names what the command writes (a directory or a file);
+* ``-q/--quiet`` turns off progress messages and bars (stderr); the result still goes to stdout;
+* ``--json`` prints the command's summary as one JSON document on stdout instead of the lines
+  for people (for scripts and schedulers); progress and warnings stay on stderr;
+* exit codes: 0 done, 1 a check failed, 2 usage or input error (see :data:`EXIT_CODES`).
+"""
 
 from __future__ import annotations
 
+import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from stairs_link.errors import StairsLinkError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: The exit-code paragraph every command's --help ends with.
+EXIT_CODES = ("Exit codes: 0 done; 1 a check failed (the output says which); 2 usage or input error "
+              "(a bad option, a missing or unreadable file: the message names it and says how to fix it).")
+
 
 
 def run_cli(group: click.Group) -> None:
@@ -35,7 +54,14 @@ def user_error(exc: StairsLinkError) -> click.ClickException:
 
 
 class StairsCommand(click.Command):
-    """A click command that turns StairsLinkError into a ClickException (exit code 1 -> 2)."""
+    """A click command that turns StairsLinkError into a ClickException (exit code 1 -> 2),
+    accepts -h, and ends its --help with the exit codes."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("epilog", EXIT_CODES)
+        settings = kwargs.setdefault("context_settings", {})
+        settings.setdefault("help_option_names", ["-h", "--help"])
+        super().__init__(*args, **kwargs)
 
     def invoke(self, ctx: click.Context):  # noqa: ANN201 - click's signature
         try:
@@ -78,3 +104,47 @@ def require_local(engine: str, **paths: object) -> None:
         if url is not None:
             raise click.UsageError(f"{option} {url} is a URL: that needs --engine spark (the embedded engine "
                                    "reads and writes local directories; or copy the data to one)")
+
+
+def quiet_option(f: F) -> F:
+    """``-q/--quiet``: no progress messages or bars on stderr (the result still goes to stdout)."""
+    return click.option("-q", "--quiet", is_flag=True,
+                        help="No progress messages or bars on stderr; the result still goes to stdout.")(f)
+
+
+def json_option(f: F) -> F:
+    """``--json``: the command's summary as JSON on stdout, instead of the lines for people."""
+    return click.option("--json", "as_json", is_flag=True,
+                        help="Print the summary as JSON on stdout (for scripts), instead of the lines for people.")(f)
+
+
+def emit(summary: dict[str, Any], lines: list[str], *, as_json: bool) -> None:
+    """The command's result on stdout: ``summary`` as JSON with ``--json``, else ``lines``."""
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, sort_keys=False, default=_jsonable, ensure_ascii=False))
+        return
+    for line in lines:
+        click.echo(line)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return str(value)
+
+
+def safe_console() -> None:
+    """Never crash on a console that cannot show a character (a cp1252 Windows console, a
+    pipe with an ASCII locale): such characters are printed as ``?`` instead. Files the
+    commands write are always UTF-8 whatever the console."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and (stream.encoding or "").lower().replace("-", "") not in ("utf8", "utf8sig"):
+            try:
+                reconfigure(errors="replace")
+            except (ValueError, OSError):  # a detached or closed stream: nothing to protect
+                pass

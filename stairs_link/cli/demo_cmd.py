@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from stairs_link.cli.common import StairsCommand, echo_progress
+from stairs_link.cli.common import StairsCommand, echo_progress, emit, json_option, quiet_option
 from stairs_link.errors import StairsLinkError
 from stairs_link.resources import data_dir
 
@@ -176,13 +176,14 @@ def _linkage_f1(linked: Path, truth: Path) -> float | None:
 
 
 @click.command(cls=StairsCommand)
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Directory to write every stage's output to.")
 @click.option("--pseudonymise", is_flag=True,
               help="Run in pseudonymised mode: a key is created in DIR/key, sites' data is pseudonymised "
                    "by adapt, and linkage uses Bloom encodings and keyed tokens (docs/privacy.md).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
-def demo(out_dir: Path, quiet: bool, pseudonymise: bool = False) -> None:
+@quiet_option
+@json_option
+def demo(out_dir: Path, quiet: bool, pseudonymise: bool = False, as_json: bool = False) -> None:
     """Run the whole pipeline on the bundled sample data (synthetic) into DIR.
 
     \b
@@ -198,17 +199,23 @@ def demo(out_dir: Path, quiet: bool, pseudonymise: bool = False) -> None:
       stairs-link demo --pseudonymise --out demo-pseudo
     """
     result = run_demo(out_dir, progress=not quiet, pseudonymise=pseudonymise)
-    click.echo(f"Demo finished in {result.seconds:.1f}s on synthetic sample data"
-               + (" (pseudonymised mode)." if pseudonymise else "."))
+    lines = [f"Demo finished in {result.seconds:.1f}s on synthetic sample data"
+             + (" (pseudonymised mode)." if pseudonymise else ".")]
     if result.key_file is not None:
-        click.echo(f"  secret key (keep it apart from the data): {result.key_file}")
-    click.echo(f"  staged data ({len(result.staged_dirs)} site systems): {out_dir / 'staged'}")
+        lines.append(f"  secret key (keep it apart from the data): {result.key_file}")
+    lines.append(f"  staged data ({len(result.staged_dirs)} site systems): {out_dir / 'staged'}")
     verdict = "passed" if result.check_passed else "found problems (see the check report)"
-    click.echo(f"  quality checks ({verdict}):  {out_dir / 'check'}")
-    click.echo(f"  linkage (clusters, pairs, review.csv): {out_dir / 'linked'}")
-    click.echo(f"  one record per child ({result.n_children} children): {out_dir / 'dataset'}")
+    lines.append(f"  quality checks ({verdict}):  {out_dir / 'check'}")
+    lines.append(f"  linkage (clusters, pairs, review.csv): {out_dir / 'linked'}")
+    lines.append(f"  one record per child ({result.n_children} children): {out_dir / 'dataset'}")
     if result.transitions_share is not None:
-        click.echo(f"  transitions matching the generator's true pathways: {result.transitions_share:.1%}")
+        lines.append(f"  transitions matching the generator's true pathways: {result.transitions_share:.1%}")
     if result.linkage_f1 is not None:
-        click.echo(f"  linkage pairwise F1 against the generator's truth: {result.linkage_f1:.4f}")
-    click.echo(f"  evaluator report: {out_dir / 'report.html'}")
+        lines.append(f"  linkage pairwise F1 against the generator's truth: {result.linkage_f1:.4f}")
+    lines.append(f"  evaluator report: {out_dir / 'report.html'}")
+    emit({"out": str(out_dir), "pseudonymised": pseudonymise, "seconds": round(result.seconds, 1),
+          "key_file": None if result.key_file is None else str(result.key_file),
+          "staged": [str(d) for d in result.staged_dirs], "check_passed": result.check_passed,
+          "check": str(out_dir / "check"), "linked": str(out_dir / "linked"), "dataset": str(out_dir / "dataset"),
+          "children": result.n_children, "transitions_share": result.transitions_share,
+          "linkage_f1": result.linkage_f1, "report": str(out_dir / "report.html")}, lines, as_json=as_json)

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from stairs_link.cli.common import StairsCommand
+from stairs_link.cli.common import EXIT_CODES, StairsCommand, emit, json_option, quiet_option
 
 
-@click.group()
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES)
 def key() -> None:
     """Secret keys for pseudonymised mode (keyed tokens and Bloom-filter encodings).
 
@@ -19,9 +19,11 @@ def key() -> None:
 
 
 @key.command("new", cls=StairsCommand)
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("-o", "--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Key file to create (refuses to overwrite). Keep it away from the data.")
-def new(out: Path) -> None:
+@quiet_option
+@json_option
+def new(out: Path, quiet: bool = False, as_json: bool = False) -> None:
     """Create a random 256-bit key file readable only by you.
 
     The key itself is never printed; only its public fingerprint (key id), which sites can
@@ -31,6 +33,8 @@ def new(out: Path) -> None:
 
     path = new_key_file(out)
     key_id = load_key(path).key_id
-    click.echo(f"Wrote a new secret key to {path} (key id {key_id}).")
-    click.echo("Keep it secret: share it only with the sites that must link, by a separate "
-               "secure channel, never together with the data.", err=True)
+    emit({"key_file": str(path), "key_id": key_id}, [f"Wrote a new secret key to {path} (key id {key_id})."],
+         as_json=as_json)
+    if not quiet:
+        click.echo("Keep it secret: share it only with the sites that must link, by a separate "
+                   "secure channel, never together with the data.", err=True)

@@ -11,7 +11,15 @@ from typing import Any
 
 import click
 
-from stairs_link.cli.common import DirOrURL, StairsCommand, echo_progress, require_local
+from stairs_link.cli.common import (
+    DirOrURL,
+    StairsCommand,
+    echo_progress,
+    emit,
+    json_option,
+    quiet_option,
+    require_local,
+)
 
 # -h works even when a command is invoked on its own (click caches the help option on the
 # command, so a standalone invocation would otherwise fix it to --help only).
@@ -20,7 +28,7 @@ HELP = {"help_option_names": ["-h", "--help"]}
 
 @click.command(cls=StairsCommand, context_settings=HELP)
 @click.argument("staged", nargs=-1, required=True, type=DirOrURL())
-@click.option("--out", "out_dir", required=True, type=DirOrURL(exists=False),
+@click.option("-o", "--out", "out_dir", required=True, type=DirOrURL(exists=False),
               help="Directory to write clusters.parquet, pairs.parquet, model.json, review.csv, summary.json "
                    "(with --engine spark also an object-store URL).")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -38,7 +46,8 @@ HELP = {"help_option_names": ["-h", "--help"]}
                    "keep their records. Uses DATASET/linkage/model.json unless --model or --config is given.")
 @click.option("--max-pairs", type=click.IntRange(min=1), default=None,
               help="Stop before running if blocking would create more candidate pairs than this.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
+@quiet_option
+@json_option
 @click.option("--engine", type=click.Choice(["embedded", "spark"]), default="embedded", show_default=True,
               help="embedded: this machine; spark: a Spark cluster, same results (needs "
                    "pip install \"stairs-link[spark]\"; see docs/scaling.md).")
@@ -46,7 +55,8 @@ HELP = {"help_option_names": ["-h", "--help"]}
               help="Spark master for --engine spark (default: $STAIRS_LINK_SPARK_MASTER, else local[*]).")
 def link(staged: tuple[Path, ...], out_dir: Path, config_path: Path | None, model_path: Path | None,
          decisions_path: Path | None, explain_blocking: bool, max_pairs: int | None, quiet: bool,
-         engine: str = "embedded", spark_master: str | None = None, previous: Path | None = None) -> None:
+         engine: str = "embedded", spark_master: str | None = None, previous: Path | None = None,
+         as_json: bool = False) -> None:
     """Link the person records of STAGED directories into children (one child_id each).
 
     \b
@@ -89,9 +99,7 @@ def link(staged: tuple[Path, ...], out_dir: Path, config_path: Path | None, mode
 
         if explain_blocking:
             records, plan = spark_explain_blocking(list(staged), config, master=spark_master)
-            click.echo(f"{records:,} records")
-            click.echo(plan.explain())
-            plan.check(config.max_pairs)
+            _explain(records, plan, config.max_pairs, as_json=as_json)
             return
         result: Any = spark_link(list(staged), out_dir, master=spark_master, config=config, model_path=model_path,
                             decisions_path=decisions_path, progress=not quiet)
@@ -107,9 +115,7 @@ def link(staged: tuple[Path, ...], out_dir: Path, config_path: Path | None, mode
         else:
             person = read_person(list(staged))
         plan = plan_blocking(config, Features(person), new)
-        click.echo(f"{len(person):,} records")
-        click.echo(plan.explain())
-        plan.check(config.max_pairs)
+        _explain(len(person), plan, config.max_pairs, as_json=as_json)
         return
     else:
         result = run_link(list(staged), out_dir, config=config, model_path=model_path,
@@ -126,14 +132,21 @@ def link(staged: tuple[Path, ...], out_dir: Path, config_path: Path | None, mode
                       f"record(s) scored against {inc['previous_children']:,} children of {previous}; "
                       f"{inc['records_kept_as_linked']:,} records kept as linked; {s['compared_pairs']:,} pairs "
                       "compared", quiet=quiet)
-    echo_progress(
+    emit({"out": str(out_dir), **s}, [
         f"{s['records']:,} records -> {s['children']:,} children; {s['linked_pairs']:,} linked pairs "
         f"({s['deterministic_links']:,} by shared identifier, {s['deterministic_conflicts']:,} identifier "
-        f"conflicts held back); {s['review_pairs']:,} pairs for review; written to {out_dir}",
-        quiet=quiet)
+        f"conflicts held back); {s['review_pairs']:,} pairs for review; written to {out_dir}"], as_json=as_json)
     if s["large_cluster_count"]:
-        echo_progress(f"warning: {s['large_cluster_count']} cluster(s) larger than {s['max_cluster_size']} "
-                      "records (see summary.json large_clusters)", quiet=quiet)
+        click.echo(f"warning: {s['large_cluster_count']} cluster(s) larger than {s['max_cluster_size']} "
+                   "records (see summary.json large_clusters)", err=True)
+
+
+def _explain(records: int, plan: Any, max_pairs: int | None, *, as_json: bool) -> None:
+    """--explain-blocking: the plan (text, or JSON with --json), then stop if it is too big."""
+    text = plan.explain()
+    emit({"records": records, "max_pairs": max_pairs, "explain": text}, [f"{records:,} records", text],
+         as_json=as_json)
+    plan.check(max_pairs)
 
 
 # evaluate command: see below
@@ -155,10 +168,13 @@ def link(staged: tuple[Path, ...], out_dir: Path, config_path: Path | None, mode
 @click.option("--exclude-unlinked-truth", is_flag=True,
               help="Score only truth records that reached linkage (e.g. when adapt rejected rows); "
                    "the number left out is reported. Without it, differing record sets are an error.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the full result as JSON here.")
+@click.option("-o", "--out", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the full result as JSON to this file.")
+@quiet_option
+@json_option
 def evaluate(linked: Path, truth_path: Path, by: tuple[str, ...], staged: tuple[Path, ...],
-             min_true_pairs: int, exclude_unlinked_truth: bool, json_path: Path | None) -> None:
+             min_true_pairs: int, exclude_unlinked_truth: bool, json_path: Path | None, quiet: bool = False,
+             as_json: bool = False) -> None:
     """Score LINKED/clusters.parquet against ground truth: pairwise and B-cubed precision,
     recall and F1, and recall by subgroup so linkage bias is visible.
 
@@ -176,7 +192,7 @@ def evaluate(linked: Path, truth_path: Path, by: tuple[str, ...], staged: tuple[
     result = evaluate_clusters(clusters, truth, by, min_true_pairs=min_true_pairs,
                                exclude_unlinked_truth=exclude_unlinked_truth,
                                clusters_file=clusters_file, truth_file=truth_file)
-    click.echo(format_report(result))
+    emit(result, [format_report(result)], as_json=as_json)
     if json_path is not None:
         json_path.write_text(json.dumps(result, indent=2), encoding="utf-8")
-        echo_progress(f"written to {json_path}")
+        echo_progress(f"written to {json_path}", quiet=quiet)

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 
-from stairs_link.cli.common import StairsCommand
+from stairs_link.cli.common import EXIT_CODES, StairsCommand, emit, json_option, quiet_option
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+@click.group(context_settings=CONTEXT_SETTINGS, epilog=EXIT_CODES)
 def mapping() -> None:
     """Check a mapping file, or draft one from an export's header."""
 
@@ -22,7 +22,10 @@ def mapping() -> None:
 @click.option("--against", "export", type=click.Path(exists=True, path_type=Path),
               help="An export (file or directory) to check the mapping against: files, columns, codes, dates.")
 @click.option("--encoding", help="Force the text encoding of the export (default: the mapping's, else detected).")
-def check(mapping_file: Path, export: Path | None, encoding: str | None) -> None:
+@quiet_option
+@json_option
+def check(mapping_file: Path, export: Path | None, encoding: str | None, quiet: bool = False,
+          as_json: bool = False) -> None:
     """Report every problem in MAPPING at once, each with file, line and a suggested fix.
 
     With --against, also check that the export has the files and columns the mapping names,
@@ -44,17 +47,20 @@ def check(mapping_file: Path, export: Path | None, encoding: str | None) -> None
         notes.append("(codes and values in the export are checked once the mapping itself is valid)")
     elif export is not None and is_template(mapping_file):
         notes.append("(a template is checked against an export through a site mapping that extends it)")
-    for note in notes:
-        click.echo(note)
+    template = is_template(mapping_file)
+    summary = {"mapping": str(mapping_file), "against": None if export is None else str(export),
+               "ok": not problems, "template": template, "problems": [str(p) for p in problems], "notes": notes}
+    lines = list(notes)
     if problems:
-        click.echo(f"{mapping_file}: {len(problems)} problem(s)")
-        for problem in problems:
-            click.echo(f"  - {problem}")
+        lines.append(f"{mapping_file}: {len(problems)} problem(s)")
+        lines += [f"  - {problem}" for problem in problems]
+    elif template:
+        lines.append(f"{mapping_file}: OK (template)")
+    else:
+        lines.append(f"{mapping_file}: OK" + (f" against {export}" if export else ""))
+    emit(summary, lines, as_json=as_json)
+    if problems:
         sys.exit(1)
-    if is_template(mapping_file):
-        click.echo(f"{mapping_file}: OK (template)")
-        return
-    click.echo(f"{mapping_file}: OK" + (f" against {export}" if export else ""))
 
 
 @mapping.command(cls=StairsCommand)
@@ -66,9 +72,11 @@ def check(mapping_file: Path, export: Path | None, encoding: str | None) -> None
 @click.option("--setting", "setting_type", type=click.Choice(["SCH", "STC", "YOI"]),
               help="Setting type (default: from the site id prefix).")
 @click.option("--out", "-o", "out_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the draft here (default: print it).")
+              help="Write the draft here, as UTF-8 (default: print it).")
+@quiet_option
+@json_option
 def new(export: Path, kind: str, site: str, source_system: str | None, setting_type: str | None,
-        out_file: Path | None) -> None:
+        out_file: Path | None, quiet: bool = False, as_json: bool = False) -> None:
     """Draft a mapping from EXPORT (a file or a directory of files) for a developer to finish.
 
     Column names are fuzzy-matched to canonical fields (with synonyms such as DOB, D.O.B,
@@ -79,12 +87,19 @@ def new(export: Path, kind: str, site: str, source_system: str | None, setting_t
 
     text = draft_mapping(export, kind=kind, site_id=site, source_system=source_system, setting_type=setting_type,
                          out_file=out_file)
+    todos = text.count("TODO")
     if out_file is None:
-        click.echo(text, nl=False)
+        if as_json:
+            emit({"out": None, "export": str(export), "todos": todos, "draft": text}, [], as_json=True)
+        else:
+            click.echo(text, nl=False)
         return
     if out_file.exists():
-        raise click.ClickException(f"{out_file} exists; not overwriting it (delete it or choose another --out)")
+        error = click.ClickException(f"{out_file} exists; not overwriting it (delete it or choose another --out)")
+        error.exit_code = 2
+        raise error
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text(text, encoding="utf-8")
-    click.echo(f"wrote draft mapping {out_file}; finish the TODOs, then run "
-               f"`stairs-link mapping check {out_file} --against {export}`")
+    emit({"out": str(out_file), "export": str(export), "todos": todos},
+         [f"wrote draft mapping {out_file}; finish the TODOs, then run "
+          f"`stairs-link mapping check {out_file} --against {export}`"], as_json=as_json)

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import click
 
-from stairs_link.cli.common import StairsCommand, echo_progress
+from stairs_link.cli.common import StairsCommand, echo_progress, emit, json_option, quiet_option
 
 
 @click.command(cls=StairsCommand)
 @click.option("--children", "n_children", type=click.IntRange(min=1, max=800_000), default=300, show_default=True,
               help="Number of synthetic children in the world.")
 @click.option("--seed", type=int, default=42, show_default=True, help="Random seed; same seed, same files.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Directory to write exports/, truth/ and systems.json into (exports/ and truth/ are replaced).")
 @click.option("--years", default=None, metavar="YEAR,YEAR,...",
               help="Also write annual extracts of these years (e.g. 2023,2024,2025) under OUT/extracts/, "
@@ -21,8 +21,10 @@ from stairs_link.cli.common import StairsCommand, echo_progress
 @click.option("--style", type=click.Choice(["cumulative", "year-only", "both"]), default="both", show_default=True,
               help="With --years: each extract holds everything so far (cumulative), or that year's "
                    "activity only (year-only), or write both.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
-def synth(n_children: int, seed: int, out_dir: Path, years: str | None, style: str, quiet: bool) -> None:
+@quiet_option
+@json_option
+def synth(n_children: int, seed: int, out_dir: Path, years: str | None, style: str, quiet: bool,
+          as_json: bool = False) -> None:
     """Generate synthetic site-system exports with realistic damage and their ground truth.
 
     \b
@@ -70,4 +72,7 @@ def synth(n_children: int, seed: int, out_dir: Path, years: str | None, style: s
             file=str(exc.filename or out_dir),
             fix="choose an --out directory you can write to, with free disk space",
         ) from None
-    click.echo(str(out_dir))
+    emit({"out": str(out_dir), "children": n_children, "seed": seed,
+          "exports": str(out_dir / "exports"), "truth": str(out_dir / "truth"),
+          "extract_years": list(chosen) if chosen else []},
+         [str(out_dir)], as_json=as_json)

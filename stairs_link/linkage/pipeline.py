@@ -580,5 +580,6 @@ def write_outputs(result: LinkOutput, out_dir: Path) -> None:
     result.clusters.to_parquet(out_dir / "clusters.parquet", index=False)
     result.pairs.to_parquet(out_dir / "pairs.parquet", index=False)
     write_json(out_dir / "model.json", result.model)
-    result.review.to_csv(out_dir / "review.csv", index=False, encoding="utf-8")
+    # utf-8-sig: a byte-order mark, so Excel on Windows reads the file as UTF-8 (reviewers open it there)
+    result.review.to_csv(out_dir / "review.csv", index=False, encoding="utf-8-sig")
     write_json(out_dir / "summary.json", result.summary)

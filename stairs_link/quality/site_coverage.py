@@ -83,7 +83,8 @@ def coverage(staged_dirs: list[Path], out_dir: Path) -> pd.DataFrame:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     matrix.reset_index().to_parquet(out_dir / "coverage.parquet", index=False)
-    matrix.to_csv(out_dir / "coverage.csv", encoding="utf-8", lineterminator="\n", float_format="%.4f")
+    # utf-8-sig: a byte-order mark, so Excel on Windows reads the file as UTF-8
+    matrix.to_csv(out_dir / "coverage.csv", encoding="utf-8-sig", lineterminator="\n", float_format="%.4f")
     plot_heatmap(matrix, out_dir / "coverage.png")
     return matrix
 

@@ -70,7 +70,7 @@ def load_dataset(dataset_dir: Path, linked_dir: Path | None = None) -> Dataset:
     pairs = None
     if (linkage / "pairs.parquet").exists():
         pairs = pq.read_table(linkage / "pairs.parquet", columns=["match_weight", "match_probability"]).to_pandas()
-    review = pd.read_csv(linkage / "review.csv", encoding="utf-8") if (linkage / "review.csv").exists() else None
+    review = pd.read_csv(linkage / "review.csv", encoding="utf-8-sig") if (linkage / "review.csv").exists() else None
     summary = None
     if (linkage / "summary.json").exists():
         summary = json.loads((linkage / "summary.json").read_text(encoding="utf-8"))

@@ -191,7 +191,7 @@ def test_cli_evaluate_prints_table_and_writes_json(tmp_path):
     linked, truth_dir = _write_linked(tmp_path, clusters, truth)
     out = tmp_path / "eval.json"
     result = CliRunner().invoke(evaluate, [str(linked), "--truth", str(truth_dir), "--by", "ethnic_group",
-                                           "--by", "site_id", "--json", str(out)])
+                                           "--by", "site_id", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "pairwise                0.3333    0.5000" in result.output
     assert "by ethnic_group:" in result.output and "by site_id:" in result.output

@@ -42,7 +42,8 @@ def test_link_writes_every_output(staged, tmp_path):
     assert list(clusters.columns) == ["record_key", "child_id", "cluster_size"] and len(clusters) == n
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["records"] == n and "total" in summary["timings_seconds"]
-    review = pd.read_csv(out / "review.csv", dtype=str)
+    assert (out / "review.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # BOM, for Excel
+    review = pd.read_csv(out / "review.csv", dtype=str, encoding="utf-8-sig")
     assert {"record_key_l", "record_key_r", "match_probability", "decision"} <= set(review.columns)
 
     # --model reloads and scores without retraining: identical results
@@ -88,3 +89,17 @@ def test_missing_person_table_is_a_clean_error(tmp_path):
     result = _run(["link", str(empty), "--out", str(tmp_path / "z")])
     assert result.exit_code == 2
     assert "person" in result.output and "Traceback" not in result.output
+
+
+def test_link_json_summary_on_stdout(staged, tmp_path):
+    """--json: stdout is the summary (the one summary.json holds), nothing else."""
+    dirs, config, n = staged
+    out = tmp_path / "linked"
+    result = CliRunner().invoke(cli, ["link", *dirs, "-o", str(out), "--config", config, "-q", "--json"])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)
+    saved = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert printed["out"] == str(out) and printed["records"] == n
+    assert {k: printed[k] for k in ("records", "children", "linked_pairs", "review_pairs")} == \
+        {k: saved[k] for k in ("records", "children", "linked_pairs", "review_pairs")}
+

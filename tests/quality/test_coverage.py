@@ -31,7 +31,8 @@ def test_coverage_matrix_by_site(tmp_path: Path) -> None:
 
     written = pd.read_parquet(tmp_path / "cov" / "coverage.parquet").set_index("site_id")
     pd.testing.assert_frame_equal(written, matrix, check_names=False)
-    csv = pd.read_csv(tmp_path / "cov" / "coverage.csv", index_col="site_id")
+    assert (tmp_path / "cov" / "coverage.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # BOM, for Excel
+    csv = pd.read_csv(tmp_path / "cov" / "coverage.csv", index_col="site_id", encoding="utf-8-sig")
     assert csv.shape == matrix.shape
     assert (tmp_path / "cov" / "coverage.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -613,7 +613,7 @@ def write_spark_outputs(result: SparkLinkOutput, out_dir: str | Path) -> None:
         write_single_parquet(result.clusters, path / "clusters.parquet")
         write_single_parquet(result.pairs, path / "pairs.parquet")
     write_text(f"{out}/model.json", shared.json_text(result.model))
-    write_text(f"{out}/review.csv", result.review.to_csv(index=False))
+    write_text(f"{out}/review.csv", "\ufeff" + result.review.to_csv(index=False))  # BOM as the embedded engine
 
 
 def spark_explain_blocking(staged_dirs: list[str | Path], config: LinkageConfig, *, master: str | None = None,
