@@ -28,13 +28,16 @@ from stairs_link.adapt.readers import DEFAULT_BLOCK_BYTES, Batch, FileInfo, open
 from stairs_link.adapt.transform import TEXT, SeenIds, TableContext, transform_batch
 from stairs_link.errors import InputFileError, MappingError, Problem
 from stairs_link.mapping.loader import load_mapping
-from stairs_link.mapping.model import NESTED_FORMATS, Mapping, SourceSpec, TableSpec
+from stairs_link.mapping.model import NESTED_FORMATS, FieldSpec, Mapping, SourceSpec, TableSpec
 from stairs_link.schema.io import to_arrow
 from stairs_link.schema.tables import SCHEMA_VERSION, TABLES, arrow_schema
 
 if TYPE_CHECKING:
     from stairs_link.adapt.pseudonymise_step import SitePseudonymiser
     from stairs_link.privacy import PrivacyParams
+
+
+IDENTIFIER_CODES = "identifier_codes"
 
 
 class _BackgroundWrites:
@@ -131,7 +134,9 @@ def _closest(name: str, options: list[str]) -> list[str]:
 def check_columns(header: list[str], mapping: Mapping, table: str, path: Path) -> list[Problem]:
     """Every column the mapping names for ``table`` that the file's header lacks."""
     problems = []
-    for name, spec in mapping.tables[table].fields.items():
+    fields = [(n, s) for n, s in mapping.tables[table].fields.items() if s.from_table is None]
+    fields += [(f"person.{s.name}", s) for s in mapping.borrowed_fields(table)]
+    for name, spec in fields:
         for column in spec.columns:
             if column not in header:
                 close = _closest(column, header)
@@ -206,6 +211,7 @@ def adapt(
         pseudo = SitePseudonymiser(pseudonymise_key, privacy_params)
         plan = dict(sorted(plan.items(), key=lambda item: item[0] != "person"))  # dates of birth first
     warnings = start_warnings(mapping, reference)
+    borrowed, borrowed_notes = borrowed_values(mapping, plan, stamp, extracted_at, reference, encoding)
     out_dir.mkdir(parents=True, exist_ok=True)
     partial: list[Path] = []
     sources: list[dict] = []
@@ -231,6 +237,7 @@ def adapt(
             for path, name in files:
                 source, info = _adapt_file(path, name, table, mapping, ctx_args={
                     **context_args(spec, stamp, extracted_at, reference), "seen": seen,
+                    **({"borrowed": borrowed} if table == "person" else {}),
                 }, encoding=encoding, block_bytes=block_bytes, writers=(writer, rejects_writer),
                     background=background, pseudo=pseudo, progress=progress)
                 checksums[name] = checksum_entry(name, info)
@@ -267,10 +274,77 @@ def adapt(
     rejects_tmp.replace(rejects_path)
     orphans = _orphan_event_rows(out_dir, list(plan))
     manifest = build_manifest(mapping, stamp, checksums, sources, table_rows, rejects_total, orphans, warnings)
+    if borrowed_notes:
+        manifest["person_fields_from_other_tables"] = borrowed_notes
     if pseudo is not None:
         manifest["pseudonymisation"] = pseudo.manifest()
     (out_dir / "manifest.json").write_text(manifest_text(manifest), encoding="utf-8")
     return AdaptResult(out_dir=out_dir, manifest=manifest, tables=written, rejects=rejects_path)
+
+
+def borrowed_values(mapping: Mapping, plan: dict[str, list[tuple[Path, str]]], stamp: str | None,
+                    extracted_at: str | None, reference: dt.date | None,
+                    encoding: str | None) -> tuple[dict[str, pd.Series], list[dict]]:
+    """Person fields with ``from_table:`` (e.g. SSDA903's HOME_POST on the episodes file): one
+    pass over that table's files, keeping per local id the non-blank value of the row with the
+    latest ``latest_by`` date (ties and undated rows: the later row in file order). Returns
+    local id -> raw value per field (standardised later, as if it were in the person file) and
+    the manifest notes: rows read, children with a value, children with differing values."""
+    from stairs_link.adapt.transform import _dates, _raw
+
+    values: dict[str, pd.Series] = {}
+    notes: list[dict] = []
+    person = mapping.tables.get("person")
+    for spec in [] if person is None else [s for s in person.fields.values() if s.from_table]:
+        other = mapping.tables[str(spec.from_table)]
+        ctx = TableContext(mapping=mapping, table=other, source_file="", source_format="csv",
+                           **context_args(other, stamp, extracted_at, reference))
+        parts = []
+        order = 0
+        names = []
+        for path, name in plan.get(str(spec.from_table), []):
+            names.append(name)
+            info, batches = open_export(path, other.source, encoding=encoding,
+                                        used=mapping.columns_used(str(spec.from_table)))
+            require_columns(info, mapping, str(spec.from_table), path)
+            ctx.source_format = info.format
+            for batch in batches:
+                frame = batch.frame.astype(TEXT).reset_index(drop=True)
+                if not len(frame):
+                    continue
+                ids = std_tidy(_raw(other.fields["local_id"], frame))
+                when = _dates(other.fields[str(spec.latest_by)], _raw(other.fields[str(spec.latest_by)], frame),
+                              "date", ctx).value
+                value = _join_columns(spec, frame)
+                parts.append(pd.DataFrame({"id": ids, "when": pd.to_datetime(when), "order": order + np.arange(len(frame)),
+                                           "value": value.str.strip()}))
+                order += len(frame)
+        rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+            {"id": pd.Series([], dtype=TEXT), "when": pd.Series([], dtype="datetime64[ns]"),
+             "order": pd.Series([], dtype=np.int64), "value": pd.Series([], dtype=TEXT)})
+        rows = rows[rows["id"].notna() & (rows["value"].fillna("") != "")]
+        latest = rows.sort_values(["id", "when", "order"], na_position="first", kind="stable") \
+            .drop_duplicates("id", keep="last")
+        values[spec.name] = pd.Series(latest["value"].to_numpy(), index=latest["id"].to_numpy(), dtype=TEXT)
+        several = int((rows.groupby("id")["value"].nunique() > 1).sum())
+        notes.append({"field": spec.name, "from_table": spec.from_table, "files": names, "column": spec.label,
+                      "rule": f"latest {spec.latest_by} with a value", "rows_with_value": int(len(rows)),
+                      "children_with_value": int(len(latest)), "children_with_several_values": several})
+    return values, notes
+
+
+def std_tidy(raw: pd.Series) -> pd.Series:
+    from stairs_link import standardise as std
+
+    return std.tidy_text(raw).astype(TEXT)
+
+
+def _join_columns(spec: FieldSpec, frame: pd.DataFrame) -> pd.Series:
+    """A borrowed field's raw text in its own table's frame (its columns, joined)."""
+    from stairs_link.adapt.transform import _raw
+
+    plain = FieldSpec(name=spec.name, columns=spec.columns, join=spec.join)
+    return _raw(plain, frame).astype(TEXT).fillna("")
 
 
 def start_warnings(mapping: Mapping, reference: dt.date | None) -> list[str]:
@@ -302,6 +376,12 @@ def source_entry(table: str, name: str, counts: dict, unknown: dict[str, Counter
     """The manifest's ``sources`` entry for one file; checks that every row read was staged
     or rejected (the manifest's conservation law). ``counts`` keeps its ``rejects`` key."""
     counts.setdefault("rows_skipped", 0)
+    codes: dict[str, dict[str, int]] = {}
+    for key in [k for k in counts if k.startswith(f"{IDENTIFIER_CODES}:")]:
+        _, field_name, code = key.split(":", 2)
+        codes.setdefault(field_name, {})[code] = counts.pop(key)
+    if codes:
+        counts["identifier_codes"] = {n: dict(sorted(c.items())) for n, c in sorted(codes.items())}
     if counts["rows_in"] != counts["rows_staged"] + counts["rows_rejected"] + counts["rows_skipped"]:
         raise RuntimeError(f"bug: rows not conserved for {name}: {counts}")
     return {
@@ -412,6 +492,7 @@ class BatchOutput:
     unknown_codes: dict[str, Counter]
     invalid_values: dict[str, Counter]
     rows_skipped: int = 0
+    identifier_codes: dict[str, Counter] = field(default_factory=dict)
 
 
 def process_batch(batch: Batch, ctx: TableContext, table: str, mapping_id: str,
@@ -436,6 +517,7 @@ def process_batch(batch: Batch, ctx: TableContext, table: str, mapping_id: str,
         out.rejects.append(to_arrow("rejects", rejects))
     out.unknown_codes = result.unknown_codes
     out.invalid_values = result.invalid_values
+    out.identifier_codes = result.identifier_codes
     return out
 
 
@@ -445,6 +527,10 @@ def add_counts(output: BatchOutput, counts: dict, unknown: dict[str, Counter], i
     counts["rows_staged"] += output.rows_staged
     counts["rows_rejected"] += output.rows_rejected
     counts["rows_skipped"] = counts.get("rows_skipped", 0) + output.rows_skipped
+    for name, c in output.identifier_codes.items():  # flat numeric keys: both engines sum counts as numbers
+        for code, n in c.items():
+            key = f"{IDENTIFIER_CODES}:{name}:{code}"
+            counts[key] = counts.get(key, 0) + n
     counts["rejects"] += sum(t.num_rows for t in output.rejects)
     for name, c in output.unknown_codes.items():
         unknown.setdefault(name, Counter()).update(c)

@@ -69,6 +69,8 @@ class TableContext:
     reference_date: dt.date | None
     seen: SeenIds = field(default_factory=lambda: SeenIds())  # person local ids staged so far
     mostly_distinct: set[str] = field(default_factory=set)  # identifier fields not worth factorizing
+    # person fields read from another table's files (from_table): local id -> raw value
+    borrowed: dict[str, pd.Series] = field(default_factory=dict)
 
 
 @dataclass
@@ -79,6 +81,8 @@ class BatchResult:
     rows_rejected: int
     unknown_codes: dict[str, Counter] = field(default_factory=dict)
     invalid_values: dict[str, Counter] = field(default_factory=dict)
+    # identifier values kept or nulled on purpose, counted: {'upn': {'UN2': 3, 'temporary': 5}}
+    identifier_codes: dict[str, Counter] = field(default_factory=dict)
 
 
 class _Collector:
@@ -109,9 +113,15 @@ def _blank(s: pd.Series) -> np.ndarray:
     return (s.isna() | (s.astype(TEXT).str.strip() == "")).to_numpy(dtype=bool)
 
 
-def _raw(spec: FieldSpec, frame: pd.DataFrame) -> pd.Series:
-    """The source text of a field: one column, several joined, or a constant."""
+def _raw(spec: FieldSpec, frame: pd.DataFrame, ctx: TableContext | None = None) -> pd.Series:
+    """The source text of a field: one column, several joined, a constant, or (``from_table``)
+    the value another table's file gave this row's local id (see adapt.run.borrowed_values)."""
     n = len(frame)
+    if spec.from_table is not None:
+        if ctx is None or spec.name not in ctx.borrowed:
+            raise RuntimeError(f"bug: no values read for {spec.name} from {spec.from_table}")
+        ids = std.tidy_text(_raw(ctx.table.fields["local_id"], frame)).astype(TEXT)
+        return ids.map(ctx.borrowed[spec.name]).astype(TEXT).fillna("")
     if spec.value is not None:
         return pd.Series([spec.value] * n, index=frame.index, dtype=TEXT)
     if len(spec.columns) == 1:
@@ -204,7 +214,7 @@ def _convert(spec: FieldSpec, frame: pd.DataFrame, ctx: TableContext, out: _Coll
              split_cache: dict) -> pd.Series:
     column = mappable_fields(ctx.table.name)[spec.name]
     kind = field_kind(column)
-    raw = _raw(spec, frame)
+    raw = _raw(spec, frame, ctx)
     required = column.required
 
     def bad(mask: np.ndarray, reason: str, what: str, fix: str) -> None:
@@ -238,6 +248,8 @@ def _convert(spec: FieldSpec, frame: pd.DataFrame, ctx: TableContext, out: _Coll
             result_std = on_distinct(raw, lambda u: fn(u, **kwargs))
             if len(raw) >= 10_000 and raw.nunique(dropna=True) > 0.5 * len(raw):
                 ctx.mostly_distinct.add(spec.name)
+        if spec.name == "upn":
+            _count_upn_codes(raw, result_std, result)
         bad(result_std.invalid.to_numpy(dtype=bool), result_std.reason,
             f"{spec.name} fails its format/check-digit test",
             "correct the identifier in the source system; it is reported here with its raw value")
@@ -272,6 +284,20 @@ def _convert(spec: FieldSpec, frame: pd.DataFrame, ctx: TableContext, out: _Coll
     return on_distinct(raw, std.tidy_text).astype(TEXT)
 
 
+def _count_upn_codes(raw: pd.Series, result_std: std.Standardised, result: BatchResult) -> None:
+    """Count the unknown-UPN codes UN1-UN5 (legitimately no UPN: nulled, not invalid) and the
+    valid temporary UPNs (kept), so the manifest says how many there were."""
+    counter = result.identifier_codes.setdefault("upn", Counter())
+    unknown = std.upn_unknown_mask(raw).to_numpy(dtype=bool)
+    if unknown.any():
+        counter.update(raw[unknown].astype(str).str.strip().str.upper().str.replace(" ", "", regex=False)
+                       .value_counts().to_dict())
+    value = result_std.value
+    temporary = value.notna().to_numpy() & value.astype("string").str[12:13].str.fullmatch(r"[A-Z]").fillna(False).to_numpy(dtype=bool)
+    if temporary.any():
+        counter["temporary"] += int(temporary.sum())
+
+
 def transform_batch(frame: pd.DataFrame, rows: np.ndarray, ctx: TableContext) -> BatchResult:
     """Map one batch of export rows onto canonical table ``ctx.table.name``."""
     spec = ctx.table
@@ -286,7 +312,7 @@ def transform_batch(frame: pd.DataFrame, rows: np.ndarray, ctx: TableContext) ->
         values[name] = _convert(field_spec, frame, ctx, out, result, split_cache)
         if fields[name].required:
             # blank required values; non-blank ones that failed were reported by _convert
-            out.add(_blank(_raw(field_spec, frame)), field_spec.label, None, "missing_value",
+            out.add(_blank(_raw(field_spec, frame, ctx)), field_spec.label, None, "missing_value",
                     f"required field {name} is blank; row not staged. Fix: fill it in the source system",
                     reject_row=True)
     local_id = values["local_id"]

@@ -81,9 +81,12 @@ def adapt(mapping: Path, inputs: tuple[Path, ...], out_dir: Path | str, extracte
         invalid = sum(sum(c.values()) for c in source["invalid_values"].values())
         if unknown or invalid:
             line += f" ({unknown:,} unknown codes, {invalid:,} invalid values reported)"
+        for field, codes in source.get("identifier_codes", {}).items():
+            line += f"; {field}: " + ", ".join(f"{code} x{n:,}" for code, n in codes.items())
         lines.append(line)
         sources.append({"table": source["table"], "file": source["file"], "rows_in": source["rows_in"],
                         "rows_staged": source["rows_staged"], "rows_rejected": source["rows_rejected"],
+                        "rows_skipped": source.get("rows_skipped", 0),
                         "unknown_codes": unknown, "invalid_values": invalid})
     lines.append(f"  rejects.parquet: {manifest['rejects']['rows']:,} entries; manifest.json written")
     if "pseudonymisation" in manifest:

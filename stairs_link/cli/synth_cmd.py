@@ -21,9 +21,12 @@ from stairs_link.cli.common import StairsCommand, echo_progress, emit, json_opti
 @click.option("--style", type=click.Choice(["cumulative", "year-only", "both"]), default="both", show_default=True,
               help="With --years: each extract holds everything so far (cumulative), or that year's "
                    "activity only (year-only), or write both.")
+@click.option("--formats", "with_formats", is_flag=True,
+              help="Also write OUT/formats/: the same records as FHIR (Bundle, NDJSON), CTF XML, SSDA903 and a "
+                   "UTF-16 export with a footer, with their truth (see formats/formats.json).")
 @quiet_option
 @json_option
-def synth(n_children: int, seed: int, out_dir: Path, years: str | None, style: str, quiet: bool,
+def synth(n_children: int, seed: int, out_dir: Path, years: str | None, style: str, with_formats: bool, quiet: bool,
           as_json: bool = False) -> None:
     """Generate synthetic site-system exports with realistic damage and their ground truth.
 
@@ -65,6 +68,10 @@ def synth(n_children: int, seed: int, out_dir: Path, years: str | None, style: s
             styles = STYLES if style == "both" else (style,)
             write_extract_exports(out_dir, n_children, seed, chosen, styles,
                                   progress=lambda m: echo_progress(m, quiet=quiet))
+        if with_formats:
+            from stairs_link.synth.formats import write_format_exports
+
+            echo_progress(f"wrote {write_format_exports(out_dir, n_children, seed)}", quiet=quiet)
     except OSError as exc:
         raise StairsLinkError(
             f"cannot write the synthetic data ({exc.strerror or exc})",

@@ -17,7 +17,9 @@ import yaml
 from stairs_link.errors import LinkageError
 
 COMPARISON_KINDS = ("name", "date", "exact", "string", "postcode", "identifier", "bloom")
-VALIDATORS = ("nhs_number", "upn", "pnc_id")
+# upn_permanent: a temporary UPN (letter in position 13) counts as no UPN, so it never
+# conflicts with the child's permanent UPN (schools issue one until the permanent is known).
+VALIDATORS = ("nhs_number", "upn", "upn_permanent", "pnc_id")
 # Key transforms allowed in blocking keys ``column:transform`` (see prepare.Features.codes).
 KEY_TRANSFORMS = ("fold", "metaphone", "soundex", "nysiis", "first1", "first2", "first3",
                   "year", "month", "day", "swapfree", "outward", "valid",
@@ -112,7 +114,7 @@ def _default_comparisons() -> tuple[Comparison, ...]:
         Comparison("sex", "exact", "sex", null_values=("unknown", "indeterminate")),
         Comparison("postcode", "postcode", "postcode"),
         Comparison("nhs_number", "identifier", "nhs_number", validator="nhs_number"),
-        Comparison("upn", "identifier", "upn", validator="upn"),
+        Comparison("upn", "identifier", "upn", validator="upn_permanent"),
         Comparison("pnc_id", "identifier", "pnc_id", validator="pnc_id"),
     )
 
@@ -138,6 +140,12 @@ def _default_blocking() -> tuple[BlockingRule, ...]:
         BlockingRule("names_phonetic_birth_year", ("given_name|family_name:metaphone", "date_of_birth:year")),
         BlockingRule("names_phonetic_no_dob", ("given_name|family_name:metaphone",),
                      when_missing="date_of_birth"),
+        # Sources without names (SSDA903 by design) block on date of birth with sex and the
+        # postcode district (identifiers have their own rules above); only pairs in which one
+        # record has no family name, so the rule adds few pairs. Date of birth and sex alone
+        # are not enough: children share them, and such a pair would link on that alone.
+        BlockingRule("dob_sex_district_nameless", ("date_of_birth:swapfree", "sex", "postcode:outward"),
+                     when_missing="family_name"),
     )
 
 

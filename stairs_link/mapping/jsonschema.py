@@ -46,6 +46,11 @@ FIELD_OPTIONS: dict[str, Any] = {
     "unknown_value": {"type": "string", "description": "Canonical code used by keep_unknown (defaults to the list's unknown code)."},
     "ignore_case": {"type": "boolean", "description": "Match codes case-insensitively (default true)."},
     "decimal": {"enum": [".", ","], "description": "Decimal mark of a number field (',' for '12,5')."},
+    "from_table": {"enum": [t for t in TABLES if t != "person"],
+                   "description": "Person fields only: read this field's column from that table's file(s) "
+                                  "(e.g. SSDA903's HOME_POST on episodes), one value per child by `latest_by`."},
+    "latest_by": {"type": "string",
+                  "description": "With from_table: the date field of that table; the latest row with a value wins."},
     "description": {"type": "string", "description": "A note for people reading the mapping."},
 }
 

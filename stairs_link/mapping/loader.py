@@ -164,19 +164,25 @@ def _merge(base: _Doc, over: _Doc) -> _Doc:
                 templates=base.templates + over.templates)
 
 
+def _template_folders(start: Path) -> list[Path]:
+    """``_templates`` folders above the mapping, then the bundled one (mappings/_templates: the
+    standard layouts such as FHIR, CTF and SSDA903, usable from a mapping anywhere)."""
+    from stairs_link.resources import data_dir
+
+    folders = [folder / TEMPLATE_DIR for folder in [start.parent, *start.parent.parents]]
+    return [f for f in [*folders, data_dir("mappings") / TEMPLATE_DIR] if f.is_dir()]
+
+
 def _find_template(name: str, start: Path) -> Path | None:
-    for folder in [start.parent, *start.parent.parents]:
-        candidate = folder / TEMPLATE_DIR / f"{name}.yaml"
+    for folder in _template_folders(start):
+        candidate = folder / f"{name}.yaml"
         if candidate.is_file():
             return candidate
     return None
 
 
 def _available_templates(start: Path) -> list[str]:
-    for folder in [start.parent, *start.parent.parents]:
-        if (folder / TEMPLATE_DIR).is_dir():
-            return sorted(p.stem for p in (folder / TEMPLATE_DIR).glob("*.yaml"))
-    return []
+    return sorted({p.stem for folder in _template_folders(start) for p in folder.glob("*.yaml")})
 
 
 def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> _Doc:
@@ -328,6 +334,13 @@ def _field_spec(table: str, name: str, raw: Any, doc: _Doc, problems: list[Probl
         if isinstance(fmt, str) and "%" not in fmt:
             problem(f"date format '{fmt}' has no % codes", "write formats with strptime codes, e.g. '%d/%m/%Y'",
                     "formats")
+    if ("from_table" in raw or "latest_by" in raw) and table != "person":
+        problem("`from_table:` / `latest_by:` only apply to person fields", "remove them", "from_table")
+    elif "latest_by" in raw and "from_table" not in raw:
+        problem("`latest_by:` needs `from_table:`", "add `from_table: episode` (the table whose file holds the column)",
+                "latest_by")
+    elif "from_table" in raw and "value" in raw:
+        problem("a constant (`value:`) cannot come from another table", "remove `from_table:`", "from_table")
     if "decimal" in raw and kind != "number":
         problem("`decimal:` only applies to number fields", "remove `decimal:`", "decimal")
     codes = raw.get("codes")
@@ -389,6 +402,8 @@ def _field_spec(table: str, name: str, raw: Any, doc: _Doc, problems: list[Probl
         unknown_value=None if unknown_value is None else str(unknown_value),
         ignore_case=bool(raw.get("ignore_case", True)),
         decimal=str(raw.get("decimal", ".")),
+        from_table=raw.get("from_table"),
+        latest_by=raw.get("latest_by"),
         line=line,
         origin=origin,
     )
@@ -445,6 +460,30 @@ def _source_spec(table: str, raw: dict[str, Any], doc: _Doc, problems: list[Prob
                       records_where=None if not isinstance(raw.get("records_where"), dict)
                       else {str(k): str(v) for k, v in raw["records_where"].items()},
                       footer_rows=int(raw.get("footer_rows") or 0))
+
+
+def _borrowed_problems(table: str, spec: FieldSpec, raw_tables: dict[str, Any]) -> list[Problem]:
+    """A person field ``from_table:`` another table: that table must be mapped, and
+    ``latest_by:`` must be one of its date fields."""
+    other = raw_tables.get(spec.from_table) if isinstance(raw_tables, dict) else None
+    where = f"table '{table}', field '{spec.name}'"
+    if not isinstance(other, dict):
+        return [Problem(reason="bad_field", file=spec.origin, line=spec.line,
+                        message=f"{where}: from_table '{spec.from_table}' is not mapped in this file",
+                        fix=f"map tables.{spec.from_table} (its source and local_id), or remove `from_table:`")]
+    fields = other.get("fields") if isinstance(other.get("fields"), dict) else {}
+    if spec.latest_by is None:
+        return [Problem(reason="bad_field", file=spec.origin, line=spec.line,
+                        message=f"{where}: a child may have several rows in {spec.from_table}; say which value wins",
+                        fix="add `latest_by: <a date field of that table>`, e.g. latest_by: admission_date")]
+    columns = mappable_fields(str(spec.from_table))
+    if spec.latest_by not in columns or field_kind(columns[spec.latest_by]) not in ("date", "datetime") \
+            or spec.latest_by not in fields:
+        dates = [n for n in fields if n in columns and field_kind(columns[n]) in ("date", "datetime")]
+        return [Problem(reason="bad_field", file=spec.origin, line=spec.line,
+                        message=f"{where}: latest_by '{spec.latest_by}' is not a mapped date field of {spec.from_table}",
+                        fix=f"use one of: {', '.join(dates) or '(map a date field there first)'}")]
+    return []
 
 
 def _path_problems(table: str, fields: dict[str, FieldSpec], source: SourceSpec) -> list[Problem]:
@@ -513,6 +552,9 @@ def _build(doc: _Doc, path: Path, *, lenient: bool = False) -> tuple[Mapping | N
                     message=f"table '{table}': required field '{name}' is not mapped",
                     fix=f"add `{name}: <export column>` under tables.{table}.fields",
                 ))
+        for spec in fields.values():
+            if spec.from_table is not None:
+                problems += _borrowed_problems(table, spec, raw_tables)
         if source is not None and source.format in NESTED_FORMATS:
             problems += _path_problems(table, fields, source)
         if source is not None:

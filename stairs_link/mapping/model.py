@@ -105,6 +105,8 @@ class FieldSpec:
     unknown_value: str | None = None
     ignore_case: bool = True
     decimal: str = "."
+    from_table: str | None = None  # a person field read from another table's file(s) (e.g. episode)
+    latest_by: str | None = None  # that table's date field: the latest row's value is taken
     line: int | None = None
     origin: str | None = None  # mapping or template file the field is written in
 
@@ -159,6 +161,17 @@ class Mapping:
         """Source columns named by the fields of ``table``, in mapping order, no repeats."""
         seen: dict[str, None] = {}
         for spec in self.tables[table].fields.values():
+            if spec.from_table is None:
+                for column in spec.columns:
+                    seen.setdefault(column, None)
+        for spec in self.borrowed_fields(table):
             for column in spec.columns:
                 seen.setdefault(column, None)
         return list(seen)
+
+    def borrowed_fields(self, table: str) -> list[FieldSpec]:
+        """Person fields whose values come from ``table``'s file(s) (``from_table: table``)."""
+        person = self.tables.get("person")
+        if person is None or table == "person":
+            return []
+        return [spec for spec in person.fields.values() if spec.from_table == table]

@@ -23,6 +23,8 @@ from stairs_link.standardise.identifiers import (
     record_key,
     upn,
     upn_check_letter,
+    upn_permanent,
+    upn_temporary,
     upn_unknown_mask,
     valid_nhs_number_mask,
 )
@@ -52,6 +54,8 @@ __all__ = [
     "tidy_text",
     "upn",
     "upn_check_letter",
+    "upn_permanent",
+    "upn_temporary",
     "upn_unknown_mask",
     "valid_nhs_number_mask",
 ]

@@ -144,6 +144,29 @@ def upn(s: Any) -> Standardised:
     return finish(canonical, raw, s.index, "invalid_upn", not_invalid=unknown)
 
 
+def upn_temporary(s: Any) -> pd.Series:
+    """True where the value is a valid *temporary* UPN (a letter in position 13).
+
+    Schools issue a temporary UPN to a pupil whose permanent UPN is not known yet; the same
+    child later carries the permanent one. A temporary UPN is a valid identifier (kept and
+    staged), but it is no evidence against a different permanent UPN: linkage uses
+    :func:`upn_permanent`, so the two never make a cannot-link conflict.
+    """
+    s = as_series(s)
+    value = upn(s).value
+    text = value.astype("string")
+    temporary = text.str[12:13].str.fullmatch(r"[A-Z]").fillna(False)
+    return pd.Series(temporary.to_numpy(dtype=bool), index=s.index, dtype=bool)
+
+
+def upn_permanent(s: Any) -> Standardised:
+    """:func:`upn`, with valid temporary UPNs given a null value (not invalid): the validator
+    linkage uses, so a temporary UPN neither blocks, agrees nor conflicts with another UPN."""
+    result = upn(s)
+    temporary = upn_temporary(s)
+    return Standardised(result.value.where(~temporary.to_numpy(), None), result.invalid, result.reason)
+
+
 def upn_unknown_mask(s: Any) -> pd.Series:
     """True where the value is one of the unknown-UPN codes UN1-UN5."""
     s = as_series(s)

@@ -83,7 +83,7 @@ from stairs_link.engine.spark.parts import (
     staging_dir,
     write_part,
 )
-from stairs_link.errors import StairsLinkError
+from stairs_link.errors import MappingError, StairsLinkError
 from stairs_link.mapping.loader import load_mapping
 from stairs_link.mapping.model import Mapping
 from stairs_link.schema.io import to_arrow
@@ -109,6 +109,11 @@ def spark_adapt(mapping_path: str | Path, inputs: list[Path] | list[str], out_di
 
     require_pyspark()
     mapping = load_mapping(mapping_path)
+    borrowed = [s.name for t in mapping.tables.values() for s in t.fields.values() if s.from_table]
+    if borrowed:  # partial: the embedded engine's pre-pass (adapt.run.borrowed_values) is not split yet
+        raise MappingError(f"person field(s) {', '.join(borrowed)} read from another table (`from_table:`) are "
+                           "not supported by --engine spark yet", reason="unsupported_option",
+                           file=str(mapping.path), fix="adapt this system with the embedded engine (no --engine)")
     inputs = [Path(p) for p in inputs]
     stamp = extracted_at if extracted_at is not None else mapping.extracted_at
     reference = _parse_extracted_at(stamp, "--extracted-at" if extracted_at else str(mapping.path)) if stamp else None
@@ -293,7 +298,7 @@ def _adapt_task(task: dict, mapping: Mapping, staging: str) -> dict:
         fmt = info.format
     ctx = TableContext(mapping=mapping, table=spec, source_file=task["name"], source_format=fmt, seen=SeenIds(),
                        **task["ctx_args"])
-    counts = {"rows_in": 0, "rows_staged": 0, "rows_rejected": 0, "rejects": 0}
+    counts = {"rows_in": 0, "rows_staged": 0, "rows_rejected": 0, "rows_skipped": 0, "rejects": 0}
     unknown: dict[str, Counter] = {}
     invalid: dict[str, Counter] = {}
     for batch_index, batch in enumerate(batches):
@@ -398,9 +403,9 @@ def _gather(plan: dict[str, list[tuple[Path, str]]], tasks: list[dict], results:
     for task, result in zip(tasks, results):
         counts, unknown, invalid = per_file.setdefault(
             (task["table_index"], task["file_index"]),
-            ({"rows_in": 0, "rows_staged": 0, "rows_rejected": 0, "rejects": 0}, {}, {}))
+            ({"rows_in": 0, "rows_staged": 0, "rows_rejected": 0, "rows_skipped": 0, "rejects": 0}, {}, {}))
         for key, value in result["counts"].items():
-            counts[key] += value
+            counts[key] = counts.get(key, 0) + value
         for name, c in result["unknown"].items():
             unknown.setdefault(name, Counter()).update(c)
         for name, c in result["invalid"].items():
