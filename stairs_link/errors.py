@@ -129,3 +129,9 @@ class IndicatorError(StairsLinkError):
     """An indicator request (name, grouping, parameter) or its dataset is unusable."""
 
     layer = "indicators"
+
+
+class AnalysisError(StairsLinkError):
+    """The analysis tables or their exports cannot be written from the dataset given."""
+
+    layer = "analysis"

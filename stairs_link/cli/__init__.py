@@ -26,6 +26,7 @@ COMMANDS = {
     "build": "stairs_link.cli.build_cmd:build",
     "report": "stairs_link.cli.build_cmd:report",
     "indicators": "stairs_link.cli.indicators_cmd:indicators",
+    "analysis": "stairs_link.cli.analysis_cmd:analysis",
     "demo": "stairs_link.cli.demo_cmd:demo",
     "key": "stairs_link.cli.key_cmd:key",
 }
@@ -76,6 +77,7 @@ def cli() -> None:
       build     one record per child, with episodes, transitions and more
       report    an HTML report for evaluators, disclosure-controlled
       indicators the evaluation's indicators as one tidy table
+      analysis  de-identified analysis tables + codebook (CSV, DuckDB, Stata, SPSS)
       demo      all of the above on the bundled sample data
     """
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from stairs_link.cli.common import StairsCommand, echo_progress
+from stairs_link.cli.common import StairsCommand, echo_progress, json_option, quiet_option
 
 _DIR = click.Path(exists=True, file_okay=False, path_type=Path)
 
@@ -68,8 +68,8 @@ def _categories(values: tuple[str, ...]) -> dict[str, tuple[str, ...]] | None:
                    "every row is marked NOT FOR PUBLICATION.")
 @click.option("--no-margins", is_flag=True, help="Only the --by breakdown itself, no coarser levels.")
 @click.option("--list", "list_only", is_flag=True, help="List the indicator definitions and exit.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
-@click.option("--json", "as_json", is_flag=True, help="Print the run summary (indicators.json) as JSON.")
+@quiet_option
+@json_option
 def indicators(dataset: Path | None, out_dir: Path | None, by: str, ids: tuple[str, ...], window_days: int,
                as_at: datetime | None, tie_rule: str, instrument: str, cutoff: float, readmission_days: int,
                categories: tuple[str, ...], threshold: int, rounding: int, unsuppressed: bool, no_margins: bool,

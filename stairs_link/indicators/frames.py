@@ -20,8 +20,16 @@ import pyarrow.parquet as pq
 from stairs_link.errors import IndicatorError
 from stairs_link.schema.codes import ETHNIC_GROUP
 
-#: age at admission -> band (the evaluation reports age groups, not ages)
-AGE_BANDS = [(0, 14, "10-14"), (14, 16, "14-15"), (16, 18, "16-17"), (18, 200, "18+")]
+#: age in years -> band (the evaluation reports age groups, not ages); "unknown" without a birth date
+AGE_BANDS = [(0, 14, "10-13"), (14, 16, "14-15"), (16, 18, "16-17"), (18, 200, "18+")]
+
+
+def age_band(age: pd.Series) -> pd.Series:
+    """Ages in years (float, NaN unknown) -> the band labels of :data:`AGE_BANDS`."""
+    out = pd.Series("unknown", index=age.index, dtype=object)
+    for low, high, label in AGE_BANDS:
+        out[(age >= low) & (age < high)] = label
+    return out
 
 STAY_COLUMNS = ["child_id", "stay_id", "site_id", "setting_type", "admission_date", "discharge_date",
                 "legal_basis", "discharge_destination", "recorded_by_health", "recorded_by_operations",
@@ -116,9 +124,7 @@ def prepare_frames(stays: pd.DataFrame, children: pd.DataFrame, events: dict[str
         age = (s["admission_date"] - pd.to_datetime(s["child_id"].map(c["date_of_birth"]))).dt.days / 365.25
     else:
         age = s["admission_date"].dt.year - s["child_id"].map(c["year_of_birth"]).astype("float64")
-    s["age_band"] = "unknown"
-    for low, high, label in AGE_BANDS:
-        s.loc[(age >= low) & (age < high), "age_band"] = label
+    s["age_band"] = age_band(age)
     for column in ("recorded_by_health", "recorded_by_operations", "recorded_by_education",
                    "recorded_by_social_care"):
         s[column] = s[column].fillna(False).astype(bool)
