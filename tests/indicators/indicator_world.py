@@ -23,6 +23,10 @@ from stairs_link.synth import canonical_tables
 from stairs_link.synth.exports import draw
 from stairs_link.synth.world import EXTRACT_DATE
 
+#: the world of the indicator tests (the issue's 2,000-child check)
+N_CHILDREN = 2000
+SEED = 7
+
 
 def build_world(root: Path, n_children: int, seed: int, linkage: str = "model") -> Path:
     """Stage, link and build the world; returns the DATASET directory."""

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import N_CHILDREN, SEED
-from indicator_world import truth_frames
+from indicator_world import N_CHILDREN, SEED, truth_frames  # tests/conftest.py puts it on the path
 
 from stairs_link.indicators import Params, indicators, registry
 
