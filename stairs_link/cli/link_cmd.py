@@ -46,6 +46,10 @@ HELP = {"help_option_names": ["-h", "--help"]}
                    "keep their records. Uses DATASET/linkage/model.json unless --model or --config is given.")
 @click.option("--max-pairs", type=click.IntRange(min=1), default=None,
               help="Stop before running if blocking would create more candidate pairs than this.")
+@click.option("--forget-encodings", is_flag=True,
+              help="Pseudonymised input only: once linkage has written its outputs, null the Bloom-filter "
+                   "encodings (*_bf) in each STAGED person.parquet, keeping record keys, tokens and the clear "
+                   "columns build needs (docs/privacy.md, 'Holding and destroying encodings').")
 @quiet_option
 @json_option
 @click.option("--engine", type=click.Choice(["embedded", "spark"]), default="embedded", show_default=True,
@@ -56,7 +60,7 @@ HELP = {"help_option_names": ["-h", "--help"]}
 def link(staged: tuple[Path, ...], out_dir: Path, config_path: Path | None, model_path: Path | None,
          decisions_path: Path | None, explain_blocking: bool, max_pairs: int | None, quiet: bool,
          engine: str = "embedded", spark_master: str | None = None, previous: Path | None = None,
-         as_json: bool = False) -> None:
+         as_json: bool = False, forget_encodings: bool = False) -> None:
     """Link the person records of STAGED directories into children (one child_id each).
 
     \b
@@ -65,6 +69,7 @@ def link(staged: tuple[Path, ...], out_dir: Path, config_path: Path | None, mode
       stairs-link link staged/* --out linked --explain-blocking
       stairs-link link staged/* --out linked --model linked/model.json --decisions reviewed.csv
       stairs-link link staged-2025/* --previous dataset-2024 --out linked-2025
+      stairs-link link outbox/* --out linked --forget-encodings
       stairs-link link s3a://bucket/staged/a s3a://bucket/staged/b --out s3a://bucket/linked --engine spark
     """
     import dataclasses
@@ -79,6 +84,16 @@ def link(staged: tuple[Path, ...], out_dir: Path, config_path: Path | None, mode
     if previous is not None and engine == "spark":
         raise click.UsageError("--previous (incremental linkage) runs on the embedded engine only; "
                                "with --engine spark link every year's extracts together instead")
+    if forget_encodings:
+        from stairs_link.linkage.bloom_comparisons import pseudonymisation_of
+
+        if any("://" in str(d) for d in staged):
+            raise click.UsageError("--forget-encodings needs local STAGED directories (not URLs)")
+        if explain_blocking:
+            raise click.UsageError("--forget-encodings cannot be combined with --explain-blocking")
+        if pseudonymisation_of(list(staged)) is None:
+            raise click.UsageError("--forget-encodings is for pseudonymised staged directories (adapt "
+                                   "--pseudonymise); these are plain")
     config = LinkageConfig.from_yaml(config_path) if config_path else None
     if model_path is None and previous is not None and config_path is None \
             and (previous / "linkage" / "model.json").exists():
@@ -132,10 +147,17 @@ def link(staged: tuple[Path, ...], out_dir: Path, config_path: Path | None, mode
                       f"record(s) scored against {inc['previous_children']:,} children of {previous}; "
                       f"{inc['records_kept_as_linked']:,} records kept as linked; {s['compared_pairs']:,} pairs "
                       "compared", quiet=quiet)
-    emit({"out": str(out_dir), **s}, [
-        f"{s['records']:,} records -> {s['children']:,} children; {s['linked_pairs']:,} linked pairs "
-        f"({s['deterministic_links']:,} by shared identifier, {s['deterministic_conflicts']:,} identifier "
-        f"conflicts held back); {s['review_pairs']:,} pairs for review; written to {out_dir}"], as_json=as_json)
+    lines = [f"{s['records']:,} records -> {s['children']:,} children; {s['linked_pairs']:,} linked pairs "
+             f"({s['deterministic_links']:,} by shared identifier, {s['deterministic_conflicts']:,} identifier "
+             f"conflicts held back); {s['review_pairs']:,} pairs for review; written to {out_dir}"]
+    forgotten: dict[str, list[str]] = {}
+    if forget_encodings:  # only once every output is written: a failed run keeps its input intact
+        from stairs_link.privacy.forget import forget_encodings as forget
+
+        forgotten = {str(d): forget(Path(d)) for d in staged}
+        lines += [f"encodings forgotten in {d}: {', '.join(c) or 'none held any'}" for d, c in forgotten.items()]
+    emit({"out": str(out_dir), **s, **({"encodings_forgotten": forgotten} if forget_encodings else {})}, lines,
+         as_json=as_json)
     if s["large_cluster_count"]:
         click.echo(f"warning: {s['large_cluster_count']} cluster(s) larger than {s['max_cluster_size']} "
                    "records (see summary.json large_clusters)", err=True)

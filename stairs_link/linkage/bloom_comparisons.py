@@ -244,6 +244,19 @@ def pseudonymisation_of(staged_dirs: list[Path]) -> dict[str, Any] | None:
                            fix="adapt every site system with --pseudonymise and the same --key-file")
     first_dir, first = next(iter(marked.items()))
     for directory, entry in marked.items():
+        if entry.get("encodings_forgotten"):
+            raise LinkageError(f"the encodings of this staged directory were forgotten after an earlier linkage "
+                               f"({entry['encodings_forgotten'].get('at')}); there is nothing left to link on",
+                               reason="encodings_forgotten", file=f"{directory}/manifest.json",
+                               fix="link with the clusters of that run, or ask the site for a new pseudonymised "
+                                   "delivery")
+        mine, theirs = encoding_of(entry), encoding_of(first)
+        if mine != theirs:
+            raise LinkageError(f"staged directories use different encoding schemes ({_scheme_text(mine)} here, "
+                               f"{_scheme_text(theirs)} in {first_dir}); encodings of different schemes do not "
+                               f"compare", reason="different_encoding_scheme", file=f"{directory}/manifest.json",
+                               fix="re-run adapt --pseudonymise with the same stairs-link version (the same "
+                                   "scheme) at every site; docs/privacy.md says which scheme to use")
         if entry.get("key_id") != first.get("key_id"):
             raise LinkageError(f"staged directories were pseudonymised with different keys (key id "
                                f"{entry.get('key_id')} here, {first.get('key_id')} in {first_dir})",
@@ -255,6 +268,20 @@ def pseudonymisation_of(staged_dirs: list[Path]) -> dict[str, Any] | None:
                                file=f"{directory}/manifest.json",
                                fix="re-run adapt --pseudonymise at every site with the same parameters")
     return first
+
+
+def encoding_of(entry: dict[str, Any]) -> dict[str, Any]:
+    """The encoding scheme and version of a manifest's ``pseudonymisation`` entry; manifests
+    written before the entry had an ``encoding`` field are scheme v1 (double hashing)."""
+    if entry.get("encoding"):
+        return dict(entry["encoding"])
+    from stairs_link.privacy import PrivacyParams
+
+    return PrivacyParams.from_dict(entry.get("params", {})).encoding
+
+
+def _scheme_text(encoding: dict[str, Any]) -> str:
+    return f"{encoding.get('scheme')} v{encoding.get('version')}"
 
 
 def config_for_staged(staged_dirs: list[Path]) -> LinkageConfig:
@@ -274,6 +301,7 @@ __all__ = [
     "config_for_person",
     "config_for_staged",
     "dice_pairs",
+    "encoding_of",
     "is_pseudonymised",
     "minhash_band",
     "minhash_key_codes",

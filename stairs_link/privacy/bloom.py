@@ -10,6 +10,16 @@ derived from the secret key and the field name, so each field has its own filter
 nobody without the key can compute the filter of a guessed name. Two encodings are compared
 with the Dice coefficient of their bits, which tracks the n-gram similarity of the plaintexts.
 
+Scheme v2 (the default, issue 18): the positions of an n-gram are ``k`` independent keyed
+draws (*random hashing*, Ranbaduge & Schnell 2020), not the arithmetic progression of double
+hashing that lets an attacker enumerate every n-gram's positions, and the filter then goes
+through a keyed *linear diffusion* layer (Armknecht, Heng & Schnell 2023): output bit ``j`` is
+the XOR of ``diffusion`` input bits chosen by the key. No output bit belongs to one n-gram any
+more, so the bit positions that always occur together, on which pattern-mining attacks rest,
+are gone; Dice similarity is kept (one differing n-gram changes about ``diffusion`` times as
+many output bits, so Dice drops a little faster). Scheme v1 (double hashing, no diffusion) is
+still read and written when a manifest asks for it.
+
 Optional hardening: ``balanced=True`` appends the complement of the filter and shuffles the
 2 x length bits with a keyed permutation (Schnell & Borgs 2016, "Randomized response and
 balanced Bloom filters for privacy preserving record linkage", ICDM Workshops), so every
@@ -22,6 +32,7 @@ n-gram); bit setting, packing and Dice are numpy over whole matrices.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -33,6 +44,9 @@ from stairs_link.errors import PrivacyError
 from stairs_link.privacy.tokens import domain_key, hmac_sha256_many
 
 _CHUNK = 65_536  # distinct values encoded per block: bounds the (chunk x length) bit matrix
+DIFFUSION = 3  # chosen by bench/bench_attacks.py and bench/bench_privacy.py (docs/privacy.md)
+SCHEME_V1 = "stairs-link-bloom-v1"
+SCHEME_V2 = "stairs-link-bloom-v2"
 
 
 @dataclass(frozen=True)
@@ -51,6 +65,8 @@ class BloomParams:
     positional: bool = False
     pad: bool = True
     balanced: bool = False
+    hashing: str = "random"  # "random" (v2) or "double" (v1)
+    diffusion: int = DIFFUSION  # input bits XORed into each output bit; 0 = none (v1)
 
     def __post_init__(self) -> None:
         problems = []
@@ -60,6 +76,10 @@ class BloomParams:
             problems.append("k must be 1-64")
         if not 1 <= self.ngram <= 5:
             problems.append("ngram must be 1-5")
+        if self.hashing not in ("random", "double"):
+            problems.append("hashing must be 'random' or 'double'")
+        if not 0 <= self.diffusion <= 16:
+            problems.append("diffusion must be 0-16")
         if problems:
             raise PrivacyError("invalid Bloom-filter parameters: " + "; ".join(problems),
                                reason="bad_bloom_params", fix="see docs/privacy.md for sensible values")
@@ -73,12 +93,23 @@ class BloomParams:
     def nbytes(self) -> int:
         return self.bits // 8
 
+    @property
+    def scheme(self) -> str:
+        """``stairs-link-bloom-v1`` (double hashing, no diffusion: the encoding before issue
+        18) or ``stairs-link-bloom-v2`` (anything else)."""
+        return SCHEME_V1 if self.hashing == "double" and self.diffusion == 0 else SCHEME_V2
+
     def to_dict(self) -> dict[str, Any]:
-        return {"scheme": "stairs-link-bloom-v1", "hash": "HMAC-SHA256 double hashing", **asdict(self)}
+        hashing = "HMAC-SHA256 double hashing" if self.hashing == "double" else "HMAC-SHA256 random hashing"
+        return {"scheme": self.scheme, "hash": hashing, **asdict(self)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BloomParams:
-        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+        values = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        if data.get("scheme", SCHEME_V1) == SCHEME_V1:  # v1 manifests predate these fields
+            values.setdefault("hashing", "double")
+            values.setdefault("diffusion", 0)
+        return cls(**values)
 
 
 # Sensible defaults per kind of field. Names and postcodes: padded bigrams. Dates: positional
@@ -86,6 +117,10 @@ class BloomParams:
 NAME_PARAMS = BloomParams()
 DATE_PARAMS = BloomParams(ngram=1, positional=True, pad=False)
 POSTCODE_PARAMS = BloomParams()
+# The encoding before issue 18 (scheme v1), kept for old manifests and for the attack benchmark.
+V1_NAME_PARAMS = BloomParams(hashing="double", diffusion=0)
+V1_DATE_PARAMS = BloomParams(ngram=1, positional=True, pad=False, hashing="double", diffusion=0)
+V1_POSTCODE_PARAMS = BloomParams(hashing="double", diffusion=0)
 
 
 def ngrams(value: str, params: BloomParams) -> list[str]:
@@ -98,10 +133,15 @@ def ngrams(value: str, params: BloomParams) -> list[str]:
 
 
 def _gram_positions(grams: list[str], subkey: bytes, params: BloomParams) -> np.ndarray:
-    """(n_grams, k) bit positions by keyed double hashing."""
+    """(n_grams, k) bit positions: keyed double hashing (v1), or ``k`` independent positions
+    drawn by a generator seeded with the n-gram's HMAC (random hashing, v2)."""
     if not grams:
         return np.zeros((0, params.k), dtype=np.int64)
     digests = hmac_sha256_many(subkey, (g.encode("utf-8") for g in grams))
+    if params.hashing == "random":
+        seeds = np.frombuffer(digests, dtype=np.uint32).reshape(len(grams), 8)
+        return np.stack([np.random.Generator(np.random.PCG64(s)).integers(0, params.length, params.k)
+                         for s in seeds]).astype(np.int64)
     words = np.frombuffer(digests, dtype="<u8").reshape(len(grams), 4)
     m = np.uint64(params.length)
     h1 = (words[:, 0] % m).astype(np.int64)
@@ -112,6 +152,22 @@ def _gram_positions(grams: list[str], subkey: bytes, params: BloomParams) -> np.
 def _permutation(key: bytes, field: str, params: BloomParams) -> np.ndarray:
     seed = int.from_bytes(domain_key(key, "bloom-permutation", field), "little")
     return np.random.Generator(np.random.PCG64(seed)).permutation(params.bits)
+
+
+@lru_cache(maxsize=64)
+def _diffusion_taps(key: bytes, field: str, params: BloomParams) -> np.ndarray:
+    """(length, diffusion) input positions XORed into each output bit, drawn under the key."""
+    seed = int.from_bytes(domain_key(key, "bloom-diffusion", field), "little")
+    rng = np.random.Generator(np.random.PCG64(seed))
+    return np.stack([rng.choice(params.length, params.diffusion, replace=False) for _ in range(params.length)])
+
+
+def diffuse(bits: np.ndarray, taps: np.ndarray) -> np.ndarray:
+    """Linear diffusion of a (rows x length) bool matrix: output bit j = XOR of bits taps[j]."""
+    out = bits[:, taps[:, 0]].copy()
+    for t in range(1, taps.shape[1]):
+        out ^= bits[:, taps[:, t]]
+    return out
 
 
 def _encode_unique(values: list[str], key: bytes, field: str, params: BloomParams) -> np.ndarray:
@@ -126,6 +182,7 @@ def _encode_unique(values: list[str], key: bytes, field: str, params: BloomParam
                       count=int(lengths.sum()))
     owner = np.repeat(np.arange(len(values)), lengths)
     perm = _permutation(key, field, params) if params.balanced else None
+    taps = _diffusion_taps(key, field, params) if params.diffusion else None
     out = np.empty((len(values), params.nbytes), dtype=np.uint8)
     starts = np.concatenate([[0], np.cumsum(lengths)])
     for lo in range(0, len(values), _CHUNK):
@@ -134,6 +191,8 @@ def _encode_unique(values: list[str], key: bytes, field: str, params: BloomParam
         bits = np.zeros((hi - lo, params.length), dtype=bool)
         rows = np.repeat(owner[sel] - lo, params.k)
         bits[rows, positions[ids[sel]].ravel()] = True
+        if taps is not None:
+            bits = diffuse(bits, taps)
         if perm is not None:
             bits = np.concatenate([bits, ~bits], axis=1)[:, perm]
         out[lo:hi] = np.packbits(bits, axis=1)

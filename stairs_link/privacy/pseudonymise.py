@@ -22,7 +22,16 @@ from typing import Any
 
 import pandas as pd
 
-from stairs_link.privacy.bloom import DATE_PARAMS, NAME_PARAMS, POSTCODE_PARAMS, BloomParams, bloom_encode
+from stairs_link.privacy.bloom import (
+    DATE_PARAMS,
+    NAME_PARAMS,
+    POSTCODE_PARAMS,
+    V1_DATE_PARAMS,
+    V1_NAME_PARAMS,
+    V1_POSTCODE_PARAMS,
+    BloomParams,
+    bloom_encode,
+)
 from stairs_link.privacy.keys import SecretKey
 from stairs_link.privacy.tokens import TOKEN_LENGTH, keyed_token
 
@@ -58,6 +67,15 @@ class PrivacyParams:
                       "postcode": self.postcode.to_dict()},
         }
 
+    @property
+    def encoding(self) -> dict[str, Any]:
+        """The encoding scheme and its version (``{"scheme": "stairs-link-bloom", "version":
+        2}``), as the manifest records it; every filter space must use the same one."""
+        schemes = {p.scheme for p in (self.name, self.date_of_birth, self.postcode)}
+        scheme = schemes.pop() if len(schemes) == 1 else "mixed"
+        name, _, version = scheme.rpartition("-v")
+        return {"scheme": name or scheme, "version": int(version) if version.isdigit() else None}
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PrivacyParams:
         bloom = data.get("bloom", {})
@@ -71,6 +89,12 @@ class PrivacyParams:
             date_of_birth=params("date_of_birth", DATE_PARAMS),
             postcode=params("postcode", POSTCODE_PARAMS),
         )
+
+    @classmethod
+    def v1(cls) -> PrivacyParams:
+        """The encoding before issue 18 (double hashing, no diffusion): pattern mining recovers
+        most names from it (docs/privacy.md). For reading old data and for the attack bench."""
+        return cls(name=V1_NAME_PARAMS, date_of_birth=V1_DATE_PARAMS, postcode=V1_POSTCODE_PARAMS)
 
 
 def _new_record_key(frame: pd.DataFrame, key: bytes, length: int) -> pd.Series:
@@ -159,6 +183,7 @@ def pseudonymisation_manifest(key: bytes, params: PrivacyParams | None = None) -
     params = params or PrivacyParams()
     return {
         "scheme": SCHEME,
+        "encoding": params.encoding,
         "key_id": SecretKey(key).key_id,
         "token": {"algorithm": "HMAC-SHA256, per-column subkey", "length": params.token_length,
                   "columns": sorted((*TOKEN_COLUMNS, "record_key"))},

@@ -163,3 +163,30 @@ def test_link_cli_on_pseudonymised_sites(runs, tmp_path):
     refused = CliRunner().invoke(cli, ["link", str(runs["a_k1"]), str(runs["b_k2"]), "--out", str(tmp_path / "x")])
     assert refused.exit_code == 2
     assert "different keys" in refused.output
+
+
+def test_link_forget_encodings_keeps_what_build_needs(runs, tmp_path):
+    """--forget-encodings: after linkage the *_bf columns of every staged person table are null,
+    the manifest says so, build still runs on the result, and a second link is refused."""
+    import shutil
+
+    staged = [shutil.copytree(runs[name], tmp_path / name) for name in ("a_k1", "b_k1")]
+    before = {d.name: _person(d) for d in staged}
+    out = tmp_path / "linked"
+    result = CliRunner().invoke(cli, ["link", *map(str, staged), "--out", str(out), "--forget-encodings"])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    assert "encodings forgotten in" in result.output
+    for d in staged:
+        after = _person(d)
+        for column in ("given_name_bf", "family_name_bf", "dob_bf", "postcode_bf"):
+            assert before[d.name][column].notna().any() and after[column].isna().all(), column
+        kept = ["record_key", "sex", "year_of_birth", "nhs_number"]
+        pd.testing.assert_frame_equal(after[kept], before[d.name][kept])
+        entry = json.loads((d / "manifest.json").read_text(encoding="utf-8"))["pseudonymisation"]
+        assert "dob_bf" in entry["encodings_forgotten"]["columns"]
+    built = CliRunner().invoke(cli, ["build", str(out), *map(str, staged), "--out", str(tmp_path / "dataset"), "-q"])
+    assert built.exit_code == 0, built.output + repr(built.exception)
+    again = CliRunner().invoke(cli, ["link", *map(str, staged), "--out", str(tmp_path / "again")])
+    assert again.exit_code == 2 and "forgotten" in again.output
+    plain = CliRunner().invoke(cli, ["link", str(runs["plain_a"]), "--out", str(tmp_path / "p"), "--forget-encodings"])
+    assert plain.exit_code == 2 and "pseudonymised" in plain.output
