@@ -156,7 +156,8 @@ def build(
         id_events=count_events(this_run["event"]),
         duplicates_dropped=staged.duplicates_dropped,
         files=files,
-        extracts_combined=extracts_summary(staged.extract_order, staged.superseded.to_dict(), previous, carried),
+        extracts_combined=extracts_summary(staged.extract_order, staged.superseded.to_dict(), previous, carried,
+                                           staged.sources),
     )
     summary = build_summary(result, rules, tables.transition_kinds, tables.stay_rules, tables.extracts)
     (out_dir / "build.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
@@ -164,7 +165,7 @@ def build(
 
 
 def extracts_summary(order: list[dict], superseded: dict, previous: str | Path | None,
-                     carried: pd.DataFrame | None) -> dict:
+                     carried: pd.DataFrame | None, sources: dict[str, dict] | None = None) -> dict:
     """build.json's ``extracts_combined``: the staged person files from oldest to latest extract
     (the rule: ``extracted_at``, then the order given), what was superseded or repeated, the
     previous dataset and how many of its records were carried without a new version."""
@@ -173,7 +174,8 @@ def extracts_summary(order: list[dict], superseded: dict, previous: str | Path |
             "order": order, **superseded,
             "previous_dataset": None if previous is None else str(previous),
             "previous_years_carried": carried is not None,
-            "records_carried": None if carried is None else int(len(carried))}
+            "records_carried": None if carried is None else int(len(carried)),
+            "sources": sources or {}}
 
 
 def carry_previous_records(clusters: pd.DataFrame, person: pd.DataFrame, prev_map: pd.DataFrame,

@@ -38,6 +38,8 @@ class StagedData:
     superseded: Superseded = field(default_factory=Superseded)
     #: the staged person files from oldest to latest extract
     extract_order: list[dict] = field(default_factory=list)
+    #: "site_id:source_system" -> its extracts and data period (see :func:`source_periods`)
+    sources: dict[str, dict] = field(default_factory=dict)
 
 
 def _empty_frame(table: str) -> pd.DataFrame:
@@ -129,6 +131,7 @@ def combine_staged(frames: dict[str, list[pd.DataFrame]]) -> StagedData:
     dropped: dict[str, int] = {}
     stats = Superseded()
     order: list[dict] = []
+    all_versions = empty_staged("person")
     for name, parts in frames.items():
         if parts:
             parts = [p for p in parts if len(p)] or parts[:1]
@@ -137,8 +140,37 @@ def combine_staged(frames: dict[str, list[pd.DataFrame]]) -> StagedData:
             frame = empty_staged(name)
         if name == "person":
             order = extract_order(frame)
+            all_versions = frame
         tables[name], dropped[name] = dedupe_staged(name, frame, stats)
-    return StagedData(tables=tables, duplicates_dropped=dropped, superseded=stats, extract_order=order)
+    return StagedData(tables=tables, duplicates_dropped=dropped, superseded=stats, extract_order=order,
+                      sources=source_periods(all_versions, tables))
+
+
+def source_periods(person: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> dict[str, dict]:
+    """Per source ("site_id:source_system"): how many extracts its records came in (distinct
+    ``extracted_at``, every version), the first and last extraction date, and its data period:
+    from the earliest event date it records (any event table) to the last extraction date."""
+    if not len(person):
+        return {}
+    source = person["site_id"].astype(str) + ":" + person["source_system"].astype(str)
+    stamps = person["extracted_at"].groupby(source)
+    firsts = []
+    for name, column in EVENT_TABLES.items():
+        frame = tables.get(name)
+        if frame is not None and len(frame):
+            by = frame["site_id"].astype(str) + ":" + frame["source_system"].astype(str)
+            firsts.append(pd.to_datetime(frame[column]).groupby(by).min())
+    first_admission = pd.concat(firsts).groupby(level=0).min().dt.date if firsts else pd.Series(dtype=object)
+    out: dict[str, dict] = {}
+    for name, values in stamps:
+        known = values.dropna().astype(str)
+        last = known.max() if len(known) else None
+        start = first_admission.get(name)
+        out[str(name)] = {"extracts": int(known.nunique()), "first_extracted_at": known.min() if len(known) else None,
+                          "last_extracted_at": last,
+                          "data_period": [None if start is None or pd.isna(start) else str(start),
+                                          None if last is None else last[:10]]}
+    return dict(sorted(out.items()))
 
 
 def empty_staged(name: str) -> pd.DataFrame:
