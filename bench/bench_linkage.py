@@ -147,7 +147,7 @@ def _worker(tool: str, source: Path, target: Path, link_only_column: str | None)
             return {"status": "unavailable", "message": f"stairs-link engine not available ({exc})"}
         config = _stairs_config(person, link_only_column)
         output = link_table(person, config=config, progress=False)
-        clusters = output.clusters[["record_key", "child_id"]]
+        clusters = output.clusters[["record_key", "cluster_id"]]
         info["timings"] = (getattr(output, "summary", None) or {}).get("timings_seconds", {})
     elif tool == "splink":
         from splink_reference import splink_link
@@ -223,7 +223,7 @@ def recordlinkage_link(person: pd.DataFrame, *, link_only_column: str | None) ->
     n = len(frame)
     graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
-    clusters = pd.DataFrame({"record_key": frame["record_key"].to_numpy(), "child_id": labels})
+    clusters = pd.DataFrame({"record_key": frame["record_key"].to_numpy(), "cluster_id": labels})
     return clusters, {"candidate_pairs": int(len(pairs)), "links": int(len(links))}
 
 

@@ -92,7 +92,7 @@ def run_one(person: pd.DataFrame, truth: pd.DataFrame, config: Any) -> dict[str,
     start = time.perf_counter()
     output = link_table(person, config=config, progress=False)
     seconds = time.perf_counter() - start
-    result = evaluate_clusters(output.clusters[["record_key", "child_id"]], truth[["record_key", "true_child_id"]])
+    result = evaluate_clusters(output.clusters[["record_key", "cluster_id"]], truth[["record_key", "true_child_id"]])
     return {"records": len(person), "precision": result["precision"], "recall": result["recall"],
             "f1": result["f1"], "bcubed_f1": result["bcubed_f1"], "seconds": round(seconds, 2),
             "compared_pairs": output.summary["compared_pairs"]}

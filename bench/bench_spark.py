@@ -10,7 +10,7 @@ fresh Python process (``--worker``) so neither benefits from the other's imports
 
 Per engine: wall time of the worker process, the engine's own stage timings, pair counts
 (candidate pairs per rule, compared, kept, linked) and pairwise precision / recall / F1 from
-``stairs_link.linkage.evaluate.evaluate_clusters``; and whether both gave identical child_ids.
+``stairs_link.linkage.evaluate.evaluate_clusters``; and whether both gave identical cluster_ids.
 
 Usage (from the repository root):
     python bench/bench_spark.py                         # 1,000,000 records
@@ -143,12 +143,12 @@ def main() -> None:
     if len(results) == 2:
         a, b = results["embedded"]["clusters"], results["spark"]["clusters"]
         same = bool(a["record_key"].tolist() == b["record_key"].tolist()
-                    and a["child_id"].tolist() == b["child_id"].tolist())
+                    and a["cluster_id"].tolist() == b["cluster_id"].tolist())
     _print_table(results, same, args)
     if args.json:
         out = {"records": int(len(truth)), "children": children, "master": args.master,
                "pseudonymised": args.pseudonymised,
-               "identical_child_ids": same,
+               "identical_cluster_ids": same,
                "engines": {k: {kk: vv for kk, vv in v.items() if kk != "clusters"} for k, v in results.items()}}
         args.json.write_text(json.dumps(out, indent=2, default=str), encoding="utf-8")
 
@@ -174,7 +174,7 @@ def _print_table(results: dict[str, dict[str, Any]], same: bool | None, args: ar
     for key in ["precision", "recall", "f1"]:
         row(f"pairwise {key}", [f"{results[e][key]:.4f}" for e in engines])
     if same is not None:
-        print(f"identical child_ids: {'yes' if same else 'NO'}")
+        print(f"identical cluster_ids: {'yes' if same else 'NO'}")
 
 
 if __name__ == "__main__":

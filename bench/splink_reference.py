@@ -181,7 +181,7 @@ def splink_link(
     predict_threshold: float = PREDICT_THRESHOLD,
     cluster_threshold: float = CLUSTER_THRESHOLD,
 ) -> tuple[pd.DataFrame, dict]:
-    """Link ``person`` with Splink; returns clusters (record_key, child_id) and timings.
+    """Link ``person`` with Splink; returns clusters (record_key, cluster_id) and timings.
 
     With ``link_only_column`` the records are split into one input table per value and
     linked across tables only (FEBRL4's two files), otherwise deduplicated as one table.
@@ -227,7 +227,7 @@ def splink_link(
     result = clusters.as_pandas_dataframe()[["unique_id", "cluster_id"]]
     timings["predict_cluster"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
-    out = result.rename(columns={"unique_id": "record_key", "cluster_id": "child_id"})
+    out = result.rename(columns={"unique_id": "record_key"})
     return out, {"timings": timings, "link_type": link_type,
                  "comparisons": sorted(present | {"given_name", "family_name", "date_of_birth"})}
 
@@ -235,7 +235,7 @@ def splink_link(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("person", type=Path, help="canonical person Parquet")
-    parser.add_argument("clusters", type=Path, help="where to write record_key, child_id")
+    parser.add_argument("clusters", type=Path, help="where to write record_key, cluster_id")
     parser.add_argument("--link-only-column", default=None)
     parser.add_argument("--predict-threshold", type=float, default=PREDICT_THRESHOLD)
     parser.add_argument("--cluster-threshold", type=float, default=CLUSTER_THRESHOLD)

@@ -61,7 +61,7 @@ def link(staged: tuple[Path, ...], out_dir: Path, config_path: Path | None, mode
          decisions_path: Path | None, explain_blocking: bool, max_pairs: int | None, quiet: bool,
          engine: str = "embedded", spark_master: str | None = None, previous: Path | None = None,
          as_json: bool = False, forget_encodings: bool = False) -> None:
-    """Link the person records of STAGED directories into children (one child_id each).
+    """Link the person records of STAGED directories into children (one cluster_id each).
 
     \b
     Example:

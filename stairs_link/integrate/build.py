@@ -187,16 +187,16 @@ def carry_previous_records(clusters: pd.DataFrame, person: pd.DataFrame, prev_ma
     from_previous = person["_staged_file"] == previous_file
     missing = person.loc[from_previous & ~person["record_key"].isin(clusters["record_key"]), ["record_key"]]
     if missing.empty:
-        return clusters, missing.assign(child_id=pd.Series(dtype=object))
+        return clusters, missing.assign(cluster_id=pd.Series(dtype=object))
     old = prev_map.set_index("record_key")["child_id"]
     missing = missing.assign(old=missing["record_key"].map(old).to_numpy())
     now = clusters.assign(old=clusters["record_key"].map(old)).dropna(subset=["old"])
-    where = (now.groupby(["old", "child_id"]).size().rename("n").reset_index()
-             .sort_values(["old", "n", "child_id"], ascending=[True, False, True], kind="stable")
-             .drop_duplicates("old").set_index("old")["child_id"])
+    where = (now.groupby(["old", "cluster_id"]).size().rename("n").reset_index()
+             .sort_values(["old", "n", "cluster_id"], ascending=[True, False, True], kind="stable")
+             .drop_duplicates("old").set_index("old")["cluster_id"])
     label = missing["old"].map(where)
-    missing["child_id"] = label.where(label.notna(), "previous:" + missing["old"].astype(str))
-    return pd.concat([clusters, missing[["record_key", "child_id"]]], ignore_index=True), missing
+    missing["cluster_id"] = label.where(label.notna(), "previous:" + missing["old"].astype(str))
+    return pd.concat([clusters, missing[["record_key", "cluster_id"]]], ignore_index=True), missing
 
 
 def count_events(values: pd.Series) -> dict[str, int]:

@@ -78,12 +78,12 @@ def assign_child_ids(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Stable ids for the linkage's clusters.
 
-    ``clusters``: record_key, child_id (the linkage's cluster label). ``previous``: record_key,
+    ``clusters``: record_key, cluster_id (the linkage's run-local cluster label). ``previous``: record_key,
     child_id of the previous dataset. ``changed``: record_keys that came in a new version
     (for the ``reason`` of merges and splits). Returns (record_key -> child_id map, history
     rows of this run appended to ``previous_history``).
     """
-    frame = clusters[["record_key", "child_id"]].rename(columns={"child_id": "cluster"})
+    frame = clusters[["record_key", "cluster_id"]].rename(columns={"cluster_id": "cluster"})
     # smallest record_key per cluster (sort + first: avoids a Python fallback on object min)
     min_key = frame.sort_values("record_key").drop_duplicates("cluster").set_index("cluster")["record_key"]
     min_key = min_key.sort_index()

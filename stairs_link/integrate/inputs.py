@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 from stairs_link.errors import IntegrationError
 from stairs_link.schema import TABLES, arrow_schema, read_table
 from stairs_link.schema.extracts import FILE_COLUMN, Superseded, extract_order, supersede
+from stairs_link.schema.linked import CLUSTER_ID, check_cluster_columns
 
 #: canonical event tables and the date column that orders them within a child.
 EVENT_TABLES: dict[str, str] = {
@@ -238,9 +239,9 @@ def unstaged_error(count: int, row: int, linked_dir: str | Path) -> IntegrationE
 
 
 def null_cluster_error(count: int, row: int, column: str, path: str) -> IntegrationError:
-    """Rows of clusters.parquet with an empty record_key or child_id (``row``: 0-based)."""
+    """Rows of clusters.parquet with an empty record_key or cluster_id (``row``: 0-based)."""
     return IntegrationError(
-        f"{count} row(s) of clusters.parquet have an empty record_key or child_id",
+        f"{count} row(s) of clusters.parquet have an empty record_key or cluster_id",
         reason="null_cluster", file=path, row=row + 1, column=column,
         fix="re-create it with `stairs-link link`",
     )
@@ -261,13 +262,16 @@ def _clusters_path(linked_dir: str | Path) -> str:
     return f"{text.rstrip('/')}/clusters.parquet" if "://" in text else str(Path(linked_dir) / "clusters.parquet")
 
 
-def read_record_map(path: Path, *, missing: str, fix: str, rebuild: str) -> pd.DataFrame:
-    """Read a Parquet file of (record_key, child_id, ...) rows, with clear errors when the file
-    or one of the two columns is missing."""
+def read_record_map(path: Path, *, missing: str, fix: str, rebuild: str,
+                    id_column: str = "child_id") -> pd.DataFrame:
+    """Read a Parquet file of (record_key, ``id_column``, ...) rows, with clear errors when the
+    file or one of the two columns is missing."""
     if not path.exists():
         raise IntegrationError(missing, reason="missing_file", file=str(path), fix=fix)
     frame = pq.read_table(path).to_pandas()
-    for column in ("record_key", "child_id"):
+    if id_column == CLUSTER_ID:
+        check_cluster_columns(frame.columns, str(path), IntegrationError)
+    for column in ("record_key", id_column):
         if column not in frame.columns:
             raise IntegrationError(f"required column missing from {path.name}", reason="missing_column",
                                    file=str(path), column=column, fix=rebuild)
@@ -279,18 +283,18 @@ def load_clusters(linked_dir: Path) -> pd.DataFrame:
     path = Path(linked_dir) / "clusters.parquet"
     frame = read_record_map(path, missing="clusters.parquet not found in the linked directory",
                             fix="run `stairs-link link STAGED... --out LINKED` first and pass LINKED",
-                            rebuild="re-create it with `stairs-link link`")
-    null = frame["record_key"].isna() | frame["child_id"].isna()
+                            rebuild="re-create it with `stairs-link link`", id_column=CLUSTER_ID)
+    null = frame["record_key"].isna() | frame[CLUSTER_ID].isna()
     if null.any():
         row = int(null.to_numpy().nonzero()[0][0])
-        column = "record_key" if frame["record_key"].isna().iloc[row] else "child_id"
+        column = "record_key" if frame["record_key"].isna().iloc[row] else CLUSTER_ID
         raise null_cluster_error(int(null.sum()), row, column, str(path))
     dup = frame["record_key"].duplicated(keep=False)
     if dup.any():
         row = int(dup.to_numpy().nonzero()[0][0])
         raise duplicate_record_error(int(frame["record_key"].duplicated().sum()), row, str(path))
-    frame["child_id"] = frame["child_id"].astype(str)
-    return frame[["record_key", "child_id"]].reset_index(drop=True)
+    frame[CLUSTER_ID] = frame[CLUSTER_ID].astype(str)
+    return frame[["record_key", CLUSTER_ID]].reset_index(drop=True)
 
 
 def check_clusters_cover(person: pd.DataFrame, clusters: pd.DataFrame, linked_dir: Path) -> None:

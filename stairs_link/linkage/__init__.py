@@ -1,4 +1,4 @@
-"""Probabilistic record linkage: one child_id for every record of the same child.
+"""Probabilistic record linkage: one cluster_id for every record of the same child.
 
 Public API: :class:`LinkageConfig` (the spec), :func:`link_table` (a person DataFrame in,
 :class:`LinkOutput` out) and :func:`link` (staged directories in, a LINKED directory out).

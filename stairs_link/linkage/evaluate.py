@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from stairs_link.errors import LinkageError
+from stairs_link.schema.linked import check_cluster_columns
 
 MISSING_LABEL = "(missing)"
 
@@ -103,9 +104,9 @@ def _align(
     With ``exclude_unlinked_truth`` truth records absent from the clusters (e.g. rows rejected
     before linkage) are left out and counted instead; returns (joined frame, count left out).
     """
-    _check_keys(clusters, ["record_key", "child_id"], what="clusters", file=clusters_file)
+    _check_keys(clusters, ["record_key", "cluster_id"], what="clusters", file=clusters_file)
     _check_keys(truth, ["record_key", "true_child_id"], what="truth", file=truth_file)
-    merged = clusters[["record_key", "child_id"]].merge(
+    merged = clusters[["record_key", "cluster_id"]].merge(
         truth, on="record_key", how="outer", indicator=True, validate="one_to_one"
     )
     side = merged["_merge"].to_numpy()
@@ -151,11 +152,11 @@ def _subgroup_table(frame: pd.DataFrame, column: str, min_true_pairs: int) -> di
     """Recall and precision per value of ``column`` (see the module docstring for definitions)."""
     values = frame[column].astype("string").fillna(MISSING_LABEL).astype(str)
     data = pd.DataFrame(
-        {"child_id": frame["child_id"].to_numpy(), "true_child_id": frame["true_child_id"].to_numpy(), "v": values.to_numpy()}
+        {"cluster_id": frame["cluster_id"].to_numpy(), "true_child_id": frame["true_child_id"].to_numpy(), "v": values.to_numpy()}
     )
-    pred_size = data.groupby("child_id", sort=False)["v"].transform("size")
+    pred_size = data.groupby("cluster_id", sort=False)["v"].transform("size")
     true_size = data.groupby("true_child_id", sort=False)["v"].transform("size")
-    cell_size = data.groupby(["child_id", "true_child_id"], sort=False)["v"].transform("size")
+    cell_size = data.groupby(["cluster_id", "true_child_id"], sort=False)["v"].transform("size")
     data = data.assign(pred_size=pred_size, true_size=true_size, cell_size=cell_size)
 
     def touching(keys: list[str], size_col: str) -> pd.Series:
@@ -165,8 +166,8 @@ def _subgroup_table(frame: pd.DataFrame, column: str, min_true_pairs: int) -> di
         return counts.groupby("v")["touch"].sum()
 
     true_pairs = touching(["true_child_id"], "true_size")
-    pred_pairs = touching(["child_id"], "pred_size")
-    found = touching(["child_id", "true_child_id"], "cell_size")
+    pred_pairs = touching(["cluster_id"], "pred_size")
+    found = touching(["cluster_id", "true_child_id"], "cell_size")
     records = data.groupby("v").size()
     children = data.groupby("v")["true_child_id"].nunique()
     table = pd.DataFrame(
@@ -208,7 +209,7 @@ def evaluate_clusters(
 ) -> dict[str, Any]:
     """Score predicted clusters against the truth without enumerating record pairs.
 
-    ``clusters`` has ``record_key``, ``child_id``; ``truth`` has ``record_key``,
+    ``clusters`` has ``record_key``, ``cluster_id``; ``truth`` has ``record_key``,
     ``true_child_id`` and any ``by`` columns (join them on beforehand if they live elsewhere).
     Both must describe exactly the same records. ``min_true_pairs`` excludes groups with fewer
     true pairs from the recall gap (they are still listed, with their counts).
@@ -238,9 +239,9 @@ def evaluate_clusters(
         raise LinkageError("no records to evaluate", reason="empty", file=clusters_file,
                            fix="link a non-empty person table first")
 
-    pred_sizes = frame.groupby("child_id", sort=False).size()
+    pred_sizes = frame.groupby("cluster_id", sort=False).size()
     true_sizes = frame.groupby("true_child_id", sort=False).size()
-    cells = frame.groupby(["child_id", "true_child_id"], sort=False).size()
+    cells = frame.groupby(["cluster_id", "true_child_id"], sort=False).size()
     predicted_pairs = int(_pairs(pred_sizes).sum())
     true_pairs = int(_pairs(true_sizes).sum())
     tp = int(_pairs(cells).sum())
@@ -300,7 +301,9 @@ def load_clusters(linked: str | Path) -> tuple[pd.DataFrame, str]:
     path = Path(linked)
     if path.is_dir():
         path = path / "clusters.parquet"
-    return _read_parquet(path, "clusters table"), str(path)
+    frame = _read_parquet(path, "clusters table")
+    check_cluster_columns(frame.columns, str(path), LinkageError)
+    return frame, str(path)
 
 
 def load_truth(truth: str | Path) -> tuple[pd.DataFrame, str]:

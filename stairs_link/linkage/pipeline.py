@@ -323,13 +323,13 @@ def _empty_pairs(comps: tuple[Comparison, ...]) -> pd.DataFrame:
 
 
 def _clusters_frame(keys: pd.Series, labels: np.ndarray) -> pd.DataFrame:
-    """child_id numbered by each cluster's smallest record key (deterministic across runs)."""
+    """cluster_id numbered by each cluster's smallest record key (deterministic across runs)."""
     frame = pd.DataFrame({"record_key": keys.astype(str).to_numpy(), "label": labels})
     first = frame.groupby("label")["record_key"].min().sort_values()
     rank = pd.Series(np.arange(len(first)), index=first.index)
-    frame["child_id"] = "child-" + pd.Series(rank.reindex(frame["label"]).to_numpy()).astype(str).str.zfill(7)
+    frame["cluster_id"] = "child-" + pd.Series(rank.reindex(frame["label"]).to_numpy()).astype(str).str.zfill(7)
     frame["cluster_size"] = frame.groupby("label")["record_key"].transform("size").astype(np.int32)
-    return frame[["record_key", "child_id", "cluster_size"]]
+    return frame[["record_key", "cluster_id", "cluster_size"]]
 
 
 def _review(pairs_df: pd.DataFrame, person: pd.DataFrame, config: LinkageConfig) -> pd.DataFrame:
@@ -359,11 +359,11 @@ def _summary(config: LinkageConfig, plan: BlockingPlan, pairs: _Pairs, pairs_df:
              clock: Clock, n_decisions: int, unknown_decisions: int, n: int) -> dict[str, Any]:
     """summary.json: counts, thresholds, pairs per rule, cluster sizes, timings (no personal data)."""
     found_by = pairs_df["found_by"].value_counts()
-    sizes = clusters.drop_duplicates("child_id")["cluster_size"]
-    large = clusters[clusters["cluster_size"] > config.max_cluster_size].drop_duplicates("child_id")
+    sizes = clusters.drop_duplicates("cluster_id")["cluster_size"]
+    large = clusters[clusters["cluster_size"] > config.max_cluster_size].drop_duplicates("cluster_id")
     return {
         "records": n,
-        "children": int(clusters["child_id"].nunique()),
+        "children": int(clusters["cluster_id"].nunique()),
         "candidate_pairs_by_rule": plan.counts,
         "compared_pairs": len(pairs),
         "kept_pairs": int(len(pairs_df)),
@@ -378,7 +378,7 @@ def _summary(config: LinkageConfig, plan: BlockingPlan, pairs: _Pairs, pairs_df:
         "clustering": cstats,
         "cluster_size_distribution": {str(k): int(v) for k, v in sizes.value_counts().sort_index().items()},
         "large_cluster_count": int(len(large)),
-        "large_clusters": [{"child_id": r.child_id, "size": int(r.cluster_size)}  # the 100 largest
+        "large_clusters": [{"cluster_id": r.cluster_id, "size": int(r.cluster_size)}  # the 100 largest
                            for r in large.nlargest(100, "cluster_size").itertuples()],
         "max_cluster_size": config.max_cluster_size,
         "timings_seconds": clock.timings,

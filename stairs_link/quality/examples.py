@@ -24,7 +24,7 @@ from stairs_link.schema.tables import TABLES
 PLAIN_COLUMNS = frozenset(
     {"source_file", "source_row", "extracted_at", "mapping_id", "site_id", "setting_type",
      "system_kind", "source_system", "score", "hours_offered", "hours_attended",
-     "disciplines_present", "cluster_size", "child_id"}
+     "disciplines_present", "cluster_size", "cluster_id"}
     | {c.name for cols in TABLES.values() for c in cols if c.codes}
 )
 

@@ -1,7 +1,7 @@
 """Checks after linkage, in pandas (GX validates one table at a time; these need joins).
 They report in the same :class:`Outcome` format as the suites.
 
-* linked (``LINKED/clusters.parquet``: record_key, child_id, cluster_size): every clustered
+* linked (``LINKED/clusters.parquet``: record_key, cluster_id, cluster_size): every clustered
   record is known, cluster_size is right, no oversized clusters (critical: chaining in the
   linker), and contradictions within one child (warnings: different sex or date of birth
   across records, overlapping stays at two different sites). Contradictions are warnings
@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 
+from stairs_link.errors import QualityError
 from stairs_link.quality.examples import MAX_EXAMPLES, example_rows
 from stairs_link.quality.prepare import Staged, read_parquet
 from stairs_link.quality.results import CRITICAL, WARNING, Outcome
-
-CLUSTER_COLUMNS = ("record_key", "child_id", "cluster_size")
+from stairs_link.schema.linked import CLUSTER_COLUMNS, check_cluster_columns
 
 #: A child passes through at most a few settings with 2-4 systems each; a cluster larger than
 #: this almost always means the linker chained different children together.
@@ -47,8 +48,13 @@ def _concat(staged: list[Staged], table: str, columns: list[str]) -> pd.DataFram
 
 def read_clusters(directory: Path) -> pd.DataFrame:
     """LINKED/clusters.parquet with its required columns, or a clear error."""
-    return read_parquet(directory / "clusters.parquet", CLUSTER_COLUMNS,
-                        fix="re-create it with `stairs-link link`")
+    path = directory / "clusters.parquet"
+    try:
+        return read_parquet(path, CLUSTER_COLUMNS, fix="re-create it with `stairs-link link`")
+    except QualityError as exc:
+        if exc.reason == "missing_column":  # a linked directory from before the rename?
+            check_cluster_columns(pq.read_schema(path).names, str(path), QualityError)
+        raise
 
 
 def _outcome(check_id: str, title: str, severity: str, columns: list[str], *, source: str,
@@ -68,8 +74,8 @@ def _outcome(check_id: str, title: str, severity: str, columns: list[str], *, so
 def _child_examples(frame: pd.DataFrame, children: pd.Index, columns: list[str], *,
                     show_values: bool) -> list[dict[str, Any]]:
     """The records of the first few offending children, grouped by child."""
-    chosen = frame[frame["child_id"].isin(children[:3])].sort_values(["child_id", "source_file"])
-    return example_rows(frame, chosen.index.tolist(), ["child_id", *columns],
+    chosen = frame[frame["cluster_id"].isin(children[:3])].sort_values(["cluster_id", "source_file"])
+    return example_rows(frame, chosen.index.tolist(), ["cluster_id", *columns],
                         show_values=show_values, limit=MAX_EXAMPLES * 2)
 
 
@@ -95,28 +101,28 @@ def linked_checks(
         fix="Pass the same staged directories that `stairs-link link` was run on.", **common,
     ))
 
-    sizes = clusters.groupby("child_id")["record_key"].transform("size")
+    sizes = clusters.groupby("cluster_id")["record_key"].transform("size")
     wrong_size = clusters["cluster_size"] != sizes
     out.append(_outcome(
         "linked.cluster_size.consistent", "cluster_size equals the number of records of the child",
         CRITICAL, ["cluster_size"], element_count=len(clusters), bad_count=int(wrong_size.sum()),
         examples=example_rows(clusters.assign(source_file="clusters.parquet",
                                               source_row=clusters.index + 1),
-                              clusters.index[wrong_size].tolist(), ["child_id", "cluster_size"],
+                              clusters.index[wrong_size].tolist(), ["cluster_id", "cluster_size"],
                               show_values=show_values),
         why="Later stages use cluster_size to spot singletons and large clusters.",
         fix="Re-create clusters.parquet with `stairs-link link`.", **common,
     ))
 
-    per_child = clusters.groupby("child_id").size()
+    per_child = clusters.groupby("cluster_id").size()
     oversized = per_child[per_child > max_cluster_size]
     out.append(_outcome(
         "linked.cluster_size.not_oversized",
-        f"no child has more than {max_cluster_size} records", CRITICAL, ["child_id"],
+        f"no child has more than {max_cluster_size} records", CRITICAL, ["cluster_id"],
         element_count=len(per_child), bad_count=len(oversized), unit="children",
         observed={"largest_cluster": int(per_child.max()) if len(per_child) else 0},
         examples=[{"source_file": "clusters.parquet", "source_row": None,
-                   "values": {"child_id": str(c), "cluster_size": int(n)}}
+                   "values": {"cluster_id": str(c), "cluster_size": int(n)}}
                   for c, n in oversized.sort_values(ascending=False).head(MAX_EXAMPLES).items()],
         why="A child passes through a few settings with a few systems each; a very large "
             "cluster means the linker chained different children together.",
@@ -124,10 +130,10 @@ def linked_checks(
             "the largest clusters in review.csv.", **common,
     ))
 
-    records = person.merge(clusters[["record_key", "child_id"]], on="record_key", how="inner")
-    multi = records.groupby("child_id")["record_key"].transform("size") > 1
+    records = person.merge(clusters[["record_key", "cluster_id"]], on="record_key", how="inner")
+    multi = records.groupby("cluster_id")["record_key"].transform("size") > 1
     records = records[multi].reset_index(drop=True)
-    n_children = int(records["child_id"].nunique())
+    n_children = int(records["cluster_id"].nunique())
     # pseudonymised mode nulls date_of_birth and keeps its keyed Bloom encoding: equal dates
     # give equal encodings under one key, so the encoding stands in for the date
     dob = "dob_bf" if records["date_of_birth"].isna().all() and records["dob_bf"].notna().any() \
@@ -136,7 +142,7 @@ def linked_checks(
         values = records[column]
         if column == "sex":
             values = values.where(values != "unknown")
-        distinct = values.groupby(records["child_id"]).nunique()
+        distinct = values.groupby(records["cluster_id"]).nunique()
         bad = distinct[distinct > 1].index
         out.append(_outcome(
             f"linked.{name}.consistent", f"one {label} per child", WARNING, [column],
@@ -159,27 +165,27 @@ def _overlaps(staged: list[Staged], clusters: pd.DataFrame, *, show_values: bool
     episodes = _concat(staged, "episode", ["record_key", "site_id", "admission_date",
                                            "discharge_date", "extracted_at", "source_file",
                                            "source_row"])
-    episodes = episodes.merge(clusters[["record_key", "child_id"]], on="record_key", how="inner")
+    episodes = episodes.merge(clusters[["record_key", "cluster_id"]], on="record_key", how="inner")
     start = pd.to_datetime(episodes["admission_date"])
     # an open stay lasts until the export was taken
     end = pd.to_datetime(episodes["discharge_date"]).fillna(
         pd.to_datetime(episodes["extracted_at"].astype("string").str.slice(0, 10), errors="coerce"))
-    stays = pd.DataFrame({"child_id": episodes["child_id"], "site_id": episodes["site_id"],
+    stays = pd.DataFrame({"cluster_id": episodes["cluster_id"], "site_id": episodes["site_id"],
                           "start": start, "end": end, "row": episodes.index})
-    pairs = stays.merge(stays, on="child_id", suffixes=("_a", "_b"))
+    pairs = stays.merge(stays, on="cluster_id", suffixes=("_a", "_b"))
     shared = (pairs[["end_a", "end_b"]].min(axis=1) - pairs[["start_a", "start_b"]].max(axis=1))
     overlap = pairs[(pairs["site_id_a"] < pairs["site_id_b"])
                     & (shared > pd.Timedelta(days=OVERLAP_TOLERANCE_DAYS))]
-    bad = pd.Index(overlap["child_id"].unique())
-    first = overlap[overlap["child_id"].isin(bad[:3])]
+    bad = pd.Index(overlap["cluster_id"].unique())
+    first = overlap[overlap["cluster_id"].isin(bad[:3])]
     rows = pd.unique(first[["row_a", "row_b"]].to_numpy().ravel())
-    rows = episodes.loc[rows].sort_values(["child_id", "site_id"]).index.tolist()
+    rows = episodes.loc[rows].sort_values(["cluster_id", "site_id"]).index.tolist()
     return _outcome(
         "linked.episode.no_overlap",
         f"no child is in two settings at once (overlaps over {OVERLAP_TOLERANCE_DAYS} days)", WARNING,
         ["admission_date", "discharge_date", "site_id"], source=source, table="episode",
-        element_count=int(stays["child_id"].nunique()), bad_count=len(bad), unit="children",
-        examples=example_rows(episodes, rows, ["child_id", "site_id", "admission_date",
+        element_count=int(stays["cluster_id"].nunique()), bad_count=len(bad), unit="children",
+        examples=example_rows(episodes, rows, ["cluster_id", "site_id", "admission_date",
                                                "discharge_date"],
                               show_values=show_values, limit=MAX_EXAMPLES * 2),
         why="A child cannot be in two settings at once: either a date is wrong (often a missing "

@@ -87,15 +87,15 @@ def test_previous_ids_and_url_output_as_embedded(spark, world):
     previous = root / "prev"
     build(root / "linked", staged, previous)
     clusters = pd.read_parquet(root / "linked" / "clusters.parquet")
-    sizes = clusters["child_id"].value_counts()
+    sizes = clusters["cluster_id"].value_counts()
     big = sizes[sizes >= 3].index
     a, b = big[0], big[1]
     changed = root / "linked2"
     shutil.copytree(root / "linked", changed)
-    labels = clusters["child_id"].where(clusters["child_id"] != b, a)  # merge b into a
-    split = clusters.index[clusters["child_id"] == big[2]][:1]
+    labels = clusters["cluster_id"].where(clusters["cluster_id"] != b, a)  # merge b into a
+    split = clusters.index[clusters["cluster_id"] == big[2]][:1]
     labels[split] = "split-off"  # one record of a third child leaves it
-    clusters.assign(child_id=labels).to_parquet(changed / "clusters.parquet", index=False)
+    clusters.assign(cluster_id=labels).to_parquet(changed / "clusters.parquet", index=False)
     (changed / "pairs.parquet").unlink()  # no pairs file: link summary columns stay empty
 
     build(changed, staged, root / "e2", previous=previous)
@@ -138,10 +138,10 @@ def test_child_id_collisions_are_resolved_as_embedded(spark, monkeypatch):
 
     monkeypatch.setattr(id_rules, "ID_HEX_DIGITS", 2)
     clusters = pd.DataFrame({"record_key": [f"site:sys:{i:04d}" for i in range(400)],
-                             "child_id": [f"k{(i * 7) % 150}" for i in range(400)]})
+                             "cluster_id": [f"k{(i * 7) % 150}" for i in range(400)]})
     expected, _ = id_rules.assign_child_ids(clusters)
     assert expected.drop_duplicates("child_id").shape[0] == 150
-    first_choice = clusters.groupby("child_id")["record_key"].min().map(id_rules._hash_id)
+    first_choice = clusters.groupby("cluster_id")["record_key"].min().map(id_rules._hash_id)
     assert first_choice.duplicated().sum() >= 10  # the case under test: many collisions
     got = _fresh_child_ids(spark.createDataFrame(clusters)).toPandas()
     merged = expected.merge(got, on="record_key", suffixes=("", "_spark"))

@@ -75,7 +75,7 @@ def test_link_engine_spark_reads_and_writes_urls(spark, staged, tmp_path, monkey
                                   expected.sort_values("record_key").reset_index(drop=True), check_dtype=False)
     for name in ("model.json", "review.csv", "summary.json"):
         assert (out / name).stat().st_size > 0, name
-    assert json.loads((out / "summary.json").read_text())["children"] == expected["child_id"].nunique()
+    assert json.loads((out / "summary.json").read_text())["children"] == expected["cluster_id"].nunique()
 
 
 def test_embedded_engine_refuses_urls(staged, tmp_path):

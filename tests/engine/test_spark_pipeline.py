@@ -54,8 +54,8 @@ def test_sample_data_pipeline_on_spark_equals_embedded(spark, tmp_path):
     spark_link(staged["spark"], tmp_path / "spark" / "linked", spark=spark)
     clusters = {e: pq.read_table(tmp_path / e / "linked" / "clusters.parquet").to_pandas() for e in staged}
     assert clusters["spark"]["record_key"].tolist() == clusters["embedded"]["record_key"].tolist()
-    assert clusters["spark"]["child_id"].tolist() == clusters["embedded"]["child_id"].tolist()
-    assert clusters["embedded"]["child_id"].nunique() < len(clusters["embedded"])  # records were linked
+    assert clusters["spark"]["cluster_id"].tolist() == clusters["embedded"]["cluster_id"].tolist()
+    assert clusters["embedded"]["cluster_id"].nunique() < len(clusters["embedded"])  # records were linked
 
     build(tmp_path / "embedded" / "linked", staged["embedded"], tmp_path / "embedded" / "dataset")
     spark_build(tmp_path / "spark" / "linked", staged["spark"], tmp_path / "spark" / "dataset", spark=spark)

@@ -44,7 +44,7 @@ def build_world(root: Path, n_children: int, seed: int, linkage: str = "model") 
     linked = root / "linked"
     linked.mkdir(parents=True, exist_ok=True)
     if linkage == "truth":
-        truth.rename(columns={"true_child_id": "child_id"})[["record_key", "child_id"]].to_parquet(
+        truth.rename(columns={"true_child_id": "cluster_id"})[["record_key", "cluster_id"]].to_parquet(
             linked / "clusters.parquet", index=False)
     else:
         link_table(person).clusters.to_parquet(linked / "clusters.parquet", index=False)

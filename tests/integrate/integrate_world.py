@@ -1,5 +1,5 @@
 """A tiny hand-made world: three children, two sites, three systems, written as staged
-canonical tables plus a perfect clusters.parquet (child_id = the true child)."""
+canonical tables plus a perfect clusters.parquet (cluster_id = the true child)."""
 
 from __future__ import annotations
 
@@ -90,8 +90,8 @@ def write_world(root: Path, *, people=PEOPLE, episodes=EPISODES, formulations=FO
         staged.append(directory)
     linked = root / "linked"
     linked.mkdir(parents=True, exist_ok=True)
-    clusters = pd.DataFrame({"record_key": person["record_key"], "child_id": person["record_key"].map(TRUE_CHILD)})
-    clusters["cluster_size"] = clusters.groupby("child_id")["record_key"].transform("size")
+    clusters = pd.DataFrame({"record_key": person["record_key"], "cluster_id": person["record_key"].map(TRUE_CHILD)})
+    clusters["cluster_size"] = clusters.groupby("cluster_id")["record_key"].transform("size")
     clusters.to_parquet(linked / "clusters.parquet", index=False)
     keys = person["record_key"].tolist()
     pairs = pd.DataFrame([(a, b) for i, a in enumerate(keys) for b in keys[i + 1:]],

@@ -58,7 +58,7 @@ def write_synthetic_world(root: Path, n_children: int = 300, seed: int = 42,
         staged.append(directory)
     linked = root / "linked"
     linked.mkdir(parents=True)
-    truth.rename(columns={"true_child_id": "child_id"})[["record_key", "child_id"]].to_parquet(
+    truth.rename(columns={"true_child_id": "cluster_id"})[["record_key", "cluster_id"]].to_parquet(
         linked / "clusters.parquet", index=False)
     (root / "truth").mkdir()
     truth.to_parquet(root / "truth" / "records.parquet", index=False)

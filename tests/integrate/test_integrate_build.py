@@ -86,10 +86,21 @@ def test_record_missing_from_clusters_is_a_clear_error(world, tmp_path):
     assert err.value.file.endswith("person.parquet") and "stairs-link link" in err.value.fix
 
 
+def test_linked_dir_from_before_the_cluster_id_rename_asks_to_rerun_link(world, tmp_path):
+    linked, staged = world
+    clusters = pd.read_parquet(linked / "clusters.parquet")
+    clusters.rename(columns={"cluster_id": "child_id"}).to_parquet(linked / "clusters.parquet")
+    with pytest.raises(IntegrationError, match="written by an older stairs-link") as err:
+        build(linked, staged, tmp_path / "ds")
+    assert err.value.reason == "old_linked_format" and err.value.column == "child_id"
+    assert err.value.file.endswith("clusters.parquet") and "re-run `stairs-link link`" in err.value.fix
+    assert not (tmp_path / "ds").exists()
+
+
 def test_record_in_two_clusters_is_an_error(world, tmp_path):
     linked, staged = world
     clusters = pd.read_parquet(linked / "clusters.parquet")
-    extra = clusters.iloc[:1].assign(child_id="Z")
+    extra = clusters.iloc[:1].assign(cluster_id="Z")
     pd.concat([clusters, extra]).to_parquet(linked / "clusters.parquet")
     with pytest.raises(IntegrationError, match="more than one row") as err:
         build(linked, staged, tmp_path / "ds")

@@ -9,7 +9,7 @@ from stairs_link.integrate import assign_child_ids, build
 
 
 def _clusters(assignments: dict[str, str]) -> pd.DataFrame:
-    return pd.DataFrame({"record_key": list(assignments), "child_id": list(assignments.values())})
+    return pd.DataFrame({"record_key": list(assignments), "cluster_id": list(assignments.values())})
 
 
 def test_ids_do_not_depend_on_cluster_labels_or_order():

@@ -13,7 +13,7 @@ from stairs_link.linkage.evaluate import attach_columns, evaluate_clusters, form
 
 
 def _frames(pred: dict[str, str], true: dict[str, str], **extra: dict[str, str]):
-    clusters = pd.DataFrame({"record_key": list(pred), "child_id": list(pred.values())})
+    clusters = pd.DataFrame({"record_key": list(pred), "cluster_id": list(pred.values())})
     truth = pd.DataFrame({"record_key": list(true), "true_child_id": list(true.values())})
     for column, values in extra.items():
         truth[column] = truth["record_key"].map(values)
@@ -25,7 +25,7 @@ def _brute_force(clusters: pd.DataFrame, truth: pd.DataFrame) -> tuple[float, fl
     m = clusters.merge(truth, on="record_key")
     pred, true = set(), set()
     for (i, a), (j, b) in itertools.combinations(m.iterrows(), 2):
-        if a["child_id"] == b["child_id"]:
+        if a["cluster_id"] == b["cluster_id"]:
             pred.add((i, j))
         if a["true_child_id"] == b["true_child_id"]:
             true.add((i, j))
@@ -141,10 +141,10 @@ def test_bad_inputs_raise_clear_errors():
     clusters, truth = _frames({"a": "P1", "b": "P1"}, {"a": "T1", "b": "T1"})
     with pytest.raises(LinkageError, match="more than once"):
         evaluate_clusters(pd.concat([clusters, clusters.iloc[:1]]), truth)
-    with pytest.raises(LinkageError, match="no column 'child_id'"):
-        evaluate_clusters(clusters.rename(columns={"child_id": "cid"}), truth)
+    with pytest.raises(LinkageError, match="no column 'cluster_id'"):
+        evaluate_clusters(clusters.rename(columns={"cluster_id": "cid"}), truth)
     with pytest.raises(LinkageError, match="empty value"):
-        evaluate_clusters(clusters.assign(child_id=[None, "P1"]), truth)
+        evaluate_clusters(clusters.assign(cluster_id=[None, "P1"]), truth)
     with pytest.raises(LinkageError, match="by 'ethnic_group'"):
         evaluate_clusters(clusters, truth, by=["ethnic_group"])
 
@@ -168,7 +168,7 @@ def test_attach_columns_from_record_key_and_staged(tmp_path):
 def _write_linked(tmp_path, clusters: pd.DataFrame, truth: pd.DataFrame):
     linked = tmp_path / "linked"
     linked.mkdir()
-    clusters.assign(cluster_size=clusters.groupby("child_id")["record_key"].transform("size")).to_parquet(
+    clusters.assign(cluster_size=clusters.groupby("cluster_id")["record_key"].transform("size")).to_parquet(
         linked / "clusters.parquet")
     truth_dir = tmp_path / "truth"
     truth_dir.mkdir()
@@ -256,3 +256,19 @@ def test_loaders_find_files_and_explain_bad_ones(tmp_path):
     for given in (synth_out, synth_out / "truth", synth_out / "truth" / "records.parquet"):
         frame, path = load_truth(given)
         assert path.endswith("records.parquet") and frame["record_key"].tolist() == ["a"]
+
+
+def test_cli_evaluate_refuses_a_linked_dir_from_before_the_cluster_id_rename(tmp_path):
+    from click.testing import CliRunner
+
+    from stairs_link.cli.link_cmd import evaluate
+
+    clusters, truth = _frames({"a": "P1", "b": "P1"}, {"a": "T1", "b": "T1"})
+    linked, truth_dir = _write_linked(tmp_path, clusters, truth)
+    old = pd.read_parquet(linked / "clusters.parquet").rename(columns={"cluster_id": "child_id"})
+    old.to_parquet(linked / "clusters.parquet")
+    result = CliRunner().invoke(evaluate, [str(linked), "--truth", str(truth_dir)])
+    assert result.exit_code == 2, result.output
+    assert "column 'child_id'" in result.output and "written by an older stairs-link" in result.output
+    assert "Fix: re-run `stairs-link link`" in result.output
+    assert "Traceback" not in result.output

@@ -39,7 +39,7 @@ def test_link_writes_every_output(staged, tmp_path):
     for name in ("clusters.parquet", "pairs.parquet", "model.json", "review.csv", "summary.json"):
         assert (out / name).exists(), name
     clusters = pd.read_parquet(out / "clusters.parquet")
-    assert list(clusters.columns) == ["record_key", "child_id", "cluster_size"] and len(clusters) == n
+    assert list(clusters.columns) == ["record_key", "cluster_id", "cluster_size"] and len(clusters) == n
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["records"] == n and "total" in summary["timings_seconds"]
     assert (out / "review.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # BOM, for Excel
@@ -63,7 +63,7 @@ def test_link_writes_every_output(staged, tmp_path):
         result = _run(["link", *dirs, "--out", str(tmp_path / run), "--model", str(out / "model.json"),
                        "--decisions", str(decisions), "-q"])
         assert result.exit_code == 0, result.output
-        child = pd.read_parquet(tmp_path / run / "clusters.parquet").set_index("record_key")["child_id"]
+        child = pd.read_parquet(tmp_path / run / "clusters.parquet").set_index("record_key")["cluster_id"]
         assert child[linked.record_key_l] != child[linked.record_key_r]
 
 

@@ -35,8 +35,8 @@ def pairwise_f1(clusters: pd.DataFrame, truth: pd.DataFrame) -> tuple[float, flo
     def pairs(sizes: pd.Series) -> int:
         return int((sizes * (sizes - 1) // 2).sum())
 
-    tp = pairs(frame.groupby(["child_id", "true_child_id"]).size())
-    precision = tp / pairs(frame.groupby("child_id").size())
+    tp = pairs(frame.groupby(["cluster_id", "true_child_id"]).size())
+    precision = tp / pairs(frame.groupby("cluster_id").size())
     recall = tp / pairs(frame.groupby("true_child_id").size())
     return precision, recall, 2 * precision * recall / (precision + recall)
 
@@ -47,8 +47,8 @@ def test_end_to_end_accuracy_on_small_synthetic_world(world, linked):
     assert linked.clusters["record_key"].is_unique
     precision, recall, f1 = pairwise_f1(linked.clusters, truth)
     assert precision >= 0.97 and recall >= 0.95 and f1 >= 0.97, (precision, recall, f1)
-    sizes = linked.clusters.groupby("child_id").size()
-    assert (linked.clusters["cluster_size"].to_numpy() == sizes.reindex(linked.clusters["child_id"]).to_numpy()).all()
+    sizes = linked.clusters.groupby("cluster_id").size()
+    assert (linked.clusters["cluster_size"].to_numpy() == sizes.reindex(linked.clusters["cluster_id"]).to_numpy()).all()
 
 
 def test_outputs_explain_every_link(linked):
@@ -91,7 +91,7 @@ def test_deterministic_pass_links_shared_nhs_unless_demographics_conflict():
               for k in range(200)]
     person = pd.DataFrame(rows + filler).sample(frac=1, random_state=int(rng.integers(100)))
     out = link_table(person, dataclasses.replace(FAST, u_sample_pairs=10_000))
-    child = out.clusters.set_index("record_key")["child_id"]
+    child = out.clusters.set_index("record_key")["cluster_id"]
     assert child["a"] == child["b"]
     assert child["c"] != child["d"]
     assert out.summary["deterministic_conflicts"] == 1
@@ -101,17 +101,17 @@ def test_deterministic_pass_links_shared_nhs_unless_demographics_conflict():
 
 
 def test_decisions_override_the_model(world, linked):
-    clusters = linked.clusters.set_index("record_key")["child_id"]
+    clusters = linked.clusters.set_index("record_key")["cluster_id"]
     pairs = linked.pairs
     strong = pairs[pairs["linked"] & (pairs["match_probability"] > 0.999)].iloc[0]
     # a pair no rule would link: two records of different children
-    keys = linked.clusters.drop_duplicates("child_id")["record_key"].to_numpy()
+    keys = linked.clusters.drop_duplicates("cluster_id")["record_key"].to_numpy()
     a, b = keys[0], keys[1]
     assert clusters[a] != clusters[b]
     decisions = pd.DataFrame({"record_key_l": [strong.record_key_l, a], "record_key_r": [strong.record_key_r, b],
                               "decision": ["non-match", "match"]})
     out = link_table(world[0], model=linked.model, decisions=decisions)
-    child = out.clusters.set_index("record_key")["child_id"]
+    child = out.clusters.set_index("record_key")["cluster_id"]
     assert child[strong.record_key_l] != child[strong.record_key_r]
     assert child[a] == child[b]
     decided = out.pairs[out.pairs["decision"].notna()]
@@ -179,7 +179,7 @@ def test_config_errors_list_every_problem():
 
 def test_large_clusters_are_reported(world):
     out = link_table(world[0], dataclasses.replace(FAST, max_cluster_size=2))
-    sizes = out.clusters.drop_duplicates("child_id")["cluster_size"]
+    sizes = out.clusters.drop_duplicates("cluster_id")["cluster_size"]
     assert out.summary["large_cluster_count"] == int((sizes > 2).sum()) > 0
     assert all(c["size"] > 2 for c in out.summary["large_clusters"])
 
@@ -199,6 +199,6 @@ def test_degenerate_data_trains_and_links():
     out = link_table(pd.DataFrame(rows), dataclasses.replace(FAST, u_sample_pairs=20_000))
     for c in out.model["comparisons"]:
         assert all(np.isfinite(c["weight"])) and all(0 < m <= 1 for m in c["m"]), c["name"]
-    child = out.clusters.set_index("record_key")["child_id"]
+    child = out.clusters.set_index("record_key")["cluster_id"]
     assert all(child[f"a{k}"] == child[f"b{k}"] for k in range(150))
-    assert out.clusters["child_id"].nunique() == 150
+    assert out.clusters["cluster_id"].nunique() == 150

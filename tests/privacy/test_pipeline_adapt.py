@@ -157,7 +157,7 @@ def test_link_cli_on_pseudonymised_sites(runs, tmp_path):
     assert "bloom" in {c["kind"] for c in model["config"]["comparisons"]}
     clusters = pd.read_parquet(out / "clusters.parquet")
     sites = clusters["record_key"].str.split(":").str[0]
-    assert (sites.groupby(clusters["child_id"]).nunique() == 2).sum() > 0  # children linked across sites
+    assert (sites.groupby(clusters["cluster_id"]).nunique() == 2).sum() > 0  # children linked across sites
     review = (out / "review.csv").read_text(encoding="utf-8")
     assert "_bf" not in review.splitlines()[0]
     refused = CliRunner().invoke(cli, ["link", str(runs["a_k1"]), str(runs["b_k2"]), "--out", str(tmp_path / "x")])

@@ -123,7 +123,7 @@ def test_a_different_key_links_nothing_across_keys():
     config = config_for_person(first)
     clusters = link_table(both, config).clusters
     origin = np.where(clusters["record_key"].str.startswith("k2:"), 2, 1)
-    mixed = pd.Series(origin).groupby(clusters["child_id"].to_numpy()).nunique()
+    mixed = pd.Series(origin).groupby(clusters["cluster_id"].to_numpy()).nunique()
     assert (mixed == 1).all()
 
 

@@ -72,7 +72,7 @@ def test_wrong_column_type_is_a_critical_failure(tmp_path: Path) -> None:
 def test_linked_directory_alone_is_not_enough(tmp_path: Path) -> None:
     linked = tmp_path / "linked"
     linked.mkdir()
-    pq.write_table(pa.table({"record_key": ["a:b:1"], "child_id": ["c1"], "cluster_size": [1]}),
+    pq.write_table(pa.table({"record_key": ["a:b:1"], "cluster_id": ["c1"], "cluster_size": [1]}),
                    linked / "clusters.parquet")
     code, output = _run("check", str(linked), "--out", str(tmp_path / "out"))
     assert code == 2, output

@@ -43,9 +43,9 @@ def test_contradictions_within_a_child(tmp_path: Path, two_sites) -> None:
     a, b, keys_a, keys_b = two_sites
     clusters = pd.DataFrame({
         "record_key": keys_a + keys_b,
-        "child_id": ["c0", "c1", "c2", "c3", "c0", "c1", "c4", "c5"],
+        "cluster_id": ["c0", "c1", "c2", "c3", "c0", "c1", "c4", "c5"],
     })
-    clusters["cluster_size"] = clusters.groupby("child_id")["record_key"].transform("size")
+    clusters["cluster_size"] = clusters.groupby("cluster_id")["record_key"].transform("size")
     linked = _linked(tmp_path, clusters)
     result = check([a, b, linked], tmp_path / "report")
     by_id = {o.check_id: o for o in result.results if o.scope == "linked"}
@@ -53,7 +53,7 @@ def test_contradictions_within_a_child(tmp_path: Path, two_sites) -> None:
     assert by_id["linked.date_of_birth.consistent"].success
     overlap = by_id["linked.episode.no_overlap"]
     assert overlap.unexpected_count == 1  # c1 only: c0's stays follow each other
-    assert {e["values"]["child_id"] for e in overlap.examples} == {"c1"}
+    assert {e["values"]["cluster_id"] for e in overlap.examples} == {"c1"}
     assert {e["values"]["admission_date"] for e in overlap.examples} == {"2023-**-**"}  # masked
     assert by_id["linked.cluster_size.not_oversized"].success
     assert by_id["linked.record_key.known"].success
@@ -64,7 +64,7 @@ def test_contradictions_within_a_child(tmp_path: Path, two_sites) -> None:
 def test_oversized_and_inconsistent_clusters_fail(tmp_path: Path, two_sites) -> None:
     a, b, keys_a, keys_b = two_sites
     clusters = pd.DataFrame({"record_key": keys_a + keys_b + ["sch-oakfield:systmone:GHOST"],
-                             "child_id": ["big"] * 8 + ["g"], "cluster_size": [8] * 8 + [2]})
+                             "cluster_id": ["big"] * 8 + ["g"], "cluster_size": [8] * 8 + [2]})
     linked = _linked(tmp_path, clusters)
     out = CliRunner().invoke(cli, ["check", str(a), str(b), str(linked), "--out", str(tmp_path / "r"),
                                    "--max-cluster-size", "6"])
@@ -80,7 +80,16 @@ def test_linked_dir_without_required_columns(tmp_path: Path, two_sites) -> None:
     linked = _linked(tmp_path, pd.DataFrame({"record_key": keys_a}))
     out = CliRunner().invoke(cli, ["check", str(a), str(linked), "--out", str(tmp_path / "r")])
     assert out.exit_code == 2
-    assert "clusters.parquet" in out.output and "child_id" in out.output
+    assert "clusters.parquet" in out.output and "cluster_id" in out.output
+
+
+def test_linked_dir_from_before_the_cluster_id_rename(tmp_path: Path, two_sites) -> None:
+    a, b, keys_a, _ = two_sites
+    linked = _linked(tmp_path, pd.DataFrame({"record_key": keys_a, "child_id": "c0", "cluster_size": 4}))
+    out = CliRunner().invoke(cli, ["check", str(a), str(linked), "--out", str(tmp_path / "r")])
+    assert out.exit_code == 2, out.output
+    assert "column 'child_id'" in out.output and "written by an older stairs-link" in out.output
+    assert "Fix: re-run `stairs-link link`" in out.output and "Traceback" not in out.output
 
 
 def test_dob_contradiction_in_pseudonymised_mode(tmp_path: Path, two_sites) -> None:
@@ -95,7 +104,7 @@ def test_dob_contradiction_in_pseudonymised_mode(tmp_path: Path, two_sites) -> N
         person["date_of_birth"] = None
         write_table("person", person, directory / "person.parquet")
     clusters = pd.DataFrame({"record_key": [keys_a[0], keys_b[0], keys_a[2], keys_b[2]],
-                             "child_id": ["c0", "c0", "c2", "c2"], "cluster_size": 2})
+                             "cluster_id": ["c0", "c0", "c2", "c2"], "cluster_size": 2})
     result = check([a, b, _linked(tmp_path, clusters)], tmp_path / "report")
     dob = next(o for o in result.results if o.check_id == "linked.date_of_birth.consistent")
     assert dob.columns == ["dob_bf"]

@@ -75,6 +75,7 @@ from stairs_link.integrate.inputs import (
 from stairs_link.integrate.survivorship import FIELDS, OPTIONAL_FIELDS
 from stairs_link.integrate.transitions import TransitionRules
 from stairs_link.schema import arrow_schema
+from stairs_link.schema.linked import CLUSTER_ID, check_cluster_columns
 from stairs_link.schema.tables import SCHEMA_VERSION, SCHEMA_VERSION_KEY, columns_of
 
 STAGED_TABLES = ["person", *EVENT_TABLES]
@@ -145,7 +146,7 @@ def spark_build(
         record_map = _fresh_child_ids(clusters)
     else:  # the global matching with the previous dataset runs on the driver (see docstring)
         prev_map, prev_history = _load_previous(previous)
-        frame = clusters.select("record_key", "child_id").toPandas()
+        frame = clusters.select("record_key", CLUSTER_ID).toPandas()
         mapping, history = id_rules.assign_child_ids(frame, prev_map, prev_history)
         record_map = spark.createDataFrame(mapping, "record_key string, child_id string")
     record_map = record_map.persist()
@@ -365,7 +366,7 @@ def _with_position(df: Any) -> Any:
 
 
 def _read_clusters(spark: Any, linked: str) -> Any:
-    """load_clusters in Spark: record_key, child_id (as text), _pos; same errors."""
+    """load_clusters in Spark: record_key, cluster_id (as text), _pos; same errors."""
     from pyspark.sql import functions as F
 
     path = _join(linked, "clusters.parquet")
@@ -373,23 +374,24 @@ def _read_clusters(spark: Any, linked: str) -> Any:
         raise IntegrationError("clusters.parquet not found in the linked directory", reason="missing_file", file=path,
                                fix="run `stairs-link link STAGED... --out LINKED` first and pass LINKED")
     data = spark.read.parquet(path)
-    for column in ("record_key", "child_id"):
+    check_cluster_columns(data.columns, path, IntegrationError)
+    for column in ("record_key", CLUSTER_ID):
         if column not in data.columns:
             raise IntegrationError("required column missing from clusters.parquet", reason="missing_column",
                                    file=path, column=column, fix="re-create it with `stairs-link link`")
-    data = _with_position(data).select("record_key", "child_id", "_pos").persist()
-    null = F.col("record_key").isNull() | F.col("child_id").isNull()
+    data = _with_position(data).select("record_key", CLUSTER_ID, "_pos").persist()
+    null = F.col("record_key").isNull() | F.col(CLUSTER_ID).isNull()
     stats = data.agg(F.sum(null.cast("long")).alias("null"), F.count("*").alias("rows"),
                      F.countDistinct("record_key").alias("keys")).first()
     if stats["null"]:
         first = _first(data.where(null), ["_pos"])
-        column = "record_key" if first["record_key"] is None else "child_id"
+        column = "record_key" if first["record_key"] is None else CLUSTER_ID
         raise null_cluster_error(int(stats["null"]), int(first["_pos"]), column, path)
     if stats["keys"] < stats["rows"]:
         counts = data.groupBy("record_key").agg(F.count("*").alias("n")).where("n > 1")
         first = _first(data.join(counts, "record_key"), ["_pos"])
         raise duplicate_record_error(int(stats["rows"] - stats["keys"]), int(first["_pos"]), path)
-    return data.withColumn("child_id", F.col("child_id").cast("string"))
+    return data.withColumn(CLUSTER_ID, F.col(CLUSTER_ID).cast("string"))
 
 
 def _kept_person(person: Any) -> Any:
@@ -461,7 +463,7 @@ def _fresh_child_ids(clusters: Any) -> Any:
     from pyspark.sql import functions as F
 
     digits = id_rules.ID_HEX_DIGITS
-    mins = (clusters.groupBy(F.col("child_id").alias("cluster"))
+    mins = (clusters.groupBy(F.col(CLUSTER_ID).alias("cluster"))
             .agg(F.min("record_key").alias("min_key"))
             .withColumn("cand", F.concat(F.lit("C"), F.substring(F.sha2(F.col("min_key"), 256), 1, digits)))
             .persist())
@@ -472,7 +474,7 @@ def _fresh_child_ids(clusters: Any) -> Any:
         table = spark.createDataFrame(fixed, "cluster string, fixed string")
         mins = mins.join(F.broadcast(table), "cluster", "left").withColumn("cand", F.coalesce("fixed", "cand"))
     ids = mins.select("cluster", F.col("cand").alias("child_id"))
-    return clusters.select("record_key", F.col("child_id").alias("cluster")).join(ids, "cluster") \
+    return clusters.select("record_key", F.col(CLUSTER_ID).alias("cluster")).join(ids, "cluster") \
         .select("record_key", "child_id")
 
 

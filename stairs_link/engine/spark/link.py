@@ -12,7 +12,7 @@ Stage by stage (compare ``stairs_link.linkage.pipeline.link_table``):
    (``pipeline._random_pairs`` with the configured seed), compared in Spark;
 5. scoring, deterministic pass, conflicts and decisions run per batch (``kernels.score_batches``);
 6. clustering: connected components of accepted edges by min-label propagation in Spark, then
-   the embedded constrained union-find per bucket of components (applyInPandas); child_ids
+   the embedded constrained union-find per bucket of components (applyInPandas); cluster_ids
    are numbered by each cluster's smallest record key, as ``pipeline._clusters_frame`` does.
 
 Nothing proportional to the number of records or pairs is collected to the driver except the
@@ -56,7 +56,7 @@ from stairs_link.schema.tables import columns_of
 class SparkLinkOutput:
     """Result of a Spark linkage run: Spark DataFrames for the large outputs."""
 
-    clusters: Any  # Spark DataFrame: record_key, child_id, cluster_size (in input order)
+    clusters: Any  # Spark DataFrame: record_key, cluster_id, cluster_size (in input order)
     pairs: Any  # Spark DataFrame: the embedded pairs.parquet columns, sorted as it is
     model: dict[str, Any]
     summary: dict[str, Any]
@@ -461,8 +461,8 @@ def spark_link_table(spark: Any, person: Any, config: LinkageConfig | None = Non
                                          F.count("*").cast("int").alias("cluster_size"))
     ranked = with_row_index(sizes.orderBy("first"), "rank")
     clusters = (labelled.join(ranked.select("ckey", "rank", "cluster_size"), "ckey")
-                .withColumn("child_id", F.concat(F.lit("child-"), F.lpad(F.col("rank").cast("string"), 7, "0")))
-                .orderBy("idx").select("record_key", "child_id", "cluster_size").persist())
+                .withColumn("cluster_id", F.concat(F.lit("child-"), F.lpad(F.col("rank").cast("string"), 7, "0")))
+                .orderBy("idx").select("record_key", "cluster_id", "cluster_size").persist())
     children = ranked.count()
     clock.lap("clustering")
 
@@ -524,9 +524,9 @@ def _summary(kept, clusters, ranked, plan, n_pairs, counters, fs, clock, cstats,
     dist = {int(r["cluster_size"]): int(r["n"]) for r in
             ranked.groupBy("cluster_size").agg(F.count("*").alias("n")).collect()}
     large_df = (clusters.where(F.col("cluster_size") > config.max_cluster_size)
-                .select("child_id", "cluster_size").distinct())
+                .select("cluster_id", "cluster_size").distinct())
     large_count = large_df.count()
-    large = large_df.orderBy(F.desc("cluster_size"), "child_id").limit(100).collect()  # the 100 largest
+    large = large_df.orderBy(F.desc("cluster_size"), "cluster_id").limit(100).collect()  # the 100 largest
     return {
         "records": n,
         "children": children,
@@ -544,7 +544,7 @@ def _summary(kept, clusters, ranked, plan, n_pairs, counters, fs, clock, cstats,
         "clustering": cstats,
         "cluster_size_distribution": {str(k): v for k, v in sorted(dist.items())},
         "large_cluster_count": int(large_count),
-        "large_clusters": [{"child_id": r["child_id"], "size": int(r["cluster_size"])} for r in large],
+        "large_clusters": [{"cluster_id": r["cluster_id"], "size": int(r["cluster_size"])} for r in large],
         "max_cluster_size": config.max_cluster_size,
         "timings_seconds": clock.timings,
         "engine": "spark",
