@@ -43,7 +43,7 @@ def test_temporary_upn_does_not_split_a_child() -> None:
     def together(config: LinkageConfig) -> int:
         clusters = link_table(table, config).clusters.merge(truth, on="record_key")
         mine = clusters[clusters["true_child_id"].isin(children)]
-        return int((mine.groupby("true_child_id")["child_id"].nunique() == 1).sum())
+        return int((mine.groupby("true_child_id")["cluster_id"].nunique() == 1).sum())
 
     old = dataclasses.replace(FAST, comparisons=tuple(
         dataclasses.replace(c, validator="upn") if c.name == "upn" else c for c in FAST.comparisons))

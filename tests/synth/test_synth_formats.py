@@ -103,7 +103,7 @@ def test_formats_link_with_the_sample_data(adapted: tuple[Path, dict, list[Path]
     assert clusters["true_child_id"].notna().all()
     system = clusters["record_key"].str.split(":").str[1]
     found = true_pairs = false_pairs = linked_pairs = 0
-    for key, other in (("true_child_id", "child_id"), ("child_id", "true_child_id")):
+    for key, other in (("true_child_id", "cluster_id"), ("cluster_id", "true_child_id")):
         for _, group in clusters.assign(new=system.isin(NEW)).groupby(key):
             for a, b in itertools.combinations(group.to_dict("records"), 2):
                 if not (a["new"] or b["new"]):
