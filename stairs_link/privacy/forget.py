@@ -2,7 +2,7 @@
 
 Whoever holds Bloom-filter encodings can attack them (docs/privacy.md, measured by
 ``bench/bench_attacks.py``). A linkage unit needs them only while it links: afterwards the
-clusters (``child_id`` per record key) and the clear analysis columns are all ``build`` and the
+clusters (``cluster_id`` per record key) and the clear analysis columns are all ``build`` and the
 evaluation use. :func:`forget_encodings` nulls every ``*_bf`` column of a pseudonymised staged
 directory's ``person.parquet`` (the file is rewritten beside itself and swapped in, so a
 crash leaves the old file or the new one, never half of each) and records in
