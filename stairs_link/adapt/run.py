@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from stairs_link import __version__
+from stairs_link import progress as progress_report
 from stairs_link.adapt.readers import DEFAULT_BLOCK_BYTES, Batch, FileInfo, open_export
 from stairs_link.adapt.transform import TEXT, SeenIds, TableContext, transform_batch
 from stairs_link.errors import InputFileError, MappingError, Problem
@@ -441,11 +442,13 @@ def _adapt_file(path: Path, name: str, table: str, mapping: Mapping, *, ctx_args
     counts = {"rows_in": 0, "rows_staged": 0, "rows_rejected": 0, "rows_skipped": 0, "rejects": 0}
     unknown: dict[str, Counter] = {}
     invalid: dict[str, Counter] = {}
-    for batch in batches:
-        _adapt_batch(batch, ctx, table, writers[0], writers[1], counts, unknown, invalid, mapping.id,
-                     background, pseudo)
-        if progress:
-            print(f"  {table}: {name}: {counts['rows_in']:,} rows read", file=sys.stderr)
+    with progress_report.stage(f"adapt {table}: {name}", unit="rows") as bar:
+        for batch in batches:
+            _adapt_batch(batch, ctx, table, writers[0], writers[1], counts, unknown, invalid, mapping.id,
+                         background, pseudo)
+            bar.advance(len(batch.frame))
+            if progress and not progress_report.bars_shown():
+                print(f"  {table}: {name}: {counts['rows_in']:,} rows read", file=sys.stderr)
     entry = source_entry(table, name, counts, unknown, invalid)
     if info.unmatched and counts["rows_in"]:
         entry["unmatched_paths"] = list(info.unmatched)

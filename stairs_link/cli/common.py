@@ -64,8 +64,11 @@ class StairsCommand(click.Command):
         super().__init__(*args, **kwargs)
 
     def invoke(self, ctx: click.Context):  # noqa: ANN201 - click's signature
+        from stairs_link.cli.progress_bars import reporting
+
         try:
-            return super().invoke(ctx)
+            with reporting(quiet=bool(ctx.params.get("quiet"))):  # progress bars for library stages
+                return super().invoke(ctx)
         except StairsLinkError as exc:
             error = click.ClickException(str(exc))
             error.exit_code = 2

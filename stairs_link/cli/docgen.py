@@ -25,7 +25,10 @@ Generated from `--help` by `python -m stairs_link.cli.docgen`; do not edit by ha
 
 - `-o/--out`: what the command writes (a directory or a file); `mapping check` writes nothing.
 - `-q/--quiet`: no progress messages or progress bars on stderr. The command's result still
-  goes to stdout. Progress bars appear only when stderr is a terminal.
+  goes to stdout. Progress bars (adapt: rows per file; check: suites; link: pairs compared
+  against the blocking plan's total, random pairs for u, pairs scored; build: tables written;
+  `--engine spark`: Spark's own stage bars) appear only when stderr is a terminal, so logs
+  and pipes never hold bar characters.
 - `--json`: the command's summary as one JSON document on stdout, instead of the lines for
   people, for scripts and schedulers. Progress and warnings stay on stderr.
 - Exit codes: `0` done; `1` a check failed (`check`: a critical quality check;

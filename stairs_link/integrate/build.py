@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from stairs_link import progress as progress_report
 from stairs_link.integrate.attribution import (
     COVERAGE_COLUMNS,
     EVENT_DATES,
@@ -123,7 +124,8 @@ def build(
     out_dir.mkdir(parents=True, exist_ok=True)
     tables = assemble_children(person, {t: staged.tables[t] for t in EVENT_TABLES}, load_pairs(linked_dir), rules)
     files: list[str] = []
-    for name, data in tables.outputs().items():
+    outputs = tables.outputs()
+    for name, data in progress_report.track(outputs.items(), "build: writing tables", total=len(outputs)):
         pq.write_table(data, out_dir / name, compression="zstd")
         files.append(name)
 

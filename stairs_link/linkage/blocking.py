@@ -9,7 +9,7 @@ global set of pairs is ever held for de-duplication.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -188,10 +188,11 @@ def plan_blocking(config: LinkageConfig, feats: Features, new: np.ndarray | None
     return BlockingPlan(config.blocking, keys, counts, largest, missing, new)
 
 
-def blocked_pairs(plan: BlockingPlan, chunk_pairs: int
+def blocked_pairs(plan: BlockingPlan, chunk_pairs: int, advance: Callable[[int], None] | None = None,
                   ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, int]]:
     """Yield (i, j, rule_mask, rule index) chunks; each pair is produced once, by the first
-    rule that finds it."""
+    rule that finds it. ``advance`` is told how many of the plan's candidate pairs
+    (``plan.total``, pairs found by several rules counted once per rule) each chunk covered."""
     for r, key in enumerate(plan.keys):
         missing = plan.missing[r]
         if plan.new is not None:  # new records joined to their key groups (as Splink's
@@ -204,6 +205,8 @@ def blocked_pairs(plan: BlockingPlan, chunk_pairs: int
         else:
             chunks = iter_pairs_missing(key, missing, chunk_pairs)
         for i, j in chunks:
+            if advance is not None:
+                advance(len(i))
             mask = plan.rule_mask(i, j)
             earlier = mask & np.uint32((1 << r) - 1)
             new = earlier == 0

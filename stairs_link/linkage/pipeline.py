@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from stairs_link import progress as progress_report
 from stairs_link.errors import LinkageError
 from stairs_link.linkage.blocking import BlockingPlan, blocked_pairs, plan_blocking
 from stairs_link.linkage.cluster import CannotLink, cluster
@@ -183,10 +184,11 @@ def link_table(person: pd.DataFrame, config: LinkageConfig | None = None, *, mod
 
     pairs = _Pairs()
     counts: list[pd.Series] = []
-    for i, j, mask, _ in blocked_pairs(plan, config.chunk_pairs):
-        code = pack(compare(comps, feats, i, j), base)
-        pairs.add(i, j, code, mask)
-        counts.append(pd.DataFrame({"code": code, "mask": mask}).value_counts())
+    with progress_report.stage("link: comparing pairs", total=plan.total, unit="pairs") as bar:
+        for i, j, mask, _ in blocked_pairs(plan, config.chunk_pairs, advance=bar.advance):
+            code = pack(compare(comps, feats, i, j), base)
+            pairs.add(i, j, code, mask)
+            counts.append(pd.DataFrame({"code": code, "mask": mask}).value_counts())
     di, dj, dmatch, unknown_decisions = _decision_pairs(decisions, person[config.record_key])
     extra = plan.rule_mask(di, dj) == 0 if len(di) else np.zeros(0, dtype=bool)
     if extra.any():  # decided pairs no blocking rule finds: compare them too
@@ -201,8 +203,12 @@ def link_table(person: pd.DataFrame, config: LinkageConfig | None = None, *, mod
     if fs is None:
         ri, rj = _random_pairs(n, config.u_sample_pairs, config.seed)
         step = 250_000  # chunks keep the string-kernel temporaries small
-        u = estimate_u(np.concatenate([compare(comps, feats, ri[s:s + step], rj[s:s + step])
-                                       for s in range(0, max(len(ri), 1), step)]), comps)
+        with progress_report.stage("link: random pairs for u", total=len(ri), unit="pairs") as bar:
+            sampled = []
+            for s in range(0, max(len(ri), 1), step):
+                sampled.append(compare(comps, feats, ri[s:s + step], rj[s:s + step]))
+                bar.advance(len(ri[s:s + step]))
+        u = estimate_u(np.concatenate(sampled), comps)
         fs = fit_model(patterns, config, u, base, total_pairs,
                        {"u_sample_pairs": int(len(ri)), "records": n, "blocked_pairs": len(pairs)})
         clock.lap("training")
@@ -214,7 +220,8 @@ def link_table(person: pd.DataFrame, config: LinkageConfig | None = None, *, mod
     edges: list[tuple[np.ndarray, ...]] = []
     counters = {"deterministic_links": 0, "deterministic_conflicts": 0}
     suspect: dict[str, list[np.ndarray]] = {comps[k].name: [] for k in det_ks}
-    for i, j, code, mask in pairs.chunks():
+    for i, j, code, mask in progress_report.track(pairs.chunks(), "link: scoring pairs", total=len(pairs),
+                                                  unit="pairs", size=lambda chunk: len(chunk[0])):
         gamma = unpack(code, len(comps), base)
         pw, weight = _score(fs, gamma, i, tf)
         prob = _probability(weight)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from stairs_link import progress
 from stairs_link.errors import QualityError
 from stairs_link.quality.html import render_html
 from stairs_link.quality.linked import MAX_CLUSTER_SIZE, is_linked_dir, linked_checks
@@ -69,21 +70,24 @@ def check(
     # both validates each group on its own (uniqueness is then judged within each group)
     groups = {v: [s for s in staged if s.variant == v] for v in VARIANTS}
     groups = {v: members for v, members in groups.items() if members}
-    for variant, members in groups.items():
-        withheld = WITHHELD_PSEUDONYMISED if variant == PSEUDONYMISED else frozenset()
-        for name in TABLES:
-            parts = [(str(s.directory), s.tables[name]) for s in members if name in s.tables]
-            if not parts:
-                continue
-            # one validation per table over every directory (GX's cost is per expectation,
-            # not per row), with the directory kept in _q_source for the per-directory breakdown
-            original = _concat([t.frame.assign(_q_source=d) for d, t in parts])
-            prepared = _concat([_prepared(t).assign(_q_source=d) for d, t in parts])
-            results.extend(runner.validate(
-                name, load_suite(name, suites_dir, variant), prepared, original,
-                source=_group_source(members, several_groups=len(groups) > 1, variant=variant),
-                show_values=show_values, withheld=withheld,
-            ))
+    suites = sum(1 for members in groups.values() for name in TABLES if any(name in s.tables for s in members))
+    with progress.stage("check: suites", total=suites, unit="suites") as bar:
+        for variant, members in groups.items():
+            withheld = WITHHELD_PSEUDONYMISED if variant == PSEUDONYMISED else frozenset()
+            for name in TABLES:
+                parts = [(str(s.directory), s.tables[name]) for s in members if name in s.tables]
+                if not parts:
+                    continue
+                # one validation per table over every directory (GX's cost is per expectation,
+                # not per row), with the directory kept in _q_source for the per-directory breakdown
+                original = _concat([t.frame.assign(_q_source=d) for d, t in parts])
+                prepared = _concat([_prepared(t).assign(_q_source=d) for d, t in parts])
+                results.extend(runner.validate(
+                    name, load_suite(name, suites_dir, variant), prepared, original,
+                    source=_group_source(members, several_groups=len(groups) > 1, variant=variant),
+                    show_values=show_values, withheld=withheld,
+                ))
+                bar.advance()
     for linked in linked_paths:
         results.extend(linked_checks(linked, staged, show_values=show_values,
                                      max_cluster_size=max_cluster_size))

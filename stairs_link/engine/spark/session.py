@@ -7,6 +7,7 @@ import shutil
 import sys
 from typing import Any
 
+from stairs_link import progress
 from stairs_link.engine import INSTALL_HINT, EngineError, default_master
 
 
@@ -49,7 +50,8 @@ def spark_session(master: str | None = None, *, shuffle_partitions: int | None =
                .config("spark.sql.execution.arrow.maxRecordsPerBatch", "200000")
                .config("spark.sql.adaptive.enabled", "true")
                .config("spark.ui.enabled", "false")
-               .config("spark.ui.showConsoleProgress", "false"))
+               # Spark's own stage bars on stderr when the CLI draws bars (a terminal, no -q)
+               .config("spark.ui.showConsoleProgress", "true" if progress.bars_shown() else "false"))
     if local:
         # local Python workers run this interpreter (the one that has stairs-link installed)
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
