@@ -465,13 +465,13 @@ def _source_spec(table: str, raw: dict[str, Any], doc: _Doc, problems: list[Prob
 def _borrowed_problems(table: str, spec: FieldSpec, raw_tables: dict[str, Any]) -> list[Problem]:
     """A person field ``from_table:`` another table: that table must be mapped, and
     ``latest_by:`` must be one of its date fields."""
-    other = raw_tables.get(spec.from_table) if isinstance(raw_tables, dict) else None
+    other = raw_tables.get(str(spec.from_table)) if isinstance(raw_tables, dict) else None
     where = f"table '{table}', field '{spec.name}'"
     if not isinstance(other, dict):
         return [Problem(reason="bad_field", file=spec.origin, line=spec.line,
                         message=f"{where}: from_table '{spec.from_table}' is not mapped in this file",
                         fix=f"map tables.{spec.from_table} (its source and local_id), or remove `from_table:`")]
-    fields = other.get("fields") if isinstance(other.get("fields"), dict) else {}
+    fields: dict[str, Any] = other["fields"] if isinstance(other.get("fields"), dict) else {}
     if spec.latest_by is None:
         return [Problem(reason="bad_field", file=spec.origin, line=spec.line,
                         message=f"{where}: a child may have several rows in {spec.from_table}; say which value wins",
