@@ -13,6 +13,12 @@ identifiers), then runs, each in a fresh subprocess so peak memory is measured p
 
 Prints rows/s and peak RSS for both and their ratio. Target (issue 2): >= 100,000 rows/s and
 peak < 1.5 GB on 2 cores. POSIX only (the ``resource`` module).
+
+Then (issue 14) nested exports, each at two sizes so it shows whether memory grows with the
+file: a FHIR bulk-export NDJSON of UK Core Patient resources (``--ndjson-records``, default
+1,000,000; target >= 100,000 records/s) and a DfE CTF XML pupil file (``--ctf-pupils``, default
+200,000), adapted with the bundled templates (``uk-core-fhir-patient-ndjson``, ``ctf-pupil``).
+``--skip-csv`` / ``--skip-nested`` run one part only.
 """
 
 from __future__ import annotations
@@ -108,12 +114,102 @@ def child(code: str) -> tuple[float, float, float]:
     return float(wall), int(peak_kb) / 1024, float(cpu)
 
 
+NDJSON_MAPPING = """\
+extends: uk-core-fhir-patient-ndjson
+site_id: sch-bench
+setting_type: SCH
+source_system: fhir-bench
+extracted_at: '2026-03-31'
+tables:
+  person:
+    source: {files: 'Patient.ndjson'}
+"""
+CTF_MAPPING = """\
+extends: ctf-pupil
+site_id: sch-bench
+setting_type: SCH
+source_system: ctf-bench
+extracted_at: '2026-03-31'
+"""
+
+
+def write_ndjson(path: Path, records: int) -> None:
+    """``records`` UK Core Patient resources, one per line, from the generator's person records."""
+    from stairs_link.synth.formats import _patient
+
+    frame = person_frame(records)
+    rows = pd.DataFrame({
+        "given_name": frame["Forename"], "middle_names": frame["Middle Names"], "family_name": frame["Surname"],
+        "date_of_birth": pd.to_datetime(frame["DOB"], format="%d/%m/%Y"),
+        "sex": frame["Gender"].map({"1": "male", "2": "female", "9": "indeterminate", "X": "unknown"}),
+        "postcode": frame["Postcode"], "nhs_number_raw": frame["NHS Number"],
+        "ethnicity": frame["Ethnicity"].map({v: k for k, v in NHS_TO_DFE.items()}),
+    })
+    rng = np.random.default_rng(7)
+    with path.open("w", encoding="utf-8") as out:
+        for i, row in enumerate(rows.to_dict("records")):
+            out.write(json.dumps(_patient(row, str(i + 1), rng), ensure_ascii=False) + "\n")
+
+
+def write_ctf(path: Path, pupils: int) -> None:
+    """A CTF XML file of ``pupils`` pupils (header with LA and establishment, then Pupil records)."""
+    from xml.sax.saxutils import escape
+
+    frame = person_frame(pupils)
+    upn = frame["UPN"].where(frame["UPN"] != "", None)
+    with path.open("w", encoding="utf-8") as out:
+        out.write('<?xml version="1.0" encoding="UTF-8"?>\n<CTfile><Header><SourceSchool><LEA>873</LEA>'
+                  "<Estab>4001</Estab></SourceSchool></Header><CTFpupilData>\n")
+        for i, row in enumerate(frame.to_dict("records")):
+            out.write(f"<Pupil><UPN>{upn.iloc[i] or f'X{i:012d}'}</UPN><Surname>{escape(row['Surname'])}</Surname>"
+                      f"<Forename>{escape(row['Forename'])}</Forename>"
+                      f"<DOB>{row['DOB'][6:]}-{row['DOB'][3:5]}-{row['DOB'][:2]}</DOB>"
+                      f"<Gender>{ {'1': 'M', '2': 'F'}.get(row['Gender'], '') }</Gender>"
+                      f"<BasicDetails><MiddleNames>{escape(row['Middle Names'])}</MiddleNames></BasicDetails>"
+                      f"<Ethnicity>{row['Ethnicity']}</Ethnicity><Address><PostCode>{row['Postcode']}</PostCode>"
+                      "</Address></Pupil>\n")
+        out.write("</CTFpupilData></CTfile>\n")
+
+
+def bench_nested(work: Path, kind: str, sizes: list[int]) -> list[tuple[int, float, float, float]]:
+    """Adapt a generated NDJSON or CTF file of each size in a fresh process: (records, wall, RSS MB, CPU)."""
+    results = []
+    for size in sizes:
+        export = work / f"{kind}-{size}"
+        export.mkdir(parents=True, exist_ok=True)
+        name = "Patient.ndjson" if kind == "ndjson" else "ctf.xml"
+        if not (export / name).exists():
+            t = time.perf_counter()
+            (write_ndjson if kind == "ndjson" else write_ctf)(export / name, size)
+            print(f"wrote {size:,} {kind} records ({(export / name).stat().st_size / 1e6:.0f} MB) in "
+                  f"{time.perf_counter() - t:.0f}s", file=sys.stderr)
+        mapping = work / f"{kind}.yaml"
+        mapping.write_text(NDJSON_MAPPING if kind == "ndjson" else CTF_MAPPING, encoding="utf-8")
+        out = work / f"staged-{kind}-{size}"
+        wall, peak, cpu = child(f"""
+from stairs_link.adapt import adapt
+adapt({str(mapping)!r}, [{str(export)!r}], {str(out)!r})
+""")
+        source = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["sources"][0]
+        assert source["rows_in"] == size == source["rows_staged"] + source["rows_rejected"] + source["rows_skipped"]
+        results.append((size, wall, peak, cpu))
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--ndjson-records", type=int, default=1_000_000)
+    parser.add_argument("--ctf-pupils", type=int, default=200_000)
+    parser.add_argument("--skip-csv", action="store_true")
+    parser.add_argument("--skip-nested", action="store_true")
     parser.add_argument("--workdir", type=Path)
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench-adapt-"))
+    if not args.skip_nested:
+        nested_report(work, args.ndjson_records, args.ctf_pupils)
+    if args.skip_csv:
+        return
     export = work / "export"
     export.mkdir(parents=True, exist_ok=True)
     csv_path = export / "patients.csv"
@@ -155,6 +251,24 @@ adapt({str(mapping)!r}, [{str(export)!r}], {str(work / 'staged')!r})
           "start-up and imports in each fresh process)")
     ok = args.rows / adapt_wall >= 100_000 and adapt_peak < 1536
     print(f"target >= 100,000 rows/s and < 1.5 GB: {'met' if ok else 'NOT met'}")
+
+
+def nested_report(work: Path, ndjson_records: int, ctf_pupils: int) -> None:
+    """Time NDJSON and CTF adapts at a quarter and the full size; print them side by side."""
+    for kind, full, target in (("ndjson", ndjson_records, 100_000), ("ctf", ctf_pupils, None)):
+        sizes = sorted({max(full // 4, 1), full})
+        rows = bench_nested(work, kind, sizes)
+        for size, wall, peak, cpu in rows:
+            print(f"{kind:<6} {size:>9,} records: {wall:6.2f}s wall {size / wall:10,.0f} records/s | "
+                  f"{cpu:6.2f}s CPU {size / cpu:10,.0f} records/CPU-s | peak RSS {peak:6.0f} MB")
+        if len(rows) == 2:
+            print(f"{kind:<6} peak RSS x{rows[1][2] / rows[0][2]:.2f} for x{rows[1][0] / rows[0][0]:.0f} the records "
+                  "(bounded memory: well below the size ratio)")
+        if target:
+            size, wall, _, cpu = rows[-1]
+            print(f"{kind:<6} target >= {target:,} records/s: {'met' if size / wall >= target else 'NOT met'} on wall "
+                  f"time, {'met' if size / cpu >= target else 'NOT met'} per CPU second "
+                  f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
 
 
 if __name__ == "__main__":

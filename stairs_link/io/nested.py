@@ -31,6 +31,7 @@ from stairs_link.adapt.readers import Batch, FileInfo  # TODO(s11): Batch/FileIn
 from stairs_link.errors import InputFileError
 from stairs_link.io.paths import (
     NOT_A_SCALAR,
+    SEVERAL_VALUES,
     TEXT_KEY,
     FieldPath,
     PathSyntaxError,
@@ -43,6 +44,7 @@ from stairs_link.mapping.model import SourceSpec
 TEXT = pd.StringDtype("pyarrow")
 BATCH_RECORDS = 50_000
 SAMPLE_RECORDS = 1_000  # records looked at to list the paths present (for mapping check/new)
+ARROW_BLOCK_BYTES = 16 << 20  # NDJSON fast path: bytes of lines Arrow parses per batch
 MAX_DEPTH = 64  # XML elements nested deeper than this inside one record: a bad row
 try:  # orjson parses NDJSON lines 2-3x faster; the standard library is the fallback
     import orjson
@@ -254,28 +256,136 @@ def _filtered(records: Iterator[tuple[int, Any]], keep: Any) -> Iterator[tuple[i
 # NDJSON: one JSON record per line (FHIR bulk data export)
 # ------------------------------------------------------------------------------------------
 
+def _ndjson_records(handle: Any, skip: int = 0, number: int = 0) -> Iterator[tuple[int, Any]]:
+    """(record number, record) per non-blank line, after skipping ``skip`` non-blank lines."""
+    for line_no, line in enumerate(handle, start=1):
+        if not line.strip():
+            continue  # blank lines (a trailing newline) are not records
+        if skip:
+            skip -= 1
+            continue
+        number += 1
+        try:
+            yield number, _loads(line)
+        except _JSONError as exc:
+            yield number, _Bad("bad_json_line", f"line {line_no} is not a JSON record ({type(exc).__name__}: "
+                                                f"{str(exc).splitlines()[0][:80]}); row not staged. Fix: "
+                                                "re-export the file, each line must be one complete JSON object")
+
+
 def open_ndjson(path: Path, source: SourceSpec, *, encoding: str | None = None, used: list[str] | None = None,
                 block_bytes: int = 0, batch_records: int = BATCH_RECORDS, keep: list | None = None) -> tuple[FileInfo, Iterator[Batch]]:
-    """Open an NDJSON export: record n is the n-th non-blank line (UTF-8, as the format says)."""
+    """Open an NDJSON export: record n is the n-th non-blank line (UTF-8, as the format says).
+
+    Fast path: Arrow's JSON reader parses blocks of lines against a schema holding only what
+    the paths touch (typed from the first records), and the paths are evaluated vectorised
+    (:mod:`stairs_link.io.arrow_paths`). Records whose shape differs from the sample, or a line
+    that does not parse, make the rest of the file go through the per-record reader (the same
+    results, more slowly), which reports bad lines as rejects."""
     info, stream = _open(path, "ndjson")
     paths = parse_paths(used or [], path)
+    where = {k: parse_paths([k], path)[k] for k in (source.records_where or {})}
+    if keep is None and paths:
+        from stairs_link.io.arrow_paths import ShapeError, schema_for
+
+        with path.open("rb") as handle:
+            sample = [r for _, r in zip(range(SAMPLE_RECORDS), _ndjson_records(handle))]
+        try:
+            schema = schema_for([*paths.values(), *where.values()], [r for _, r in sample])
+        except ShapeError:
+            schema = None
+        if schema is not None and len(schema):
+            chains: dict[str, None] = {}
+            for _, record in sample:
+                if isinstance(record, dict):
+                    key_chains(record, out=chains)
+            info.header = list(chains)
+            stream.close()
+            return info, _ndjson_arrow(path, source, paths, where, schema, info, batch_records)
     buffered = io.BufferedReader(stream, buffer_size=1 << 20)
-
-    def records() -> Iterator[tuple[int, Any]]:
-        number = 0
-        for line_no, line in enumerate(buffered, start=1):
-            if not line.strip():
-                continue  # blank lines (a trailing newline) are not records
-            number += 1
-            try:
-                yield number, _loads(line)
-            except _JSONError as exc:
-                yield number, _Bad("bad_json_line", f"line {line_no} is not a JSON record ({type(exc).__name__}: "
-                                                    f"{str(exc).splitlines()[0][:80]}); row not staged. Fix: "
-                                                    "re-export the file, each line must be one complete JSON object")
-
-    numbered = _filtered(_sampled(records(), info), _where(source, path))
+    numbered = _filtered(_sampled(_ndjson_records(buffered), info), _where(source, path))
     return info, _batches(numbered, RecordBatcher(paths, batch_records=batch_records, keep=keep), info, stream.finish)
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(8 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _ndjson_arrow(path: Path, source: SourceSpec, paths: dict[str, FieldPath], where: dict[str, FieldPath],
+                  schema: Any, info: FileInfo, batch_records: int) -> Iterator[Batch]:
+    """Batches of an NDJSON file through Arrow (see open_ndjson); falls back per record on
+    the first block Arrow cannot read with the sampled schema."""
+    import pyarrow as pa
+    import pyarrow.json as pajson
+
+    from stairs_link.io.arrow_paths import NOT_SCALAR, evaluate_arrow
+
+    filled = dict.fromkeys(paths, 0)
+    done = 0
+    try:
+        reader = pajson.open_json(path, read_options=pajson.ReadOptions(block_size=ARROW_BLOCK_BYTES, use_threads=False),
+                                  parse_options=pajson.ParseOptions(explicit_schema=schema,
+                                                                    unexpected_field_behavior="ignore"))
+    except (pa.ArrowInvalid, pa.ArrowException):  # the first block already differs: per record from the start
+        reader = None
+    while reader is not None:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            break
+        except (pa.ArrowInvalid, pa.ArrowException):
+            reader = None
+            break
+        n = batch.num_rows
+        records = pa.StructArray.from_arrays(batch.columns, names=batch.schema.names)
+        numbers = np.arange(done + 1, done + n + 1, dtype=np.int64)
+        keep = np.ones(n, dtype=bool)
+        for key, fp in where.items():
+            text, _ = evaluate_arrow(fp, records)
+            wanted = str((source.records_where or {})[key])
+            keep &= pa.compute.fill_null(pa.compute.equal(text, wanted), False).to_numpy(zero_copy_only=False)
+        skipped = int((~keep).sum())
+        columns: dict[str, Any] = {}
+        bad_at = np.full(n, -1, dtype=np.int64)
+        problems: dict[int, tuple[str, int]] = {}
+        for k, (column, fp) in enumerate(paths.items()):
+            text, problem = evaluate_arrow(fp, records)
+            columns[column] = text
+            hit = (problem > 0) & keep & (bad_at < 0)
+            bad_at[hit] = k
+            for position in np.flatnonzero(hit).tolist():
+                problems[position] = (column, int(problem[position]))
+        good = keep & (bad_at < 0)
+        bad_rows = []
+        for row, (column, code) in sorted(problems.items()):
+            reason: str = NOT_A_SCALAR if code == NOT_SCALAR else SEVERAL_VALUES
+            bad_rows.append((int(numbers[row]), reason, "",
+                             f"field path '{column}' gives {'an object' if code == NOT_SCALAR else 'several values'} "
+                             f"here, not one value; row not staged. Fix: the mapping probably selects the wrong "
+                             f"field: {problem_fix(column, reason)}"))
+        mask = pa.array(good)
+        frame = pd.DataFrame({c: pd.Series(v.filter(mask).fill_null("").to_pandas(types_mapper={pa.string(): TEXT}.get),
+                                           dtype=TEXT) for c, v in columns.items()})
+        for column, text in columns.items():
+            filled[column] += int(pa.compute.sum(pa.compute.and_(text.is_valid(), mask)).as_py() or 0)
+        done += n
+        out = Batch(frame.reset_index(drop=True), numbers[good], bad_rows)
+        out.skipped = skipped
+        yield out
+    if reader is None:  # the rest record by record, numbered on from where Arrow stopped
+        with path.open("rb") as handle:
+            rest = _ndjson_records(io.BufferedReader(handle, buffer_size=1 << 20), skip=done, number=done)
+            batcher = RecordBatcher(paths, batch_records=batch_records)
+            for batch in _batches(_filtered(rest, _where(source, path)), batcher, info, lambda: ""):
+                yield batch
+            for column, count in batcher.filled.items():
+                filled[column] += count
+    info.sha256 = _file_sha256(path)
+    info.unmatched = [c for c, count in filled.items() if count == 0]
 
 
 # ------------------------------------------------------------------------------------------
