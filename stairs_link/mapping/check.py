@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from stairs_link.errors import Problem, StairsLinkError
-from stairs_link.mapping.model import Mapping
+from stairs_link.mapping.model import NESTED_FORMATS, Mapping
 
 
 def check_files_and_columns(mapping: Mapping, export: Path, *,
@@ -21,6 +21,7 @@ def check_files_and_columns(mapping: Mapping, export: Path, *,
     Works on a partial mapping too (see ``validate_mapping(lenient=True)``)."""
     from stairs_link.adapt.readers import read_header
     from stairs_link.adapt.run import check_columns, find_files
+    from stairs_link.io.nested import sample_records
 
     problems: list[Problem] = []
     notes: list[str] = []
@@ -32,6 +33,17 @@ def check_files_and_columns(mapping: Mapping, export: Path, *,
                                     line=_table_line(mapping, table)))
             continue
         for path, name in files:
+            if spec.source.format in NESTED_FORMATS:
+                try:
+                    info, records = sample_records(path, spec.source)
+                except StairsLinkError as exc:
+                    problems.append(Problem(reason=exc.reason, message=exc.message, file=exc.file, row=exc.row,
+                                            column=exc.column, line=exc.line, fix=exc.fix))
+                    continue
+                notes.append(f"{table}: {name} ({info.format}, {len(info.header)} key paths in the first "
+                             f"{len(records):,} records)")
+                problems += check_paths(info.header, records, mapping, table, path)
+                continue
             try:
                 info = read_header(path, spec.source, encoding=encoding)
             except StairsLinkError as exc:
@@ -85,6 +97,47 @@ def check_against(mapping: Mapping, export: Path, *, encoding: str | None = None
                 else:
                     notes.append("  note: " + text + " (reported in rejects.parquet when adapting)")
     return problems, notes
+
+
+def check_paths(chains: list[str], records: list, mapping: Mapping, table: str, path: Path) -> list[Problem]:
+    """Field paths of a nested source checked on its first records: a path whose keys occur in
+    none of them (with the closest key path that does), and a path that gives an object or
+    several values where one value belongs (a mapping error: adapt would reject those rows)."""
+    import difflib
+
+    from stairs_link.io.nested import path_keys
+    from stairs_link.io.paths import NOT_A_SCALAR, compile_path, parse_path, problem_fix
+
+    problems: list[Problem] = []
+    present = set(chains)
+    fields = [(n, s) for n, s in mapping.tables[table].fields.items() if s.from_table is None]
+    fields += [(f"person.{s.name}", s) for s in mapping.borrowed_fields(table)]
+    for name, spec in fields:
+        for column in spec.columns:
+            parsed = parse_path(column)
+            if parsed.absolute:
+                continue  # a value outside the records (an XML header): adapt reads it on the way
+            keys = path_keys(parsed)
+            if records and keys not in present:
+                close = difflib.get_close_matches(keys, chains, n=1, cutoff=0.5)
+                problems.append(Problem(
+                    reason="missing_path", file=spec.origin or str(mapping.path), line=spec.line, column=column,
+                    message=f"field path '{column}' (for {table}.{name}): no '{keys}' in the first {len(records):,} "
+                            f"records of {path.name}" + (f"; did you mean a path through '{close[0]}'?" if close else ""),
+                    fix="correct the path in the mapping (docs/mapping-format.md, field paths); "
+                        "key paths present: " + ", ".join(chains[:25])))
+                continue
+            run = compile_path(parsed, spec.join)
+            found = [problem for problem in (run(r)[1] for r in records if isinstance(r, dict)) if problem]
+            if found:
+                problem = found[0]
+                problems.append(Problem(
+                    reason=problem, file=spec.origin or str(mapping.path), line=spec.line, column=column,
+                    message=f"field path '{column}' (for {table}.{name}) gives "
+                            f"{'an object' if problem == NOT_A_SCALAR else 'several values'} where one value "
+                            f"belongs, in {len(found):,} of the first {len(records):,} records of {path.name}",
+                    fix=problem_fix(column, problem)))
+    return problems
 
 
 def _table_line(mapping: Mapping, table: str) -> int | None:
