@@ -80,14 +80,13 @@ def build(linked: Path | str, staged: tuple[Path | str, ...], out_dir: Path | st
     lines = [f"{result.n_children} children from {result.n_records} records; {result.n_stays} stays, "
              f"{result.n_transitions} moves; ids: {events}"]
     combined = result.extracts_combined or {}
-    superseded = sum(combined.get("superseded", {}).values())
-    repeated = sum(combined.get("repeated", {}).values())
     dropped = sum(result.duplicates_dropped.values())
-    if superseded or repeated:
-        lines.append(f"several extracts combined: {superseded} earlier version(s) superseded by a later extract, "
-                     f"{repeated} identical row(s) kept once; see build.json extracts_combined")
-    elif dropped:
-        lines.append(f"{dropped} rows staged twice (same record in two extracts) were kept once; see build.json")
+    if dropped:
+        click.echo(f"{dropped} row(s) of earlier or repeated extracts dropped: the latest version of each record "
+                   "and event is kept; see build.json")
+    if previous is not None and combined.get("previous_years_carried") is False:
+        click.echo(f"note: {previous} holds no person_records.parquet (built by an older version or --engine "
+                   "spark): its child ids are continued, its years are not carried into this dataset")
     if combined.get("records_carried"):
         lines.append(f"{combined['records_carried']} record(s) of the previous dataset carried with their child")
     lines.append(f"dataset written to {out_dir}")

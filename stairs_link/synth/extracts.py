@@ -21,6 +21,7 @@ Truth: ``truth/extracts.parquet`` (which records each extract holds) and ``truth
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -236,6 +237,12 @@ def write_staged_extracts(out_dir: Path, n_children: int, seed: int, years: list
             directory = out_dir / style / str(extract.year) / site.site_id / system
             for name, frame in frames.items():
                 write_table(name, frame, directory / f"{name}.parquet")
+            # a staged directory's manifest, as adapt writes its main keys
+            manifest = {"generator": "stairs_link.synth.extracts (staged directly, no adapt)",
+                        "site_id": site.site_id, "setting_type": site.setting_type, "source_system": system,
+                        "extracted_at": extract.extracted_at,
+                        "tables": {t: {"file": f"{t}.parquet", "rows": len(f)} for t, f in frames.items()}}
+            (directory / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
             staged[style].setdefault(extract.year, []).append(directory)
             held.append(_held(extract, site, system, frames["person"]))
         all_edits.append(result.edits)

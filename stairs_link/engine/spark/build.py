@@ -201,6 +201,13 @@ def spark_build(
         id_events=id_events,
         duplicates_dropped={t: sum(s["dropped"].get(t, 0) for s in stats) for t in STAGED_TABLES},
         files=files,
+        # each bucket supersedes with the embedded code (dedupe_staged); the per-file breakdown,
+        # extract order and data periods of the embedded build are not gathered here
+        extracts_combined={"computed": False,
+                           "note": "--engine spark: several extracts are superseded per bucket as the embedded "
+                                   "engine does; only the total dropped per table is reported "
+                                   "(duplicates_dropped). No person_records.parquet is written, so this dataset "
+                                   "cannot be the --previous of an incremental link or a multi-year build"},
     )
     assert result.n_children == n_children
     stay_rules: dict[str, dict[str, int]] = {t: {} for t in EVENT_TABLES}
