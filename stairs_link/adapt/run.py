@@ -25,9 +25,10 @@ import pyarrow.parquet as pq
 
 from stairs_link import __version__
 from stairs_link import progress as progress_report
-from stairs_link.adapt.readers import DEFAULT_BLOCK_BYTES, Batch, FileInfo, open_export
 from stairs_link.adapt.transform import TEXT, SeenIds, TableContext, transform_batch
 from stairs_link.errors import InputFileError, MappingError, Problem
+from stairs_link.io.base import DEFAULT_BLOCK_BYTES, Batch, FileInfo
+from stairs_link.io.readers import open_export
 from stairs_link.mapping.loader import load_mapping
 from stairs_link.mapping.model import NESTED_FORMATS, FieldSpec, Mapping, SourceSpec, TableSpec
 from stairs_link.schema.io import to_arrow

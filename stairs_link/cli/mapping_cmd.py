@@ -32,7 +32,7 @@ def check(mapping_file: Path, export: Path | None, encoding: str | None, quiet: 
     and count codes the value maps do not know and values that do not parse. Exit code 1 when
     there are problems.
     """
-    from stairs_link.mapping.check import check_against, check_files_and_columns
+    from stairs_link.adapt.check import check_against, check_files_and_columns
     from stairs_link.mapping.loader import is_template, validate_mapping
 
     spec, problems = validate_mapping(mapping_file, lenient=True)

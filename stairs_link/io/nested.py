@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from stairs_link.adapt.readers import Batch, FileInfo  # TODO(s11): Batch/FileInfo move to stairs_link.io
 from stairs_link.errors import InputFileError
+from stairs_link.io.base import Batch, FileInfo, Reader, ReadOptions, register
 from stairs_link.io.paths import (
     NOT_A_SCALAR,
     SEVERAL_VALUES,
@@ -39,7 +39,6 @@ from stairs_link.io.paths import (
     parse_path,
     problem_fix,
 )
-from stairs_link.mapping.model import SourceSpec
 
 TEXT = pd.StringDtype("pyarrow")
 BATCH_RECORDS = 50_000
@@ -232,7 +231,7 @@ def _open(path: Path, fmt: str) -> tuple[FileInfo, _Hashing]:
     return info, _Hashing(path.open("rb"))
 
 
-def _where(source: SourceSpec, path: Path):  # noqa: ANN202 - a predicate or None
+def _where(source: ReadOptions, path: Path):  # noqa: ANN202 - a predicate or None
     """The source's ``records_where`` filter (records not matching are skipped, counted)."""
     if not source.records_where:
         return None
@@ -273,7 +272,7 @@ def _ndjson_records(handle: Any, skip: int = 0, number: int = 0) -> Iterator[tup
                                                 "re-export the file, each line must be one complete JSON object")
 
 
-def open_ndjson(path: Path, source: SourceSpec, *, encoding: str | None = None, used: list[str] | None = None,
+def open_ndjson(path: Path, source: ReadOptions, *, encoding: str | None = None, used: list[str] | None = None,
                 block_bytes: int = 0, batch_records: int = BATCH_RECORDS, keep: list | None = None) -> tuple[FileInfo, Iterator[Batch]]:
     """Open an NDJSON export: record n is the n-th non-blank line (UTF-8, as the format says).
 
@@ -315,7 +314,7 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _ndjson_arrow(path: Path, source: SourceSpec, paths: dict[str, FieldPath], where: dict[str, FieldPath],
+def _ndjson_arrow(path: Path, source: ReadOptions, paths: dict[str, FieldPath], where: dict[str, FieldPath],
                   schema: Any, info: FileInfo, batch_records: int) -> Iterator[Batch]:
     """Batches of an NDJSON file through Arrow (see open_ndjson); falls back per record on
     the first block Arrow cannot read with the sampled schema."""
@@ -392,7 +391,7 @@ def _ndjson_arrow(path: Path, source: SourceSpec, paths: dict[str, FieldPath], w
 # JSON documents: a list of records at `records_path` (a FHIR Bundle: records_path: entry)
 # ------------------------------------------------------------------------------------------
 
-def open_json(path: Path, source: SourceSpec, *, encoding: str | None = None, used: list[str] | None = None,
+def open_json(path: Path, source: ReadOptions, *, encoding: str | None = None, used: list[str] | None = None,
               block_bytes: int = 0, batch_records: int = BATCH_RECORDS, keep: list | None = None) -> tuple[FileInfo, Iterator[Batch]]:
     """Open a JSON document and stream the records of the list at ``records_path`` (dotted
     keys; none: the document is the list). Records keep their nesting: fields are paths."""
@@ -472,7 +471,7 @@ def _json_error_line(path: Path, limit: int = 256 << 20) -> int | None:
     return None
 
 
-def _missing_records(path: Path, source: SourceSpec) -> InputFileError:
+def _missing_records(path: Path, source: ReadOptions) -> InputFileError:
     """The records path is not a list in this document: say which step is missing and the keys there."""
     import difflib
 
@@ -537,7 +536,7 @@ def _tag_path(text: str) -> tuple[str, ...]:
     return tuple(p for p in text.replace(".", "/").split("/") if p)
 
 
-def open_xml(path: Path, source: SourceSpec, *, encoding: str | None = None, used: list[str] | None = None,
+def open_xml(path: Path, source: ReadOptions, *, encoding: str | None = None, used: list[str] | None = None,
              block_bytes: int = 0, batch_records: int = BATCH_RECORDS, keep: list | None = None) -> tuple[FileInfo, Iterator[Batch]]:
     """Open an XML export; records are the elements at ``records_path`` (tags from the root,
     e.g. CTfile/CTFpupilData/Pupil). Absolute field paths (``/CTfile/Header/LEA``) take the
@@ -609,7 +608,20 @@ def open_xml(path: Path, source: SourceSpec, *, encoding: str | None = None, use
 OPENERS = {"json": open_json, "ndjson": open_ndjson, "xml": open_xml}
 
 
-def sample_records(path: Path, source: SourceSpec, n: int = SAMPLE_RECORDS) -> tuple[FileInfo, list[Any]]:
+def read_header(path: Path, source: ReadOptions, *, encoding: str | None = None) -> FileInfo:
+    """The field paths present in the first :data:`SAMPLE_RECORDS` records (``info.header``)."""
+    info, batches = OPENERS[source.format or "json"](path, source, encoding=encoding, used=[],
+                                                     batch_records=SAMPLE_RECORDS)
+    for _ in batches:  # the first records give the paths present (info.header)
+        break
+    return info
+
+
+for _name, _extensions in (("json", (".json",)), ("ndjson", (".ndjson", ".jsonl")), ("xml", (".xml",))):
+    register(Reader(_name, _extensions, OPENERS[_name], header=read_header, nested=True))
+
+
+def sample_records(path: Path, source: ReadOptions, n: int = SAMPLE_RECORDS) -> tuple[FileInfo, list[Any]]:
     """The first ``n`` records of a nested export as plain data, and what was learnt opening it
     (``info.header``: the key paths present). For `mapping new` and `mapping check`."""
     kept: list[Any] = []

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from stairs_link.errors import LinkageError
+from stairs_link.io.store import read_text
 
 if TYPE_CHECKING:
     from stairs_link.linkage.config import Comparison, LinkageConfig
@@ -224,8 +225,6 @@ def pseudonymisation_of(staged_dirs: list[Path]) -> dict[str, Any] | None:
     for directory in staged_dirs:
         try:
             if "://" in str(directory):  # an object-store URL (Spark engine): read through pyarrow's filesystems
-                from stairs_link.engine.spark.parts import read_text
-
                 text = read_text(str(directory).rstrip("/") + "/manifest.json")
             else:
                 path = Path(directory) / "manifest.json"

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from stairs_link import progress
 from stairs_link.errors import LinkageError
 from stairs_link.linkage.config import LinkageConfig
 from stairs_link.linkage.model import FSModel, estimate_prior, fit_m, unpack
@@ -21,7 +22,8 @@ from stairs_link.linkage.model import FSModel, estimate_prior, fit_m, unpack
 
 class Clock:
     """Stage timings (seconds, rounded to ms) for summary.json; with ``progress`` each lap is
-    also echoed as ``<label>: <stage> done in <s> s`` on stderr."""
+    also reported as ``<label>: <stage> done in <s> s`` (:func:`stairs_link.progress.message`:
+    on stderr under the CLI)."""
 
     def __init__(self, progress: bool, label: str = "link") -> None:
         self.progress = progress
@@ -35,9 +37,7 @@ class Clock:
         self.timings[stage] = round(now - self._t, 3)
         self._t = now
         if self.progress:
-            from stairs_link.cli.common import echo_progress
-
-            echo_progress(f"{self.label}: {stage} done in {self.timings[stage]:.1f} s")
+            progress.message(f"{self.label}: {stage} done in {self.timings[stage]:.1f} s")
 
 
 def missing_record_key_error(key: str) -> LinkageError:

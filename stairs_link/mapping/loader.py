@@ -20,6 +20,7 @@ import jsonschema
 import yaml
 
 from stairs_link.errors import MappingError, Problem
+from stairs_link.io import extension_formats
 from stairs_link.mapping.builtin_maps import BUILTIN_MAPS
 from stairs_link.mapping.jsonschema import SCHEMA_PATH
 from stairs_link.mapping.model import (
@@ -41,8 +42,7 @@ from stairs_link.schema.tables import TABLES
 
 Path_ = tuple[Any, ...]
 TEMPLATE_DIR = "_templates"
-EXTENSION_FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".json": "json",
-                     ".ndjson": "ndjson", ".jsonl": "ndjson", ".xml": "xml"}
+EXTENSION_FORMATS = extension_formats()  # from the registered readers (stairs_link.io)
 
 
 @dataclass

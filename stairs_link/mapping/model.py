@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from stairs_link.io import format_names, nested_formats
 from stairs_link.schema.tables import TABLES, Column
 
 # Canonical columns the adapter fills itself; a mapping may not set them per field.
@@ -44,8 +45,8 @@ IDENTIFIER_FIELDS = {
 UNKNOWN_POLICIES = ("reject", "keep_unknown", "fail")
 TWO_DIGIT_YEAR_POLICIES = ("past",)
 DUPLICATE_POLICIES = ("reject_later",)
-FORMATS = ("csv", "xlsx", "json", "ndjson", "xml")
-NESTED_FORMATS = ("json", "ndjson", "xml")  # columns are field paths (stairs_link.io.paths)
+FORMATS = format_names()  # the registered readers (stairs_link.io): csv, xlsx, json, ndjson, xml
+NESTED_FORMATS = nested_formats()  # columns are field paths (stairs_link.io.paths)
 
 # The "unknown" code of each code list, used by unknown_codes: keep_unknown. Lists with no
 # unknown code (incident_kind, instrument, formulation_type, setting_type, system_kind)

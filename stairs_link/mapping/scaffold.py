@@ -17,8 +17,10 @@ from pathlib import Path
 import pandas as pd
 from rapidfuzz import fuzz, process
 
-from stairs_link.adapt.readers import FileInfo, close_batches, open_export
 from stairs_link.errors import MappingError
+from stairs_link.io.base import FileInfo, close_batches, extension_formats, sha256_and_encoding
+from stairs_link.io.csv import detect_delimiter
+from stairs_link.io.readers import open_export
 from stairs_link.mapping.builtin_maps import BUILTIN_MAPS
 from stairs_link.mapping.jsonschema import SCHEMA_PATH
 from stairs_link.mapping.model import NAME_FIELDS, SourceSpec, field_kind, mappable_fields
@@ -108,8 +110,6 @@ def guess_records_path(path: Path) -> str | None:
     """Dotted path to the longest list of records ({...}) in a JSON export, e.g. 'data.youngPeople'."""
     import json
 
-    from stairs_link.adapt.readers import sha256_and_encoding
-
     _, encoding = sha256_and_encoding(path, "auto")
     if encoding is None:
         return None
@@ -151,8 +151,6 @@ def guess_header_row(path: Path, fmt: str, sheet_name: str | None = None) -> tup
         title = sheet.title
         book.close()
     else:
-        from stairs_link.adapt.readers import detect_delimiter, sha256_and_encoding
-
         _, encoding = sha256_and_encoding(path, "auto")
         if encoding is None:
             return 1, None
@@ -346,8 +344,7 @@ def draft_mapping(export: Path, *, kind: str, site_id: str, source_system: str |
     return _checked_yaml("\n".join(lines) + "\n", export)
 
 
-SUPPORTED = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".json": "json",
-             ".ndjson": "ndjson", ".jsonl": "ndjson", ".xml": "xml"}
+SUPPORTED = extension_formats()  # extension -> format, from the registered readers (stairs_link.io)
 NOT_SUPPORTED_HINTS = {
     ".xls": "save it from Excel as .xlsx (Excel Workbook)",
     ".ods": "save it as .xlsx or CSV",

@@ -19,10 +19,10 @@ from click.testing import CliRunner
 
 from stairs_link.adapt import adapt
 from stairs_link.adapt.blocks import split_csv
-from stairs_link.adapt.readers import count_csv_rows
 from stairs_link.cli import cli
 from stairs_link.engine import EngineError
 from stairs_link.errors import MappingError
+from stairs_link.io.csv import count_csv_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_SYSTEMS = ["yoi-northgate/nomis", "sch-moorside/arbor", "sch-oakfield/sims", "sch-oakfield/systmone",
@@ -136,7 +136,7 @@ def test_ranges_read_like_the_whole_file(tmp_path: Path, preamble: str) -> None:
     a title line above the header: header_row 2)."""
     import pyarrow as pa
 
-    from stairs_link.adapt.readers import csv_batches
+    from stairs_link.io.csv import csv_batches
 
     path = tmp_path / "p.csv"
     path.write_bytes((preamble + _patients()).encode("utf-8"))

@@ -103,3 +103,14 @@ def test_link_json_summary_on_stdout(staged, tmp_path):
     assert {k: printed[k] for k in ("records", "children", "linked_pairs", "review_pairs")} == \
         {k: saved[k] for k in ("records", "children", "linked_pairs", "review_pairs")}
 
+
+
+def test_link_stage_timings_reach_stderr_through_the_progress_interface(staged, tmp_path):
+    """linkage reports through stairs_link.progress (it never imports the CLI); the CLI
+    installs the reporter that writes those lines to stderr, and -q silences them."""
+    dirs, config, _ = staged
+    loud = CliRunner().invoke(cli, ["link", *dirs, "--out", str(tmp_path / "a"), "--config", config])
+    assert loud.exit_code == 0, loud.output
+    assert "link: training done in" in loud.stderr and "link: training done in" not in loud.stdout
+    quiet = CliRunner().invoke(cli, ["link", *dirs, "--out", str(tmp_path / "b"), "--config", config, "-q"])
+    assert quiet.exit_code == 0 and "done in" not in quiet.stderr

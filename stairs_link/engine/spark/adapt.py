@@ -44,7 +44,6 @@ Pseudonymised adapt (``--pseudonymise``) is refused: it runs on the embedded eng
 from __future__ import annotations
 
 import pickle
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -56,7 +55,6 @@ import pyarrow.parquet as pq
 from pyarrow import fs as pafs
 
 from stairs_link.adapt.blocks import split_csv
-from stairs_link.adapt.readers import DEFAULT_BLOCK_BYTES, count_csv_rows, csv_batches, open_csv, open_export
 from stairs_link.adapt.run import (
     AdaptResult,
     _parse_extracted_at,
@@ -84,8 +82,12 @@ from stairs_link.engine.spark.parts import (
     write_part,
 )
 from stairs_link.errors import MappingError, StairsLinkError
+from stairs_link.io.base import DEFAULT_BLOCK_BYTES
+from stairs_link.io.csv import count_csv_rows, csv_batches, open_csv
+from stairs_link.io.readers import open_export
 from stairs_link.mapping.loader import load_mapping
 from stairs_link.mapping.model import Mapping
+from stairs_link.progress import message as progress_message
 from stairs_link.schema.io import to_arrow
 from stairs_link.schema.tables import TABLES, arrow_schema
 
@@ -154,7 +156,7 @@ def spark_adapt(mapping_path: str | Path, inputs: list[Path] | list[str], out_di
 
 def _say(progress: bool, message: str) -> None:
     if progress:
-        print(f"  spark adapt: {message}", file=sys.stderr)
+        progress_message(f"  spark adapt: {message}")
 
 
 def _open_files(mapping: Mapping, plan: dict[str, list[tuple[Path, str]]], stamp: str | None,

@@ -41,8 +41,8 @@ from stairs_link.engine.spark.keys import (
     record_keys,
     record_keys_schema,
 )
-from stairs_link.engine.spark.parts import is_url, write_text
 from stairs_link.errors import LinkageError
+from stairs_link.io.store import is_url, write_text
 from stairs_link.linkage import shared
 from stairs_link.linkage.blocking import BlockingPlan
 from stairs_link.linkage.config import LinkageConfig

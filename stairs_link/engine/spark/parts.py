@@ -24,26 +24,14 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from stairs_link.io.store import filesystem, is_url, read_text, write_text  # noqa: F401 - parts.<name> in the engine
+
 PART_WIDTH = 6
-
-
-def is_url(path: str | Path) -> bool:
-    """True for object-store and Hadoop URLs (``s3a://``, ``abfss://``, ``hdfs://``, ``file://``)."""
-    return "://" in str(path)
 
 
 def part_name(*indices: int) -> str:
     """``part-000003-000012.parquet``: zero-padded so name order is row order."""
     return "part-" + "-".join(f"{i:0{PART_WIDTH}d}" for i in indices) + ".parquet"
-
-
-def filesystem(path: str) -> tuple[pa.fs.FileSystem, str]:
-    """The pyarrow filesystem for a local path or a URL, and the path inside it."""
-    from pyarrow import fs
-
-    if is_url(path):
-        return fs.FileSystem.from_uri(path)
-    return fs.LocalFileSystem(), str(Path(path).resolve())
 
 
 def staging_dir(out: str | Path) -> str:
@@ -115,22 +103,3 @@ def _is_dir(fs: pa.fs.FileSystem, inner: str) -> bool:
     from pyarrow import fs as pafs
 
     return fs.get_file_info(inner).type == pafs.FileType.Directory
-
-
-def read_text(path: str | Path) -> str | None:
-    """A small text file (a manifest) at a local path or URL; None when it does not exist."""
-    from pyarrow import fs as pafs
-
-    fs, inner = filesystem(str(path))
-    if fs.get_file_info(inner).type != pafs.FileType.File:
-        return None
-    with fs.open_input_stream(inner) as handle:
-        return handle.read().decode("utf-8")
-
-
-def write_text(path: str | Path, text: str) -> None:
-    """Write a small text file (JSON, CSV) to a local path or URL, creating its folder."""
-    fs, inner = filesystem(str(path))
-    fs.create_dir(inner.rsplit("/", 1)[0], recursive=True)
-    with fs.open_output_stream(inner) as handle:
-        handle.write(text.encode("utf-8"))

@@ -1,4 +1,6 @@
-"""Checking a valid mapping against a real export: files, columns, codes, values.
+"""Checking a valid mapping against a real export (`stairs-link mapping check --against`):
+files, columns, codes, values. It lives in ``adapt``, not ``mapping``, because it adapts the
+export (a dry run); the mapping layer itself never imports ``adapt``.
 
 Files and columns are checked first, for every table, so all such problems are reported
 together. If they are fine, the export is adapted into a temporary directory and the manifest
@@ -8,10 +10,15 @@ kept and no personal data is printed (only codes and counts).
 
 from __future__ import annotations
 
+import difflib
 import tempfile
 from pathlib import Path
 
+from stairs_link.adapt.run import adapt, check_columns, find_files
 from stairs_link.errors import Problem, StairsLinkError
+from stairs_link.io.nested import path_keys, sample_records
+from stairs_link.io.paths import NOT_A_SCALAR, compile_path, parse_path, problem_fix
+from stairs_link.io.readers import read_header
 from stairs_link.mapping.model import NESTED_FORMATS, Mapping
 
 
@@ -19,10 +26,6 @@ def check_files_and_columns(mapping: Mapping, export: Path, *,
                             encoding: str | None = None) -> tuple[list[Problem], list[str]]:
     """Files each table's globs select, and columns the mapping names that they lack.
     Works on a partial mapping too (see ``validate_mapping(lenient=True)``)."""
-    from stairs_link.adapt.readers import read_header
-    from stairs_link.adapt.run import check_columns, find_files
-    from stairs_link.io.nested import sample_records
-
     problems: list[Problem] = []
     notes: list[str] = []
     for table, spec in mapping.tables.items():
@@ -60,8 +63,6 @@ def check_files_and_columns(mapping: Mapping, export: Path, *,
 
 def check_against(mapping: Mapping, export: Path, *, encoding: str | None = None) -> tuple[list[Problem], list[str]]:
     """Problems (each with file, line, fix) and informational notes for ``mapping`` on ``export``."""
-    from stairs_link.adapt.run import adapt
-
     problems, notes = check_files_and_columns(mapping, export, encoding=encoding)
     if problems:
         return problems, notes
@@ -103,11 +104,6 @@ def check_paths(chains: list[str], records: list, mapping: Mapping, table: str, 
     """Field paths of a nested source checked on its first records: a path whose keys occur in
     none of them (with the closest key path that does), and a path that gives an object or
     several values where one value belongs (a mapping error: adapt would reject those rows)."""
-    import difflib
-
-    from stairs_link.io.nested import path_keys
-    from stairs_link.io.paths import NOT_A_SCALAR, compile_path, parse_path, problem_fix
-
     problems: list[Problem] = []
     present = set(chains)
     fields = [(n, s) for n, s in mapping.tables[table].fields.items() if s.from_table is None]
