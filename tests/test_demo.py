@@ -54,7 +54,8 @@ def _truth_dir(out: Path) -> Path:
 def test_demo_exits_cleanly_and_says_where_everything_is(demo):
     out, result, seconds = demo
     assert result.exit_code == 0, result.output + repr(result.exception)
-    for part in ("staged", "check", "linked", "dataset", "report.html"):
+    for part in ("staged", "check", "linked", "dataset", "report.html", "linked/linkage.html",
+                 "linked/review.html"):
         assert str(out / part) in result.output
         assert (out / part).exists()
     assert seconds < DEMO_SECONDS

@@ -147,14 +147,23 @@ def _standalone(haystack: bytes, needles: set[bytes]) -> set[bytes]:
 RAW_MIN_BYTES = 6
 
 
+def _html_without_package_code(text: str) -> str:
+    """An HTML page's markup and embedded data, without its inline scripts and styles: those
+    are the package's own code, the same bytes for every run (English words in them such as
+    "white-space" or "Wilson" would match surnames), while the data they draw from (the
+    ``<script type="application/json">`` element) is kept and scanned."""
+    text = re.sub(r"<style>.*?</style>", "", text, flags=re.S)
+    return re.sub(r"<script>.*?</script>", "", text, flags=re.S)
+
+
 def scan(root: Path, values: dict[str, set[str]]) -> list[tuple[str, str, str]]:
     """(file, kind, value) for every plain value found in any file under root/SCANNED.
 
     * raw bytes of every Parquet file (compressed) and the bytes of its binary columns:
       every value of RAW_MIN_BYTES or more, names as staged and in upper case;
-    * text (CSV, JSON, HTML as written; Parquet decoded, every column and the column
-      statistics as text): every value as a whole value, names of 3 characters or more
-      case-insensitively as whole words.
+    * text (CSV, JSON, HTML as written less its inline code, see _html_without_package_code;
+      Parquet decoded, every column and the column statistics as text): every value as a whole
+      value, names of 3 characters or more case-insensitively as whole words.
     """
     kind_of: dict[bytes, tuple[str, str]] = {}
     for kind, found in values.items():
@@ -176,6 +185,8 @@ def scan(root: Path, values: dict[str, set[str]]) -> list[tuple[str, str, str]]:
             raw_parts = [raw, binary]
         else:  # text files: their bytes are the text scanned below
             text, raw_parts = raw.decode("utf-8", errors="replace"), []
+            if path.suffix == ".html":
+                text = _html_without_package_code(text)
         found = set()
         for part in raw_parts:
             found |= find_all(part, long_needles)

@@ -23,6 +23,7 @@ COMMANDS = {
     "coverage": "stairs_link.cli.check_cmd:coverage",
     "link": "stairs_link.cli.link_cmd:link",
     "evaluate": "stairs_link.cli.link_cmd:evaluate",
+    "explain": "stairs_link.cli.explain_cmd:explain",
     "build": "stairs_link.cli.build_cmd:build",
     "report": "stairs_link.cli.build_cmd:report",
     "indicators": "stairs_link.cli.indicators_cmd:indicators",
@@ -74,6 +75,7 @@ def cli() -> None:
       adapt     map one site system's export onto the canonical schema
       check     quality-check staged (or linked) data; coverage: fields per site
       link      find each child's records across systems and sites
+      explain   linkage.html and review.html for a linked directory
       build     one record per child, with episodes, transitions and more
       report    an HTML report for evaluators, disclosure-controlled
       indicators the evaluation's indicators as one tidy table

@@ -159,6 +159,10 @@ def run_demo(out_dir: Path, *, progress: bool = True, pseudonymise: bool = False
             truth = _pseudonymised_truth(truth, out_dir, key)
         result.transitions_share = compare_dataset(out_dir / "dataset", truth).share_reproduced
         result.linkage_f1 = _linkage_f1(out_dir / "linked", truth)
+        from stairs_link.linkage.evaluate import load_truth
+        from stairs_link.linkage.workbench import write_pages
+
+        write_pages(out_dir / "linked", truth=load_truth(truth)[0])  # again, with blocking recall of true pairs
     step("writing the report")
     render_report(out_dir / "dataset", out_dir / "report.html")
     result.seconds = time.perf_counter() - start
@@ -207,6 +211,8 @@ def demo(out_dir: Path, quiet: bool, pseudonymise: bool = False, as_json: bool =
     verdict = "passed" if result.check_passed else "found problems (see the check report)"
     lines.append(f"  quality checks ({verdict}):  {out_dir / 'check'}")
     lines.append(f"  linkage (clusters, pairs, review.csv): {out_dir / 'linked'}")
+    lines.append(f"  linkage model and waterfall: {out_dir / 'linked' / 'linkage.html'}")
+    lines.append(f"  clerical review in the browser: {out_dir / 'linked' / 'review.html'}")
     lines.append(f"  one record per child ({result.n_children} children): {out_dir / 'dataset'}")
     if result.transitions_share is not None:
         lines.append(f"  transitions matching the generator's true pathways: {result.transitions_share:.1%}")

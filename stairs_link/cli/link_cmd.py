@@ -29,14 +29,18 @@ HELP = {"help_option_names": ["-h", "--help"]}
 @click.command(cls=StairsCommand, context_settings=HELP)
 @click.argument("staged", nargs=-1, required=True, type=DirOrURL())
 @click.option("-o", "--out", "out_dir", required=True, type=DirOrURL(exists=False),
-              help="Directory to write clusters.parquet, pairs.parquet, model.json, review.csv, summary.json "
-                   "(with --engine spark also an object-store URL).")
+              help="Directory to write clusters.parquet, pairs.parquet, model.json, review.csv, summary.json, "
+                   "linkage.html and review.html (with --engine spark also an object-store URL).")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Linkage configuration (YAML): comparisons, blocking rules, thresholds.")
 @click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A model.json from an earlier run: score with it, without retraining.")
 @click.option("--decisions", "decisions_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Reviewer decisions CSV (record_key_l, record_key_r, decision = match/non-match).")
+              help="Reviewer decisions CSV (record_key_l, record_key_r, decision = match / non-match / unsure; "
+                   "rows with no decision are skipped), e.g. exported from review.html.")
+@click.option("--threshold-from-decisions", is_flag=True,
+              help="Link at the threshold the --decisions suggest (the one classifying the most decided pairs "
+                   "correctly; needs 10+ decisions of both kinds, else the configured threshold is kept).")
 @click.option("--explain-blocking", is_flag=True,
               help="Count the pairs each blocking rule would create, print them and stop.")
 @click.option("--previous", "previous", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
@@ -60,7 +64,8 @@ HELP = {"help_option_names": ["-h", "--help"]}
 def link(staged: tuple[Path, ...], out_dir: Path, config_path: Path | None, model_path: Path | None,
          decisions_path: Path | None, explain_blocking: bool, max_pairs: int | None, quiet: bool,
          engine: str = "embedded", spark_master: str | None = None, previous: Path | None = None,
-         as_json: bool = False, forget_encodings: bool = False) -> None:
+         as_json: bool = False, forget_encodings: bool = False,
+         threshold_from_decisions: bool = False) -> None:
     """Link the person records of STAGED directories into children (one cluster_id each).
 
     \b
@@ -70,6 +75,7 @@ def link(staged: tuple[Path, ...], out_dir: Path, config_path: Path | None, mode
       stairs-link link staged/* --out linked --model linked/model.json --decisions reviewed.csv
       stairs-link link staged-2025/* --previous dataset-2024 --out linked-2025
       stairs-link link outbox/* --out linked --forget-encodings
+      stairs-link link staged/* --out linked --decisions decisions.csv --threshold-from-decisions
       stairs-link link s3a://bucket/staged/a s3a://bucket/staged/b --out s3a://bucket/linked --engine spark
     """
     import dataclasses
@@ -116,8 +122,17 @@ def link(staged: tuple[Path, ...], out_dir: Path, config_path: Path | None, mode
             records, plan = spark_explain_blocking(list(staged), config, master=spark_master)
             _explain(records, plan, config.max_pairs, as_json=as_json)
             return
+        if threshold_from_decisions:
+            raise click.UsageError("--threshold-from-decisions works with the embedded engine only")
         result: Any = spark_link(list(staged), out_dir, master=spark_master, config=config, model_path=model_path,
                             decisions_path=decisions_path, progress=not quiet)
+        if isinstance(out_dir, Path):  # local output: the workbench pages too
+            from stairs_link.linkage.workbench import write_pages
+
+            write_pages(out_dir)
+        else:
+            echo_progress("linkage.html and review.html are not written to a URL: copy the directory and run "
+                          "`stairs-link explain` on it", quiet=quiet)
     elif explain_blocking:
         new = None
         if previous is not None:
@@ -134,7 +149,8 @@ def link(staged: tuple[Path, ...], out_dir: Path, config_path: Path | None, mode
         return
     else:
         result = run_link(list(staged), out_dir, config=config, model_path=model_path,
-                          decisions_path=decisions_path, progress=not quiet, previous=previous)
+                          decisions_path=decisions_path, progress=not quiet, previous=previous,
+                          threshold_from_decisions=threshold_from_decisions)
     s = result.summary
     dropped = s.get("extracts", {})
     superseded, repeated = sum(dropped.get("superseded", {}).values()), sum(dropped.get("repeated", {}).values())
@@ -158,6 +174,12 @@ def link(staged: tuple[Path, ...], out_dir: Path, config_path: Path | None, mode
         lines += [f"encodings forgotten in {d}: {', '.join(c) or 'none held any'}" for d, c in forgotten.items()]
     emit({"out": str(out_dir), **s, **({"encodings_forgotten": forgotten} if forget_encodings else {})}, lines,
          as_json=as_json)
+    estimates = s.get("decision_estimates") or {}
+    if estimates.get("labelled_pairs"):
+        p, r = estimates["precision"], estimates["recall"]
+        echo_progress(f"decisions at threshold {s['thresholds']['link_threshold']:g}: precision "
+                      f"{p['successes']}/{p['trials']} (95% CI {_ci(p)}), recall {r['successes']}/{r['trials']} "
+                      f"(95% CI {_ci(r)}) among {estimates['labelled_pairs']} decided pairs", quiet=quiet)
     if s["large_cluster_count"]:
         click.echo(f"warning: {s['large_cluster_count']} cluster(s) larger than {s['max_cluster_size']} "
                    "records (see summary.json large_clusters)", err=True)
@@ -169,6 +191,11 @@ def _explain(records: int, plan: Any, max_pairs: int | None, *, as_json: bool) -
     emit({"records": records, "max_pairs": max_pairs, "explain": text}, [f"{records:,} records", text],
          as_json=as_json)
     plan.check(max_pairs)
+
+
+def _ci(rate: dict) -> str:
+    """A summary.json rate's 95% interval as text ("-" when undefined)."""
+    return f"{rate['ci95'][0]:.0%}-{rate['ci95'][1]:.0%}" if rate["ci95"] else "-"
 
 
 # evaluate command: see below

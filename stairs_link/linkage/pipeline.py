@@ -5,6 +5,7 @@ record indices, one packed int64 comparison pattern and a uint32 rule mask are h
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
@@ -28,9 +29,11 @@ from stairs_link.linkage.model import (
     unpack,
 )
 from stairs_link.linkage.prepare import Features
-from stairs_link.linkage.review import excel_safe, read_decisions
+from stairs_link.linkage.review import (decision_estimates, excel_safe, level_labels, read_decisions,
+                                         unsure_pairs)
 from stairs_link.linkage.shared import (
     Clock,
+    add_decision_figures,
     decision_pairs,
     decisions_summary,
     deterministic_fields,
@@ -146,12 +149,15 @@ def _decision_pairs(decisions: pd.DataFrame | None, keys: pd.Series
 
 def link_table(person: pd.DataFrame, config: LinkageConfig | None = None, *, model: dict | None = None,
                decisions: pd.DataFrame | None = None, progress: bool = False,
-               known: np.ndarray | None = None) -> LinkOutput:
+               known: np.ndarray | None = None, threshold_from_decisions: bool = False) -> LinkOutput:
     """Link the records of one person table (all sites and systems together) into children.
 
     ``model``: a dict from a previous run's model.json; its configuration and parameters are
     used as they are (no training), so the same input gives identical results.
-    ``decisions``: reviewer decisions (record_key_l, record_key_r, decision) overriding the model.
+    ``decisions``: reviewer decisions (record_key_l, record_key_r, decision) overriding the model
+    (``unsure`` rows are left to the model); they also give precision and recall at the threshold
+    (summary ``decision_estimates``). With ``threshold_from_decisions`` the link threshold is the
+    one the decisions suggest (see :func:`review.decision_estimates`), when they suggest one.
     ``known``: incremental linkage: per record, the child an earlier run put it in (None for a
     new or changed record). Only pairs holding a new record are compared; each earlier child's
     records stay together and new records join them through scored pairs.
@@ -214,6 +220,12 @@ def link_table(person: pd.DataFrame, config: LinkageConfig | None = None, *, mod
         clock.lap("training")
 
     tf = _tf_tables(config, feats)
+    chosen = None
+    if threshold_from_decisions and len(di):
+        _, dweight = _score(fs, compare(comps, feats, di, dj), di, tf)
+        chosen = decision_estimates(_probability(dweight), dmatch, config.link_threshold)["suggested_threshold"]
+        if chosen is not None:
+            config = dataclasses.replace(config, link_threshold=chosen)
     det_ks, _, demo_ks, name_date_ks = deterministic_fields(config)
     dec_ids = pd.Series(dmatch, index=di.astype(np.int64) * n + dj) if len(di) else pd.Series(dtype=bool)
     kept: list[pd.DataFrame] = []
@@ -280,7 +292,7 @@ def link_table(person: pd.DataFrame, config: LinkageConfig | None = None, *, mod
     pairs_df.insert(1, "record_key_r", keys[pairs_df["j"].to_numpy()] if len(pairs_df) else pd.Series(dtype=str))
     names = np.array([r.name for r in config.blocking] + ["decision"], dtype=object)
     pairs_df["found_by"] = names[pairs_df["found_by"].to_numpy()]
-    review = _review(pairs_df, person, config)
+    review = _review(pairs_df, person, config, unsure_pairs(decisions))
     pairs_df = pairs_df.drop(columns=["i", "j"]).sort_values("match_weight", ascending=False,
                                                              ignore_index=True, kind="stable")
     model_dict = fs.to_dict(config)
@@ -288,6 +300,11 @@ def link_table(person: pd.DataFrame, config: LinkageConfig | None = None, *, mod
                        len(di), unknown_decisions, n)
     summary["absent_columns_treated_as_empty"] = absent
     summary["review_pairs"] = int(len(review))
+    decided = pairs_df[pairs_df["decision"].notna()]
+    add_decision_figures(summary, decisions, decided["match_probability"].to_numpy(),
+                         (decided["decision"] == "match").to_numpy(), config.link_threshold,
+                         "applied" if chosen is not None else "not enough decisions" if threshold_from_decisions
+                         else "off")
     return LinkOutput(clusters, pairs_df, model_dict, summary, review, plan.explain())
 
 
@@ -339,17 +356,24 @@ def _clusters_frame(keys: pd.Series, labels: np.ndarray) -> pd.DataFrame:
     return frame[["record_key", "cluster_id", "cluster_size"]]
 
 
-def _review(pairs_df: pd.DataFrame, person: pd.DataFrame, config: LinkageConfig) -> pd.DataFrame:
+def _review(pairs_df: pd.DataFrame, person: pd.DataFrame, config: LinkageConfig,
+            unsure: set[frozenset[str]] | None = None) -> pd.DataFrame:
+    """The review sheet: undecided pairs in the review band or with an identifier conflict, with
+    both records' values, then each comparison's level label and partial weight (``<name>_level``,
+    ``<name>_weight``); pairs last decided ``unsure`` carry that decision."""
     lo, hi = config.review_band
     p = pairs_df["match_probability"]
     band = (p >= lo) & (p < hi) & ~pairs_df["deterministic"]
     sel = (band | pairs_df["identifier_conflict"]) & pairs_df["decision"].isna()
     rows = pairs_df[sel]
+    decision = np.full(len(rows), "", dtype=object)
+    if unsure:
+        decision[[frozenset(k) in unsure for k in zip(rows["record_key_l"], rows["record_key_r"])]] = "unsure"
     out = pd.DataFrame({
         "record_key_l": rows["record_key_l"], "record_key_r": rows["record_key_r"],
         "match_probability": rows["match_probability"].round(4), "match_weight": rows["match_weight"].round(2),
         "reason": np.where(rows["identifier_conflict"], "identifier_conflict", "uncertain"),
-        "decision": "",
+        "decision": decision,
     })
     columns = list(dict.fromkeys(col for c in config.comparisons for col in c.columns()))
     for col in columns:
@@ -358,6 +382,9 @@ def _review(pairs_df: pd.DataFrame, person: pd.DataFrame, config: LinkageConfig)
         values = person[col].astype("string")
         out[f"{col}_l"] = values.to_numpy()[rows["i"].to_numpy()]
         out[f"{col}_r"] = values.to_numpy()[rows["j"].to_numpy()]
+    for c in config.comparisons:
+        out[f"{c.name}_level"] = level_labels(rows[f"gamma_{c.name}"], c.levels())
+        out[f"{c.name}_weight"] = rows[f"bf_{c.name}"].astype(np.float64).round(2).to_numpy()
     return excel_safe(out.sort_values("match_probability", ascending=False, ignore_index=True))
 
 
@@ -534,8 +561,9 @@ def load_model(path: str | Path) -> tuple[dict[str, Any], LinkageConfig]:
 def link(staged_dirs: list[Path], out_dir: Path, *, config_path: Path | None = None,
          model_path: Path | None = None, decisions_path: Path | None = None,
          progress: bool = False, config: LinkageConfig | None = None,
-         previous: Path | None = None) -> LinkOutput:
-    """Link staged directories and write clusters, pairs, model, review sheet and summary.
+         previous: Path | None = None, threshold_from_decisions: bool = False, pages: bool = True) -> LinkOutput:
+    """Link staged directories and write clusters, pairs, model, review sheet and summary, and
+    (``pages``) the workbench pages linkage.html and review.html (``linkage.workbench``).
 
     With ``model_path`` the model's own configuration is used (only ``max_pairs`` and
     ``chunk_pairs`` may be changed through ``config``, as they do not change results).
@@ -567,7 +595,8 @@ def link(staged_dirs: list[Path], out_dir: Path, *, config_path: Path | None = N
     else:
         person = read_person([Path(d) for d in staged_dirs], stats)
     read_seconds = time.perf_counter() - start
-    result = link_table(person, config, model=model, decisions=decisions, progress=progress, known=known)
+    result = link_table(person, config, model=model, decisions=decisions, progress=progress, known=known,
+                        threshold_from_decisions=threshold_from_decisions)
     if before is not None and incremental is not None and known is not None:
         incremental["model"] = str(model_path) if model_path is not None else "trained on this run's pairs"
         incremental["pairs_carried"] = _carry_pairs(result, before, known, person)
@@ -578,6 +607,10 @@ def link(staged_dirs: list[Path], out_dir: Path, *, config_path: Path | None = N
     result.summary["timings_seconds"] = {"read": round(read_seconds, 3), **result.summary["timings_seconds"],
                                          "total": round(time.perf_counter() - start, 3)}
     write_json(Path(out_dir) / "summary.json", result.summary)
+    if pages:
+        from stairs_link.linkage.workbench import write_pages
+
+        write_pages(Path(out_dir))
     return result
 
 

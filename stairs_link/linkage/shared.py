@@ -118,19 +118,38 @@ def decision_pairs(a: np.ndarray, b: np.ndarray, decisions: pd.DataFrame, dtype:
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Reviewer decisions as (i, j, is_match) record indices, i < j, plus the count of rows whose
     keys are unknown (``a``/``b``: record index of each row's left/right key, -1 where unknown).
-    A later row for the same pair corrects an earlier one."""
+    A later row for the same pair corrects an earlier one; pairs whose last row is ``unsure``
+    are left out (the model decides them)."""
     known = (a >= 0) & (b >= 0) & (a != b)
+    decision = decisions["decision"].to_numpy()
     frame = pd.DataFrame({"i": np.minimum(a, b)[known], "j": np.maximum(a, b)[known],
-                          "match": (decisions["decision"].to_numpy() == "match")[known]})
+                          "match": (decision == "match")[known], "unsure": (decision == "unsure")[known]})
     frame = frame.drop_duplicates(["i", "j"], keep="last")  # later rows correct earlier ones
+    frame = frame[~frame["unsure"]]  # unsure: reviewed, but the model decides
     return (frame["i"].to_numpy(dtype), frame["j"].to_numpy(dtype), frame["match"].to_numpy(),
             int((~known).sum()))
 
 
-def decisions_summary(n_decisions: int, unknown_decisions: int) -> dict[str, int]:
-    """summary.json ``decisions``: given, applied and with unknown record keys."""
-    return {"given": n_decisions + unknown_decisions, "applied": n_decisions,
-            "unknown_record_keys": unknown_decisions}
+def decisions_summary(n_decisions: int, unknown_decisions: int, unsure: int = 0) -> dict[str, int]:
+    """summary.json ``decisions``: given, applied (match / non-match), with unknown record keys,
+    and unsure (reviewed, left to the model)."""
+    return {"given": n_decisions + unknown_decisions + unsure, "applied": n_decisions,
+            "unknown_record_keys": unknown_decisions, "unsure": unsure}
+
+
+def add_decision_figures(summary: dict[str, Any], decisions: pd.DataFrame | None, probability: np.ndarray,
+                         is_match: np.ndarray, threshold: float, threshold_from_decisions: str = "off") -> None:
+    """summary.json: the count of pairs last decided ``unsure`` (in ``decisions``) and
+    ``decision_estimates`` (precision and recall among the decided pairs, whose model
+    ``probability`` and reviewer ``is_match`` are given; see ``review.decision_estimates``).
+    ``threshold_from_decisions``: off / applied / not enough decisions."""
+    from stairs_link.linkage.review import decision_estimates, unsure_pairs
+
+    unsure = len(unsure_pairs(decisions))
+    summary["decisions"]["unsure"] = unsure
+    summary["decisions"]["given"] += unsure
+    summary["decision_estimates"] = {**decision_estimates(probability, is_match, threshold),
+                                     "threshold_from_decisions": threshold_from_decisions}
 
 
 def thresholds_summary(config: LinkageConfig) -> dict[str, Any]:

@@ -94,7 +94,8 @@ def test_spark_link_equals_embedded(spark, world, decisions, tmp_path):
     # the planted conflicts really exercise constrained clustering, and the decisions apply
     assert embedded.summary["clustering"]["conflicted_components"] > 0
     assert embedded.summary["clustering"]["edges_refused"] > 0
-    assert embedded.summary["decisions"] == {"given": 3, "applied": 2, "unknown_record_keys": 1}
+    assert embedded.summary["decisions"] == {"given": 3, "applied": 2, "unknown_record_keys": 1,
+                                              "unsure": 0}
     assert "decision" in set(embedded.pairs["found_by"])
     # the LINKED directory as written (Spark Parquet datasets read as one table each)
     clusters = pd.read_parquet(linked / "clusters.parquet")

@@ -48,7 +48,7 @@ from stairs_link.linkage.blocking import BlockingPlan
 from stairs_link.linkage.config import LinkageConfig
 from stairs_link.linkage.model import FSModel, estimate_u, pattern_base, unpack
 from stairs_link.linkage.pipeline import _random_pairs, _review, load_model
-from stairs_link.linkage.review import read_decisions
+from stairs_link.linkage.review import read_decisions, unsure_pairs
 from stairs_link.schema.tables import columns_of
 
 
@@ -477,15 +477,19 @@ def spark_link_table(spark: Any, person: Any, config: LinkageConfig | None = Non
              .select("record_key_l", "record_key_r", "match_weight", "match_probability", "found_by",
                      "deterministic", "identifier_conflict", "decision", "linked",
                      *[x for c in comps for x in (f"gamma_{c.name}", f"bf_{c.name}")]))
-    review = _review_spark(kept, records, config)
+    review = _review_spark(kept, records, config, decisions)
     summary = _summary(kept, clusters, ranked, plan, n_pairs, counters, fs, clock, cstats, config, len(di),
                        unknown_decisions, n, children)
+    decided = kept.where(F.col("decision").isNotNull()).select("match_probability", "decision").toPandas()
+    shared.add_decision_figures(summary, decisions, decided["match_probability"].to_numpy(),
+                                (decided["decision"] == "match").to_numpy(), config.link_threshold)
     summary["absent_columns_treated_as_empty"] = absent
     return SparkLinkOutput(clusters, pairs, fs.to_dict(config), summary, review, plan.explain(),
                            cached=[records, recs, scored, edges, comp, clustered, clusters])
 
 
-def _review_spark(kept: Any, records: Any, config: LinkageConfig) -> pd.DataFrame:
+def _review_spark(kept: Any, records: Any, config: LinkageConfig, decisions: pd.DataFrame | None = None
+                  ) -> pd.DataFrame:
     """The review sheet (pairs in the uncertainty band or with identifier conflicts, without a
     decision): only those pairs and their records reach the driver, then ``pipeline._review``."""
     from pyspark.sql import functions as F
@@ -495,7 +499,8 @@ def _review_spark(kept: Any, records: Any, config: LinkageConfig) -> pd.DataFram
     band = (p >= lo) & (p < hi) & ~F.col("deterministic")
     rows = (kept.where((band | F.col("identifier_conflict")) & F.col("decision").isNull())
             .select("i", "j", "match_weight", "match_probability", "deterministic", "identifier_conflict",
-                    "decision", *PAIR_ORDER).toPandas())
+                    "decision", *PAIR_ORDER,
+                    *[x for c in config.comparisons for x in (f"gamma_{c.name}", f"bf_{c.name}")]).toPandas())
     rows = rows.sort_values(PAIR_ORDER, ignore_index=True)  # embedded row order before its sort
     columns = list(dict.fromkeys(col for c in config.comparisons for col in c.columns()))
     ids = np.unique(np.r_[rows["i"].to_numpy(np.int64), rows["j"].to_numpy(np.int64)])
@@ -509,7 +514,7 @@ def _review_spark(kept: Any, records: Any, config: LinkageConfig) -> pd.DataFram
     keys = person[config.record_key].to_numpy() if len(person) else np.zeros(0, object)
     rows.insert(0, "record_key_l", keys[rows["i"].to_numpy()] if len(rows) else pd.Series(dtype=str))
     rows.insert(1, "record_key_r", keys[rows["j"].to_numpy()] if len(rows) else pd.Series(dtype=str))
-    return _review(rows, person, config)
+    return _review(rows, person, config, unsure_pairs(decisions))
 
 
 def _summary(kept, clusters, ranked, plan, n_pairs, counters, fs, clock, cstats, config, n_decisions,

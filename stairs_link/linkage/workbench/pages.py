@@ -1,0 +1,79 @@
+"""Render linkage.html and review.html (jinja2, autoescape on, templates as package data).
+
+The pages are single files: styles, scripts and data are inline (the data as JSON in a
+``<script type="application/json">`` element, escaped by jinja's ``tojson``), and nothing is
+fetched from anywhere, so they open from a locked-down machine's disk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+from markupsafe import Markup
+
+from stairs_link.errors import LinkageError
+from stairs_link.linkage.workbench.data import (
+    WATERFALL_MAX_PAIRS,
+    linkage_page_data,
+    read_linked,
+    review_page_data,
+)
+
+PACKAGE = "stairs_link.linkage.workbench"
+
+
+@dataclass
+class Pages:
+    """Where the pages were written, and what they hold."""
+
+    linkage_html: Path
+    review_html: Path
+    review_pairs: int
+    waterfall_pairs: int
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.PackageLoader(PACKAGE, "templates"),
+                             autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined)
+    env.globals["asset"] = _asset
+    return env
+
+
+def _asset(name: str) -> Markup:
+    """A static script or stylesheet of the package, inlined as is (our own code, no user data);
+    a closing ``</script>``/``</style>`` inside it would end the element early, so it is refused."""
+    text = resources.files(PACKAGE).joinpath("templates", "static", name).read_text(encoding="utf-8")
+    if "</script" in text.lower() or "</style" in text.lower():
+        raise ValueError(f"static asset {name} contains a closing script/style tag")
+    return Markup(text)  # noqa: S704 - package file, checked above
+
+
+def _write(path: Path, text: str) -> None:
+    """Write through a temporary file, so a failed write never leaves half a page."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def write_pages(linked_dir: str | Path, out_dir: str | Path | None = None, *, truth: pd.DataFrame | None = None,
+                max_pairs: int = WATERFALL_MAX_PAIRS) -> Pages:
+    """Write ``linkage.html`` and ``review.html`` for a LINKED directory into ``out_dir`` (default:
+    the LINKED directory itself). ``truth`` (record_key, true_child_id) adds blocking recall."""
+    linked = read_linked(linked_dir)
+    out = Path(out_dir) if out_dir is not None else Path(linked_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LinkageError(f"cannot create the output directory ({exc})", reason="bad_output", file=str(out),
+                           fix="choose a directory you can write to") from None
+    env = _environment()
+    common = {"pseudonymised": linked.pseudonymised, "run": str(Path(linked_dir).name)}
+    linkage = linkage_page_data(linked, truth, max_pairs)
+    review = review_page_data(linked)
+    _write(out / "linkage.html", env.get_template("linkage.html").render(data=linkage, **common))
+    _write(out / "review.html", env.get_template("review.html").render(data=review, **common))
+    return Pages(out / "linkage.html", out / "review.html", len(review["pairs"]), linkage["waterfall"]["shown"])
