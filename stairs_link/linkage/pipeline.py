@@ -29,8 +29,7 @@ from stairs_link.linkage.model import (
     unpack,
 )
 from stairs_link.linkage.prepare import Features
-from stairs_link.linkage.review import (decision_estimates, excel_safe, level_labels, read_decisions,
-                                         unsure_pairs)
+from stairs_link.linkage.review import decision_estimates, excel_safe, level_labels, read_decisions, unsure_pairs
 from stairs_link.linkage.shared import (
     Clock,
     add_decision_figures,
