@@ -155,7 +155,8 @@ def _blocking(linked: Linked, truth: pd.DataFrame | None) -> dict[str, Any]:
         return [None if total == 0 else round(float(h) / total, 4) for h in hits]
 
     out: dict[str, Any] = {"rules": rules, "truth": None, "decisions": None}
-    if truth is not None:
+    if truth is not None:  # true pairs among the linked records (adapt may have rejected others)
+        truth = truth[truth["record_key"].isin(linked.clusters["record_key"])]
         same, total = _true_pair_mask(linked.pairs, truth)
         out["truth"] = {"true_pairs": total, "recall": cumulative(same, total)}
     labelled = (linked.pairs["decision"] == "match").to_numpy()

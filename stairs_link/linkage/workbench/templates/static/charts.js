@@ -32,8 +32,10 @@ function el(tag, attrs, text) {
 }
 function fillTable(table, header, rows, numeric) {
   table.textContent = "";
-  const thead = table.appendChild(el("thead")), tr = thead.appendChild(el("tr"));
-  header.forEach(h => tr.appendChild(el("th", {}, h)));
+  if (header.some(h => h)) {
+    const tr = table.appendChild(el("thead")).appendChild(el("tr"));
+    header.forEach(h => tr.appendChild(el("th", {}, h)));
+  }
   const tbody = table.appendChild(el("tbody"));
   rows.forEach(r => {
     const row = tbody.appendChild(el("tr"));
@@ -62,7 +64,7 @@ function divergingBars(container, rows, opts) {
     const bar = svgEl("rect", {x: x0, y: y + 3, width: w, height: o.rowH - 6, fill: r.value >= 0 ? POS : NEG,
                                class: "bar"}, svg);
     svgEl("title", {}, bar).textContent = `${r.label}: ${fmt(r.value)}`;
-    svgText(svg, r.value >= 0 ? x(r.value) + 3 : x(r.value) - 3, y + o.rowH * 0.7, fmt(r.value, 2),
+    svgText(svg, r.value >= 0 ? x(r.value) + 3 : x(r.value) - 3, y + o.rowH * 0.7, r.text || fmt(r.value, 2),
             {"text-anchor": r.value >= 0 ? "start" : "end", fill: "#57606a"});
   });
   svgEl("line", {x1: x(0), x2: x(0), y1: 5, y2: height - 18, stroke: "#57606a"}, svg);

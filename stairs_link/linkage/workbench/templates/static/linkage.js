@@ -151,7 +151,7 @@
       return row;
     }), [false, false, true, true, true, true]);
     divergingBars(document.getElementById("chart-blocking"),
-      b.rules.map(r => ({label: r.name, value: Math.log10(1 + r.candidate_pairs)})),
+      b.rules.map(r => ({label: r.name, value: Math.log10(1 + r.candidate_pairs), text: String(r.candidate_pairs)})),
       {title: "candidate pairs per blocking rule", axis: "log10(1 + candidate pairs)"});
   }
 
