@@ -1,4 +1,5 @@
-"""Render linkage.html and review.html (jinja2, autoescape on, templates as package data).
+"""Render linkage.html and review.html through :mod:`stairs_link.templating` (jinja2,
+autoescape on; templates in ``stairs_link/templates/workbench/``).
 
 The pages are single files: styles, scripts and data are inline (the data as JSON in a
 ``<script type="application/json">`` element, escaped by jinja's ``tojson``), and nothing is
@@ -11,7 +12,6 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-import jinja2
 import pandas as pd
 from markupsafe import Markup
 
@@ -22,8 +22,9 @@ from stairs_link.linkage.workbench.data import (
     read_linked,
     review_page_data,
 )
+from stairs_link.templating import render
 
-PACKAGE = "stairs_link.linkage.workbench"
+TEMPLATES = "workbench"  # stairs_link/templates/workbench/: the pages; static/: their scripts and styles
 
 
 @dataclass
@@ -36,20 +37,13 @@ class Pages:
     waterfall_pairs: int
 
 
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.PackageLoader(PACKAGE, "templates"),
-                             autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined)
-    env.globals["asset"] = _asset
-    return env
-
-
-def _asset(name: str) -> Markup:
+def asset(name: str) -> Markup:
     """A static script or stylesheet of the package, inlined as is (our own code, no user data);
     a closing ``</script>``/``</style>`` inside it would end the element early, so it is refused."""
-    text = resources.files(PACKAGE).joinpath("templates", "static", name).read_text(encoding="utf-8")
+    text = resources.files("stairs_link").joinpath("templates", TEMPLATES, "static", name).read_text(encoding="utf-8")
     if "</script" in text.lower() or "</style" in text.lower():
         raise ValueError(f"static asset {name} contains a closing script/style tag")
-    return Markup(text)  # noqa: S704 - package file, checked above
+    return Markup(text)  # package file, checked above
 
 
 def _write(path: Path, text: str) -> None:
@@ -70,10 +64,9 @@ def write_pages(linked_dir: str | Path, out_dir: str | Path | None = None, *, tr
     except OSError as exc:
         raise LinkageError(f"cannot create the output directory ({exc})", reason="bad_output", file=str(out),
                            fix="choose a directory you can write to") from None
-    env = _environment()
-    common = {"pseudonymised": linked.pseudonymised, "run": str(Path(linked_dir).name)}
+    common = {"pseudonymised": linked.pseudonymised, "run": str(Path(linked_dir).name), "asset": asset}
     linkage = linkage_page_data(linked, truth, max_pairs)
     review = review_page_data(linked)
-    _write(out / "linkage.html", env.get_template("linkage.html").render(data=linkage, **common))
-    _write(out / "review.html", env.get_template("review.html").render(data=review, **common))
+    _write(out / "linkage.html", render(f"{TEMPLATES}/linkage.html", data=linkage, **common))
+    _write(out / "review.html", render(f"{TEMPLATES}/review.html", data=review, **common))
     return Pages(out / "linkage.html", out / "review.html", len(review["pairs"]), linkage["waterfall"]["shown"])
