@@ -157,3 +157,21 @@ def test_cli_link_previous(years, tmp_path):
     refused = CliRunner().invoke(cli, ["link", *staged, "--previous", str(run / "dataset-2"), "--out",
                                        str(tmp_path / "l2"), "--engine", "spark"])
     assert refused.exit_code == 2 and "embedded engine only" in refused.output
+
+
+def test_build_previous_carries_records_a_plain_link_does_not_hold(years, tmp_path):
+    """Year two linked on its own (no --previous): build --previous still carries year one's
+    records (each with its child), so the dataset covers both years; only the ids of children
+    whose records the plain link could not join to last year's may differ."""
+    run, staged = years["root"] / "year-only", years["staged"]["year-only"][YEARS[1]]
+    link(staged, tmp_path / "linked")
+    result = build(tmp_path / "linked", staged, tmp_path / "dataset", previous=run / "dataset-1")
+    combined = result.extracts_combined
+    assert combined["previous_years_carried"] and combined["records_carried"] > 500
+    want = pd.read_parquet(run / "dataset-2" / "episodes.parquet")
+    got = pd.read_parquet(tmp_path / "dataset" / "episodes.parquet")
+    assert len(got) == len(want) and set(got["episode_id"]) == set(want["episode_id"])
+    before = pd.read_parquet(run / "dataset-1" / "record_map.parquet").set_index("record_key")["child_id"]
+    now = pd.read_parquet(tmp_path / "dataset" / "record_map.parquet").set_index("record_key")["child_id"]
+    kept = now.reindex(before.index)
+    assert kept.notna().all() and (kept == before).mean() > 0.95
