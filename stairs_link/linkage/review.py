@@ -68,8 +68,14 @@ def excel_unsafe(text: pd.Series) -> pd.Series:
     """Inverse of :func:`excel_safe` for one text column: drop the quote it put before a
     formula-like start."""
     text = text.astype("string")
-    quoted = text.str.startswith("'").fillna(False) & text.str[1:].str.startswith(_FORMULA_START).fillna(False)
-    return text.mask(quoted, text.str[1:])
+    quoted = text.str.startswith("'").fillna(False).to_numpy(bool)
+    if not quoted.any():
+        return text
+    rest = text[quoted].str[1:]
+    formula = rest.str.startswith(_FORMULA_START).fillna(False).to_numpy(bool)
+    out = text.copy()
+    out[rest.index[formula]] = rest[formula]
+    return out
 
 
 def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float] | None:

@@ -185,3 +185,20 @@ def test_explain_on_a_directory_that_is_not_linked_is_a_clean_error(tmp_path):
     result = CliRunner().invoke(cli, ["explain", str(tmp_path)])
     assert result.exit_code == 2
     assert "the linked directory has no model.json" in result.output and "Traceback" not in result.output
+
+
+def test_review_page_keeps_the_most_informative_pairs_when_capped(linked_dir):
+    linked = read_linked(linked_dir / "linked")
+    full = review_page_data(linked)
+    assert len(full["pairs"]) == full["review_sheet_pairs"] == len(linked.review) >= 3
+    capped = review_page_data(linked, max_pairs=2)
+    assert capped["review_sheet_pairs"] == len(linked.review)
+    assert capped["pairs"] == full["pairs"][:2]
+
+
+def test_excel_unsafe_undoes_excel_safe():
+    from stairs_link.linkage.review import excel_safe, excel_unsafe
+
+    values = pd.Series(["=SUM(A1)", "-3", "+44 20", "@x", "plain", "'quoted", None], dtype="string")
+    back = excel_unsafe(excel_safe(pd.DataFrame({"v": values}))["v"])
+    assert back.tolist() == values.tolist()

@@ -180,6 +180,16 @@ def test_review_by_keyboard_export_and_link_with_the_decisions(browser, demo, tm
     again = _review_rows(relinked)
     assert len(again) == len(review) - 3  # decided pairs leave the review sheet
 
+    # the re-run's linkage.html shows what the decisions say: precision and recall with intervals
+    page = Page(browser, relinked / "linkage.html")
+    table = page.page.locator("#decisions-table").inner_text()
+    est = summary["decision_estimates"]
+    assert "precision at the threshold" in table and "Wilson" in table
+    assert f"{est['precision']['successes']} / {est['precision']['trials']} labelled pairs" in table
+    assert "cumulative recall of 1 labelled matches" in page.page.locator("#blocking-table").inner_text()
+    assert page.errors == [] and page.local_only()
+    page.close()
+
     # the re-run's page keeps the applied decisions: exporting at once gives them back
     page = Page(browser, relinked / "review.html", downloads=True)
     assert "3 earlier decisions kept for export" in page.page.locator("#progress-text").inner_text()

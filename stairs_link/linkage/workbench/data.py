@@ -21,6 +21,7 @@ from stairs_link.errors import LinkageError
 from stairs_link.linkage.review import MISSING_LEVEL, excel_unsafe
 
 WATERFALL_MAX_PAIRS = 10_000  # pairs embedded for the waterfall search (nearest the threshold first)
+REVIEW_MAX_PAIRS = 10_000  # pairs on review.html (the most informative first); review.csv has all
 TOP_CLUSTERS = 10  # largest and most conflicted clusters listed
 
 
@@ -168,8 +169,7 @@ def _blocking(linked: Linked, truth: pd.DataFrame | None) -> dict[str, Any]:
 
 def _site_system(keys: pd.Series) -> pd.Series:
     """``site:system`` from record keys (record_key = site_id:source_system:local_id)."""
-    parts = keys.astype(str).str.split(":", n=2)
-    return parts.str[0] + ":" + parts.str[1]
+    return keys.astype(str).str.extract(r"^([^:]*:[^:]*)", expand=False)
 
 
 def _clusters(linked: Linked) -> dict[str, Any]:
@@ -274,10 +274,10 @@ def review_order(distance_bits: np.ndarray, impact: np.ndarray) -> np.ndarray:
     return np.lexsort((-impact, np.floor(np.abs(distance_bits))))
 
 
-def review_page_data(linked: Linked) -> dict[str, Any]:
-    """Everything review.html shows: the review sheet's pairs in review order, each with both
-    records' values (plain mode), level label and partial weight per comparison, and the
-    decisions the run already applied (kept in the exported file)."""
+def review_page_data(linked: Linked, max_pairs: int = REVIEW_MAX_PAIRS) -> dict[str, Any]:
+    """Everything review.html shows: the review sheet's pairs in review order (the first
+    ``max_pairs``), each with both records' values (plain mode), level label and partial weight
+    per comparison, and the decisions the run already applied (kept in the exported file)."""
     review = linked.review
     pairs = linked.pairs.set_index(["record_key_l", "record_key_r"])
     index = pd.MultiIndex.from_arrays([review["record_key_l"], review["record_key_r"]])
@@ -300,20 +300,22 @@ def review_page_data(linked: Linked) -> dict[str, Any]:
         shown = cols[0] if f"{cols[0]}_l" in review.columns else None
         fields.append({"name": c["name"], "levels": c["levels"], "column": shown,
                        "kind": config[c["name"]]["kind"]})
-    items = []
-    for k in order:
-        values = {f["column"]: [review[f"{f['column']}_l"].iat[k], review[f"{f['column']}_r"].iat[k]]
-                  for f in fields if f["column"]}
-        items.append({
-            "l": review["record_key_l"].iat[k], "r": review["record_key_r"].iat[k],
-            "p": float(rows["match_probability"].iat[k]), "w": round(float(weight[k]), 3),
-            "reason": review["reason"].iat[k] if "reason" in review.columns else "uncertain",
-            "decision": review["decision"].iat[k] if "decision" in review.columns else "",
-            "gamma": [int(rows[f"gamma_{c['name']}"].iat[k]) for c in comps],
-            "bf": [round(float(rows[f"bf_{c['name']}"].iat[k]), 3) for c in comps],
-            "values": values,
-            "same_cluster": bool(same[k]), "impact": int(impact[k]),
-        })
+    order = order[:max_pairs]
+    shown = [f["column"] for f in fields if f["column"]]
+    left = {col: review[f"{col}_l"].to_numpy()[order].tolist() for col in shown}
+    right = {col: review[f"{col}_r"].to_numpy()[order].tolist() for col in shown}
+    names = [c["name"] for c in comps]
+    gamma = np.stack([rows[f"gamma_{c}"].to_numpy(np.int64) for c in names], axis=1)[order].tolist()
+    bf = np.stack([rows[f"bf_{c}"].to_numpy(np.float64) for c in names], axis=1)[order].round(3).tolist()
+    column = {name: (review[name].to_numpy()[order].tolist() if name in review.columns else [default] * len(order))
+              for name, default in (("reason", "uncertain"), ("decision", ""))}
+    keys_l, keys_r = review["record_key_l"].to_numpy()[order].tolist(), review["record_key_r"].to_numpy()[order].tolist()
+    prob = rows["match_probability"].to_numpy(np.float64)[order].tolist()
+    items = [{"l": keys_l[k], "r": keys_r[k], "p": prob[k], "w": round(float(weight[order[k]]), 3),
+              "reason": column["reason"][k], "decision": column["decision"][k], "gamma": gamma[k], "bf": bf[k],
+              "values": {col: [left[col][k], right[col][k]] for col in shown},
+              "same_cluster": bool(same[order[k]]), "impact": int(impact[order[k]])}
+             for k in range(len(order))]
     decided = linked.pairs[linked.pairs["decision"].notna()]
     return {
         "pseudonymised": linked.pseudonymised,
@@ -321,6 +323,7 @@ def review_page_data(linked: Linked) -> dict[str, Any]:
         "fields": fields,
         "missing_level": MISSING_LEVEL,
         "pairs": items,
+        "review_sheet_pairs": int(len(review)),
         "earlier": [[a, b, d] for a, b, d in zip(decided["record_key_l"], decided["record_key_r"],
                                                  decided["decision"])],
     }

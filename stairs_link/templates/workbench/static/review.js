@@ -34,6 +34,8 @@
     document.getElementById("progress-bar").style.width = (pairs.length ? 100 * decided / pairs.length : 100) + "%";
     document.getElementById("progress-text").textContent =
       `${decided} of ${pairs.length} pairs labelled (${unsure} unsure)` +
+      (D.review_sheet_pairs > pairs.length ? ` — the ${pairs.length} most informative of the review sheet's ` +
+       `${D.review_sheet_pairs}` : "") +
       (carried.size ? `; ${carried.size} earlier decisions kept for export` : "");
   }
 
