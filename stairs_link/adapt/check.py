@@ -95,6 +95,13 @@ def check_against(mapping: Mapping, export: Path, *, encoding: str | None = None
                                             fix="check `decimal:` and the column against the export's values"
                                             if reason == "unparseable_number" else
                                             "check `formats:` against the export's values"))
+                elif reason.startswith("invalid_") and share > 0.5:
+                    problems.append(Problem(reason=reason, file=str(mapping.path), line=spec.line if spec else None,
+                                            column=spec.label if spec else None,
+                                            message=text + f", {share:.0%} of rows: the mapping probably selects "
+                                                           f"the wrong column for {field}",
+                                            fix=f"check which export column holds {field} (a source system rarely "
+                                                "gets most identifiers wrong)"))
                 else:
                     notes.append("  note: " + text + " (reported in rejects.parquet when adapting)")
     return problems, notes

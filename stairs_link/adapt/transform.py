@@ -29,6 +29,7 @@ from stairs_link.mapping.model import (
 from stairs_link.schema.codes import CODE_LISTS
 
 TEXT = pd.StringDtype("pyarrow")
+ALL_FAIL_MIN = 10  # at least this many values, all failing, in one batch: blame the mapping, not the source
 ISO_DATE_FORMATS = ("%Y-%m-%d",)
 ISO_DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
 DUPLICATE_MESSAGE = ("a person row with this local id was already staged (the first one is kept); row not staged. "
@@ -221,6 +222,14 @@ def _convert(spec: FieldSpec, frame: pd.DataFrame, ctx: TableContext, out: _Coll
         mask = np.asarray(mask, dtype=bool)
         if mask.any():
             result.invalid_values.setdefault(spec.name, Counter())[reason] += int(mask.sum())
+            failing = int(mask.sum())
+            if failing >= ALL_FAIL_MIN and failing == int((~_blank(raw)).sum()):
+                # every value fails: the likely cause is the mapping (wrong column, format or
+                # path), not a source system that got every single value wrong
+                fix = (f"every value of {spec.label} in these {failing:,} rows fails, so the mapping probably "
+                       f"selects the wrong column or format for {spec.name}: check `column:`"
+                       + (" and `formats:`" if kind in ("date", "datetime") else "")
+                       + " against the export (stairs-link mapping check --against)")
         if required:
             out.add(mask, spec.label, raw, reason, f"{what}; {spec.name} is required, so the row is not staged. "
                     f"Fix: {fix}", reject_row=True)

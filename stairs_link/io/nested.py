@@ -306,6 +306,22 @@ def open_ndjson(path: Path, source: ReadOptions, *, encoding: str | None = None,
     return info, _batches(numbered, RecordBatcher(paths, batch_records=batch_records, keep=keep), info, stream.finish)
 
 
+def _line_blocks(path: Path, size: int) -> Iterator[bytes]:
+    """The file in blocks of about ``size`` bytes, each ending at a line end (the last may not)."""
+    rest = b""
+    with path.open("rb") as handle:
+        while chunk := handle.read(size):
+            data = rest + chunk
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                rest = data
+                continue
+            rest = data[cut:]
+            yield data[:cut]
+    if rest.strip():
+        yield rest
+
+
 def _file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -325,20 +341,20 @@ def _ndjson_arrow(path: Path, source: ReadOptions, paths: dict[str, FieldPath], 
 
     filled = dict.fromkeys(paths, 0)
     done = 0
-    try:
-        reader = pajson.open_json(path, read_options=pajson.ReadOptions(block_size=ARROW_BLOCK_BYTES, use_threads=False),
-                                  parse_options=pajson.ParseOptions(explicit_schema=schema,
-                                                                    unexpected_field_behavior="ignore"))
-    except (pa.ArrowInvalid, pa.ArrowException):  # the first block already differs: per record from the start
-        reader = None
-    while reader is not None:
-        try:
-            batch = reader.read_next_batch()
-        except StopIteration:
-            break
+    # Blocks of whole lines are handed to Arrow one at a time (pyarrow's own streaming JSON
+    # reader parses ahead of its consumer, so its memory grows with the file).
+    parse = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+    failed = False
+    for block in _line_blocks(path, ARROW_BLOCK_BYTES):
+        try:  # one Arrow block per call: a block size beyond the data, so no record straddles two
+            table = pajson.read_json(pa.BufferReader(block), parse_options=parse,
+                                     read_options=pajson.ReadOptions(use_threads=False, block_size=len(block) + 1))
         except (pa.ArrowInvalid, pa.ArrowException):
-            reader = None
+            failed = True  # another shape or a bad line: this block and the rest record by record
             break
+        if table.num_rows == 0:
+            continue
+        batch = table.combine_chunks().to_batches()[0]
         n = batch.num_rows
         records = pa.StructArray.from_arrays(batch.columns, names=batch.schema.names)
         numbers = np.arange(done + 1, done + n + 1, dtype=np.int64)
@@ -375,7 +391,7 @@ def _ndjson_arrow(path: Path, source: ReadOptions, paths: dict[str, FieldPath], 
         out = Batch(frame.reset_index(drop=True), numbers[good], bad_rows)
         out.skipped = skipped
         yield out
-    if reader is None:  # the rest record by record, numbered on from where Arrow stopped
+    if failed:  # the rest record by record, numbered on from where Arrow stopped
         with path.open("rb") as handle:
             rest = _ndjson_records(io.BufferedReader(handle, buffer_size=1 << 20), skip=done, number=done)
             batcher = RecordBatcher(paths, batch_records=batch_records)

@@ -156,7 +156,90 @@ def linked_checks(
         ))
 
     out.append(_overlaps(staged, clusters, show_values=show_values, source=source))
+    out.append(_link_rate(person, clusters, source=source))
     return out
+
+
+#: A site system with at least this many records, none of them linked to a record of another
+#: site system, is flagged: its records probably cannot link (a mapping or a format problem).
+MIN_RECORDS_FOR_LINK_RATE = 10
+
+
+def _link_rate(person: pd.DataFrame, clusters: pd.DataFrame, *, source: str) -> Outcome:
+    """Link rate per site system: the share of its records linked to a record of another site
+    system. A system whose records linked to nothing else is flagged (warning)."""
+    records = person[["record_key"]].merge(clusters[["record_key", "cluster_id"]], on="record_key", how="inner")
+    system = records["record_key"].str.rsplit(":", n=1).str[0]  # 'site:system'
+    records = records.assign(system=system)
+    systems_per_child = records.groupby("cluster_id")["system"].nunique()
+    linked = records["cluster_id"].map(systems_per_child) > 1
+    rate = linked.groupby(records["system"]).mean().sort_index()
+    size = records.groupby("system").size()
+    isolated = [str(s) for s in rate.index if rate[s] == 0 and size[s] >= MIN_RECORDS_FOR_LINK_RATE]
+    return _outcome(
+        "linked.site_system.links", "every site system's records link to other systems", WARNING,
+        ["record_key"], element_count=len(rate), bad_count=len(isolated), unit="site systems",
+        observed={"link_rate": {str(k): round(float(v), 4) for k, v in rate.items()},
+                  "records": {str(k): int(v) for k, v in size.items()}},
+        examples=[{"source_file": "clusters.parquet", "source_row": None,
+                   "values": {"site_system": name, "records": int(size[name]), "link_rate": 0.0}}
+                  for name in isolated[:MAX_EXAMPLES]],
+        why="Children in the secure estate are recorded by several systems; a site system none "
+            "of whose records linked to another system's usually has a mapping that selects the "
+            "wrong fields, or records with too few fields to link (see person.linking_fields).",
+        fix="Check the system's mapping with `stairs-link mapping check --against` and its staged "
+            "person table in the check report; the link rate of every site system is listed here.",
+        source=source, table="person",
+    )
+
+
+#: Fields linkage compares; a record with fewer than MIN_LINKING_FIELDS of them filled can
+#: hardly be told apart from other children (date of birth and sex alone are shared).
+LINKING_FIELDS = ("given_name", "family_name", "date_of_birth", "sex", "postcode", "nhs_number", "upn", "pnc_id")
+STRONG_FIELDS = ("nhs_number", "upn", "pnc_id")
+MIN_LINKING_FIELDS = 3
+FEW_FIELDS_SHARE = 0.2  # flag the table when at least this share of its records has few fields
+
+
+def linking_fields_outcome(staged: Staged, *, show_values: bool) -> Outcome | None:
+    """A person table whose records can link only through few fields (e.g. no names and no
+    identifiers: SSDA903 records without a postcode have only date of birth and sex)."""
+    if "person" not in staged.tables:
+        return None
+    frame = staged.tables["person"].frame
+    present = [c for c in LINKING_FIELDS if c in frame.columns]
+    if not present or not len(frame):
+        return None
+    # pseudonymised tables keep Bloom encodings / tokens in place of names and dates
+    filled = pd.DataFrame({c: frame[c].notna() for c in present})
+    for column, encoded in (("given_name", "given_name_bf"), ("family_name", "family_name_bf"),
+                            ("date_of_birth", "dob_bf"), ("postcode", "postcode_bf")):
+        if column in filled and encoded in frame.columns:
+            filled[column] |= frame[encoded].notna()
+    if "sex" in filled:
+        filled["sex"] &= ~frame["sex"].isin(["unknown"])
+    count = filled.sum(axis=1)
+    strong = filled[[c for c in STRONG_FIELDS if c in filled]].any(axis=1)
+    nameless = ~filled[[c for c in ("given_name", "family_name") if c in filled]].any(axis=1)
+    few = (count < MIN_LINKING_FIELDS) | (nameless & ~strong)
+    examples = example_rows(frame, frame.index[few].tolist()[:MAX_EXAMPLES], ["record_key"], show_values=show_values)
+    return Outcome(
+        check_id="person.linking_fields.enough", scope="table", source=str(staged.directory), table="person",
+        expectation_type="stairs_link.linking_fields", columns=["record_key"], severity=WARNING,
+        success=float(few.mean()) < FEW_FIELDS_SHARE,
+        title=f"fewer than {FEW_FIELDS_SHARE:.0%} of records can link only through few fields "
+              "(no names and no identifiers, or under three linking fields)",
+        why="Linkage needs several agreeing fields; a record with only date of birth and sex (or "
+            "fewer) cannot be told apart from other children born the same day, so it is left "
+            "unlinked rather than risk a wrong link.",
+        fix="Map every linking field the export has (a postcode kept in another file: `from_table:`; "
+            "identifiers such as UPN or NHS number); if the system holds no more, expect these "
+            "records to stay unlinked.",
+        element_count=len(frame), unexpected_count=int(few.sum()),
+        unexpected_percent=100.0 * float(few.mean()), examples=examples,
+        observed_value={"records_without_names": int(nameless.sum()),
+                        "mean_linking_fields": round(float(count.mean()), 2)},
+    )
 
 
 def _overlaps(staged: list[Staged], clusters: pd.DataFrame, *, show_values: bool,

@@ -12,7 +12,7 @@ import pandas as pd
 from stairs_link import progress
 from stairs_link.errors import QualityError
 from stairs_link.quality.html import render_html
-from stairs_link.quality.linked import MAX_CLUSTER_SIZE, is_linked_dir, linked_checks
+from stairs_link.quality.linked import MAX_CLUSTER_SIZE, is_linked_dir, linked_checks, linking_fields_outcome
 from stairs_link.quality.prepare import Staged, StagedTable, load_staged, prepare
 from stairs_link.quality.results import ALL_SOURCES, CheckResult, Outcome
 from stairs_link.quality.suites import NULLED, PSEUDONYMISED, TOKEN_CHECKS, VARIANTS, load_suite
@@ -88,6 +88,10 @@ def check(
                     show_values=show_values, withheld=withheld,
                 ))
                 bar.advance()
+    for s in staged:
+        outcome = linking_fields_outcome(s, show_values=show_values)
+        if outcome is not None:
+            results.append(outcome)
     for linked in linked_paths:
         results.extend(linked_checks(linked, staged, show_values=show_values,
                                      max_cluster_size=max_cluster_size))

@@ -26,6 +26,7 @@ from stairs_link.report.tables import (
     formulation_delay,
     formulation_median_days,
     id_events,
+    link_rate_by_system,
     load_dataset,
     moves_by_kind,
     transition_matrix,
@@ -173,6 +174,9 @@ def _coverage(page: _Page, data: Dataset, rule: Disclosure) -> None:
     page.table(["site", "setting type", "system kinds", *count_columns], rows)
 
 
+LINK_RATE_MIN_RECORDS = 10  # a rate of fewer records is not shown (it would disclose small counts)
+
+
 def _linkage(page: _Page, data: Dataset, rule: Disclosure) -> None:
     page.heading("Linkage quality")
     sizes = cluster_sizes(data)
@@ -183,6 +187,21 @@ def _linkage(page: _Page, data: Dataset, rule: Disclosure) -> None:
                [[("label", s), ("count", c)] for s, c in zip(sizes["records per child"], labels, strict=True)])
     page.figure(plots.bar_chart(list(sizes["records per child"]), labels, title="Children by number of linked records",
                                 xlabel="children"), "Bar chart of children by number of linked records")
+    rates = link_rate_by_system(data)
+    page.para("Link rate per site system: the share of its records linked to a record of another site system. "
+              "A system at 0% linked to nothing else: check its mapping (`stairs-link mapping check --against`) "
+              "and whether its records have enough fields to link (the check report's person.linking_fields).")
+    shown = rates["records"] >= LINK_RATE_MIN_RECORDS
+    page.table(["site / system", "kind", "records", "linked to another system", "link rate"],
+               [[("label", f"{r['site_id']} / {r['source_system']}"), ("text", str(r["system_kind"])),
+                 *_counts(rule, [int(r["records"]), int(r["linked"])]),
+                 ("pct", f"{r['link_rate']:.0%}" if ok else "n/a")]
+                for ok, (_, r) in zip(shown, rates.iterrows(), strict=True)])
+    isolated = rates[shown & (rates["linked"] == 0)]
+    if len(isolated):
+        page.para("Linked to nothing else: " + ", ".join(f"{r['site_id']} / {r['source_system']}"
+                                                        for _, r in isolated.iterrows())
+                  + ". Their records may select the wrong fields or have too few fields to link.", "note")
     if data.pairs is None:
         page.para("No linkage pairs were found (pass --linked LINKED, or build from a linkage run that wrote "
                   "pairs.parquet), so the match-weight distribution is not shown.", "note")

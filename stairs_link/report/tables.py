@@ -108,6 +108,18 @@ def coverage_by_site(data: Dataset) -> pd.DataFrame:
     return out.reset_index()
 
 
+def link_rate_by_system(data: Dataset) -> pd.DataFrame:
+    """Per site system: records, records linked to a record of another site system, and the rate.
+    A system whose records linked to nothing else usually has a mapping or format problem."""
+    src = data.sources.assign(system=data.sources["site_id"].astype(str) + "/" + data.sources["source_system"].astype(str))
+    systems_per_child = src.groupby("child_id")["system"].nunique()
+    linked = src["child_id"].map(systems_per_child).fillna(0) > 1
+    out = src.assign(linked=linked).groupby(["site_id", "source_system"], sort=True).agg(
+        system_kind=("system_kind", "first"), records=("record_key", "size"), linked=("linked", "sum"))
+    out["link_rate"] = out["linked"] / out["records"]
+    return out.reset_index()
+
+
 def cluster_sizes(data: Dataset) -> pd.DataFrame:
     """Children by number of linked records (banded so no single large cluster stands out)."""
     n = data.children["n_records"].to_numpy()
