@@ -398,6 +398,10 @@ def build_manifest(mapping: Mapping, stamp: str | None, checksums: dict[str, dic
                    warnings: list[str]) -> dict:
     """manifest.json's content (both engines); adds the orphan-row warnings to ``warnings``."""
     for source in sources:
+        if source.get("last_row_ragged"):
+            warnings.append(f"{source['file']}: the last row ({source['last_row_ragged']:,}) does not fit the header "
+                            "(ragged_row): if it is a footer such as 'Total rows: N', add `footer_rows: 1` to the "
+                            "table's source so it is skipped and counted, not rejected")
         for column in source.get("unmatched_paths", []):
             warnings.append(f"{source['file']}: field path '{column}' ({source['table']}) gave no value in any of "
                             f"its {source['rows_in']:,} records: the mapping probably selects the wrong field "
@@ -443,14 +447,22 @@ def _adapt_file(path: Path, name: str, table: str, mapping: Mapping, *, ctx_args
     counts = {"rows_in": 0, "rows_staged": 0, "rows_rejected": 0, "rows_skipped": 0, "rejects": 0}
     unknown: dict[str, Counter] = {}
     invalid: dict[str, Counter] = {}
+    last_row, last_ragged = 0, 0
     with progress_report.stage(f"adapt {table}: {name}", unit="rows") as bar:
         for batch in batches:
+            ragged = [b[0] for b in batch.bad_rows if b[1] == "ragged_row"]
+            last_row = max([last_row, *ragged, *(batch.source_rows[-1:].tolist())])
+            last_ragged = max([last_ragged, *ragged])
             _adapt_batch(batch, ctx, table, writers[0], writers[1], counts, unknown, invalid, mapping.id,
                          background, pseudo)
             bar.advance(len(batch.frame))
             if progress and not progress_report.bars_shown():
                 print(f"  {table}: {name}: {counts['rows_in']:,} rows read", file=sys.stderr)
     entry = source_entry(table, name, counts, unknown, invalid)
+    if last_ragged and last_ragged == last_row and not spec.source.footer_rows:
+        # a trailer such as 'Total rows: 131' is ragged in a delimited file: say so (rejects.parquet
+        # has the row; its own fix, "correct the row", is the wrong advice for a footer)
+        entry["last_row_ragged"] = int(last_row)
     if info.unmatched and counts["rows_in"]:
         entry["unmatched_paths"] = list(info.unmatched)
     return entry, info

@@ -211,3 +211,24 @@ def test_ndjson_fast_path_equals_per_record_reader(tmp_path: Path, monkeypatch: 
     assert a.loc[a["local_id"] == "p1400", "postcode"].tolist() == ["ZZ1 1ZZ"]
     ra, rb = (pd.read_parquet(tmp_path / d / "rejects.parquet") for d in ("fast", "slow"))
     pd.testing.assert_frame_equal(ra, rb)
+
+
+def test_a_ragged_last_row_suggests_footer_rows(tmp_path: Path) -> None:
+    (tmp_path / "pupils.txt").write_text("ID\tSurname\tForename\n1\tLee\tKim\n2\tRay\tAl\nTotal rows: 2\n",
+                                         encoding="utf-8")
+    m = mapping(tmp_path, "{files: pupils.txt, delimiter: '\\t'}", "    fields:\n      local_id: ID\n")
+    result = adapt(m, [tmp_path / "pupils.txt"], tmp_path / "out")
+    assert result.manifest["sources"][0]["rows_rejected"] == 1
+    assert any("footer_rows: 1" in w for w in result.manifest["warnings"])
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-32"])
+def test_wide_encodings_with_a_footer(tmp_path: Path, codec: str) -> None:
+    text = "ID\tSurname\r\n1\tLee\r\n2\tRay\r\nTotal rows: 2\r\n"
+    (tmp_path / "pupils.txt").write_bytes(text.encode(codec))
+    m = mapping(tmp_path, f"{{files: pupils.txt, encoding: {codec}, delimiter: '\\t', footer_rows: 1}}",
+                "    fields:\n      local_id: ID\n      family_name: Surname\n")
+    result = adapt(m, [tmp_path / "pupils.txt"], tmp_path / "out")
+    source = result.manifest["sources"][0]
+    assert (source["rows_staged"], source["rows_skipped"], source["rows_rejected"]) == (2, 1, 0)
+    assert staged(tmp_path / "out")["family_name"].tolist() == ["Lee", "Ray"]
