@@ -306,11 +306,14 @@ def open_ndjson(path: Path, source: ReadOptions, *, encoding: str | None = None,
     return info, _batches(numbered, RecordBatcher(paths, batch_records=batch_records, keep=keep), info, stream.finish)
 
 
-def _line_blocks(path: Path, size: int) -> Iterator[bytes]:
-    """The file in blocks of about ``size`` bytes, each ending at a line end (the last may not)."""
+def _line_blocks(path: Path, size: int, digest: Any = None) -> Iterator[bytes]:
+    """The file in blocks of about ``size`` bytes, each ending at a line end (the last may not);
+    every byte read is added to ``digest`` (a hashlib object) on the way."""
     rest = b""
     with path.open("rb") as handle:
         while chunk := handle.read(size):
+            if digest is not None:
+                digest.update(chunk)
             data = rest + chunk
             cut = data.rfind(b"\n") + 1
             if cut == 0:
@@ -345,7 +348,8 @@ def _ndjson_arrow(path: Path, source: ReadOptions, paths: dict[str, FieldPath], 
     # reader parses ahead of its consumer, so its memory grows with the file).
     parse = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
     failed = False
-    for block in _line_blocks(path, ARROW_BLOCK_BYTES):
+    digest = hashlib.sha256()
+    for block in _line_blocks(path, ARROW_BLOCK_BYTES, digest):
         try:  # one Arrow block per call: a block size beyond the data, so no record straddles two
             table = pajson.read_json(pa.BufferReader(block), parse_options=parse,
                                      read_options=pajson.ReadOptions(use_threads=False, block_size=len(block) + 1))
@@ -399,7 +403,7 @@ def _ndjson_arrow(path: Path, source: ReadOptions, paths: dict[str, FieldPath], 
                 yield batch
             for column, count in batcher.filled.items():
                 filled[column] += count
-    info.sha256 = _file_sha256(path)
+    info.sha256 = _file_sha256(path) if failed else digest.hexdigest()  # a fallback read the file twice
     info.unmatched = [c for c, count in filled.items() if count == 0]
 
 
