@@ -16,7 +16,9 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+from stairs_link.privacy.disclosure import suppress_count
 from stairs_link.report import plots
 from stairs_link.report.tables import (
     Dataset,
@@ -32,15 +34,10 @@ from stairs_link.report.tables import (
     transition_matrix,
     weight_histogram,
 )
+from stairs_link.templating import render
 
-CSS = """
-body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.45}
-h1{font-size:1.6rem}h2{font-size:1.25rem;border-bottom:1px solid #ccc;padding-bottom:.2rem;margin-top:2rem}
-table{border-collapse:collapse;margin:.8rem 0;font-size:.9rem}th,td{border:1px solid #ccc;padding:.25rem .6rem;text-align:left}
-td.count,td.pct,td.stat{text-align:right;font-variant-numeric:tabular-nums}thead th{background:#f2f2f2}
-figure{margin:1rem 0}img{max-width:100%}.note{color:#555;font-size:.9rem}
-"""
-
+# The page's layout is in stairs_link/templates/report.html (blocks: _blocks.html, styles:
+# report.css); the wording of each section is written below, with the numbers it shows.
 
 @dataclass(frozen=True)
 class Disclosure:
@@ -50,8 +47,6 @@ class Disclosure:
     rounding: int = 5
 
     def count(self, n: int) -> str:
-        from stairs_link.privacy.disclosure import suppress_count
-
         return suppress_count(int(n), threshold=self.threshold, rounding=self.rounding)
 
     def small(self, n: int) -> bool:
@@ -65,53 +60,28 @@ class Disclosure:
 
 
 class _Page:
-    """Accumulates HTML; every dynamic text is escaped."""
+    """The report's blocks in order (headings, paragraphs, tables, figures) as plain values;
+    templates/report.html turns them into HTML, escaping every text."""
 
     def __init__(self) -> None:
-        self.parts: list[str] = []
-
-    def add(self, raw: str) -> None:
-        self.parts.append(raw)
+        self.blocks: list[dict[str, Any]] = []
 
     def heading(self, text: str, level: int = 2) -> None:
-        self.add(f"<h{level}>{html.escape(text)}</h{level}>")
+        self.blocks.append({"kind": "heading", "text": text, "level": level})
 
     def para(self, text: str, cls: str | None = None) -> None:
-        attr = f' class="{cls}"' if cls else ""
-        self.add(f"<p{attr}>{html.escape(text)}</p>")
+        self.blocks.append({"kind": "para", "text": text, "cls": cls})
 
     def table(self, header: list[str], rows: list[list[tuple[str, str]]], caption: str | None = None) -> None:
         """``rows``: lists of (css class, text); class "label" cells become row headers."""
-        out = ["<table>"]
-        if caption:
-            out.append(f"<caption>{html.escape(caption)}</caption>")
-        out.append("<thead><tr>" + "".join(f'<th scope="col">{html.escape(h)}</th>' for h in header) + "</tr></thead>")
-        out.append("<tbody>")
-        for row in rows:
-            cells = []
-            for cls, text in row:
-                if cls == "label":
-                    cells.append(f'<th scope="row">{html.escape(text)}</th>')
-                else:
-                    cells.append(f'<td class="{cls}">{html.escape(text)}</td>')
-            out.append("<tr>" + "".join(cells) + "</tr>")
-        out.append("</tbody></table>")
-        self.add("".join(out))
+        self.blocks.append({"kind": "table", "header": header, "rows": rows, "caption": caption})
 
     def figure(self, png_labels: tuple[str, list[str]], alt: str) -> None:
         png, labels = png_labels
-        self.add(
-            f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{png}" '
-            f"data-labels='{html.escape(json.dumps(labels), quote=True)}'></figure>"
-        )
+        self.blocks.append({"kind": "figure", "png": png, "labels": labels, "alt": alt})
 
     def render(self, title: str) -> str:
-        return (
-            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>"
-            + "\n".join(self.parts)
-            + "</body></html>\n"
-        )
+        return render("report.html", title=title, page_blocks=self.blocks)
 
 
 def render_report(
