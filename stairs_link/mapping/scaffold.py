@@ -368,6 +368,9 @@ def _checked_yaml(text: str, export: Path) -> str:
     """The draft, proved to be valid YAML (a draft that is not would only fail later, obscurely)."""
     import yaml
 
+    # control characters left (in comments naming unmapped columns) are shown escaped: a NUL
+    # is what a UTF-16 export read as one byte per character looks like
+    text = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", lambda m: f"\\x{ord(m.group()):02x}", text)
     try:
         yaml.safe_load(text)
     except yaml.YAMLError as exc:  # pragma: no cover - _yaml_str quotes everything unusual
