@@ -65,6 +65,22 @@ def _shape(value: Any) -> Any:
     return "str"
 
 
+def _shape_within(value: Any, tree: dict) -> Any:
+    """:func:`_shape` of only the keys in ``tree`` (an object no path looks inside keeps its
+    first member, which is all :func:`_arrow_type` needs of it)."""
+    if isinstance(value, list):
+        shape = None
+        for item in value:
+            shape = _merge(shape, _shape_within(item, tree))
+        return [shape]
+    if isinstance(value, dict):
+        if not tree:
+            first = next(((k, v) for k, v in value.items() if v is not None), None)
+            return {} if first is None else {first[0]: _shape(first[1])}
+        return {k: _shape_within(value[k], tree[k]) for k in tree if k in value}
+    return _shape(value)
+
+
 def _needed(paths: list[FieldPath]) -> dict:
     """The key tree the paths (and their filters) touch."""
     tree: dict = {}
@@ -108,14 +124,14 @@ def schema_for(paths: list[FieldPath], sample: list[Any]) -> pa.Schema:
 
     Raises ShapeError when a key has two shapes (e.g. a list in one record and an object in
     another): then the reader uses the per-record evaluator instead."""
+    tree = _needed(paths)
     shape: Any = None
     try:
         for record in sample:
             if isinstance(record, dict):
-                shape = _merge(shape, _shape(record))
+                shape = _merge(shape, _shape_within(record, tree))
     except RecursionError:  # nesting deeper than Python's stack: the per-record reader copes
         raise ShapeError("records nested too deeply") from None
-    tree = _needed(paths)
     shape = shape or {}
     fields = []
     for key, sub in tree.items():

@@ -295,7 +295,7 @@ def open_ndjson(path: Path, source: ReadOptions, *, encoding: str | None = None,
             schema = None
         if schema is not None and len(schema):
             chains: dict[str, None] = {}
-            for _, record in sample:
+            for _, record in sample[:100]:  # the key paths present, for messages (mapping check reads more)
                 if isinstance(record, dict):
                     key_chains(record, out=chains)
             info.header = list(chains)
