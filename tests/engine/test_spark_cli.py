@@ -40,12 +40,20 @@ def test_link_engine_spark_writes_the_embedded_result(spark, staged, tmp_path, m
     for name in ("clusters.parquet", "pairs.parquet"):
         pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "s" / name), pd.read_parquet(tmp_path / "e" / name),
                                       check_dtype=False)
+    for name in ("linkage.html", "review.html"):  # the workbench pages, drawn from equal data
+        assert _page_data(tmp_path / "s" / name) == _page_data(tmp_path / "e" / name), name
     explain = runner.invoke(cli, ["link", *dirs, "--out", str(tmp_path / "x"), "--config", config,
                                   "--engine", "spark", "--explain-blocking"])
     expected = runner.invoke(cli, ["link", *dirs, "--out", str(tmp_path / "x"), "--config", config,
                                    "--explain-blocking"])
     assert explain.exit_code == 0, explain.output
     assert explain.output == expected.output
+
+
+def _page_data(path):
+    text = path.read_text(encoding="utf-8")
+    start = text.index('id="page-data">') + len('id="page-data">')
+    return json.loads(text[start:text.index("</script>", start)])
 
 
 def test_link_engine_spark_without_pyspark_says_how_to_install(staged, tmp_path, no_pyspark):
@@ -75,6 +83,7 @@ def test_link_engine_spark_reads_and_writes_urls(spark, staged, tmp_path, monkey
                                   expected.sort_values("record_key").reset_index(drop=True), check_dtype=False)
     for name in ("model.json", "review.csv", "summary.json"):
         assert (out / name).stat().st_size > 0, name
+    assert not (out / "linkage.html").exists()  # not written to a URL (`stairs-link explain` on a copy)
     assert json.loads((out / "summary.json").read_text())["children"] == expected["cluster_id"].nunique()
 
 
