@@ -273,7 +273,7 @@ def _convert(spec: FieldSpec, frame: pd.DataFrame, ctx: TableContext, out: _Coll
             f"could not read a {'date-time' if kind == 'datetime' else 'date'} with format(s) {shown}"
             + (" or as an Excel serial number" if spec.excel_serial else ""),
             "add the export's format to `formats:` in the mapping, or correct the value")
-        return parsed.value
+        return _date_limits(spec, parsed.value, raw, required, result, out, bad)
     if kind == "number":
         text = raw.astype(TEXT).str.strip()
         if spec.decimal == ",":
@@ -305,6 +305,32 @@ def _count_upn_codes(raw: pd.Series, result_std: std.Standardised, result: Batch
     temporary = value.notna().to_numpy() & value.astype("string").str[12:13].str.fullmatch(r"[A-Z]").fillna(False).to_numpy(dtype=bool)
     if temporary.any():
         counter["temporary"] += int(temporary.sum())
+
+
+def _date_limits(spec: FieldSpec, value: pd.Series, raw: pd.Series, required: bool, result: BatchResult,
+                 out: _Collector, bad) -> pd.Series:  # noqa: ANN001 - _convert's reporter
+    """Open-ended sentinels (9999-12-31 ...) become null, counted in the manifest's
+    ``invalid_values`` as ``open_ended_date`` (a required field has no "no date": row
+    rejected); values before ``earliest`` are rejected as ``implausible_date``."""
+    day = value.dt.normalize()
+    if spec.open_ended:
+        sentinel = day.isin(np.array(list(spec.open_ended), dtype="datetime64[s]")).to_numpy(dtype=bool)
+        if sentinel.any():
+            if required:
+                bad(sentinel, "open_ended_date", "an open-ended placeholder date (one of "
+                    + ", ".join(spec.open_ended) + ") where a real date is needed",
+                    "fill in the real date in the source system, or change `open_ended:` in the mapping")
+            else:
+                result.invalid_values.setdefault(spec.name, Counter())["open_ended_date"] += int(sentinel.sum())
+            value = value.where(~sentinel)
+    if spec.earliest:
+        early = (day < np.datetime64(spec.earliest, "s")).fillna(False).to_numpy(dtype=bool)
+        if early.any():
+            bad(early, "implausible_date", f"date before {spec.earliest}, the earliest plausible {spec.name}",
+                "correct the date in the source system (a typed year?), or set `earliest:` for this field in the "
+                "mapping")
+            value = value.where(~early)
+    return value
 
 
 def transform_batch(frame: pd.DataFrame, rows: np.ndarray, ctx: TableContext) -> BatchResult:

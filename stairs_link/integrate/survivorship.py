@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 
 from stairs_link.integrate.nested import nest_values
+from stairs_link.standardise.dates import as_seconds
 
 #: fields resolved for each child, in output order.
 FIELDS = [
@@ -95,7 +96,7 @@ def resolve_demographics(person: pd.DataFrame, fields: list[str] | None = None) 
     """
     fields = resolved_fields(person) if fields is None else fields
     base = person[["child_id", "system_kind", "extracted_at", *fields]].copy()
-    base["date_of_birth"] = pd.to_datetime(base["date_of_birth"]).dt.strftime("%Y-%m-%d")
+    base["date_of_birth"] = as_seconds(base["date_of_birth"]).dt.strftime("%Y-%m-%d")
     long = base.melt(
         id_vars=["child_id", "system_kind", "extracted_at"],
         value_vars=fields,
@@ -141,7 +142,7 @@ def resolve_demographics(person: pd.DataFrame, fields: list[str] | None = None) 
     children = pd.DataFrame(index=pd.Index(sorted(person["child_id"].unique()), name="child_id"))
     for name in fields:
         children[name] = wide[name] if name in wide.columns else None
-    children["date_of_birth"] = pd.to_datetime(children["date_of_birth"]).dt.date
+    children["date_of_birth"] = as_seconds(children["date_of_birth"]).dt.date
     for name, dtype in OPTIONAL_FIELDS.items():
         if name in children:
             children[name] = pd.to_numeric(children[name]).astype(dtype)

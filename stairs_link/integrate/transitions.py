@@ -32,6 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from stairs_link.standardise.dates import as_seconds
+
 COMMUNITY = "community"
 YOUNG_ADULT_ESTATE = "young_adult_estate"
 MOVE_KINDS = ["admission", "transfer", "release", "readmission", "young_adult_estate"]
@@ -65,8 +67,8 @@ def merge_stays(episodes: pd.DataFrame, rules: TransitionRules = TransitionRules
         return pd.DataFrame({c: pd.Series(dtype="object") for c in STAY_COLUMNS})
     ep = episodes[["child_id", "site_id", "setting_type", "source_system", "admission_date",
                    "discharge_date", "legal_basis", "discharge_destination"]].copy()
-    ep["admission_date"] = pd.to_datetime(ep["admission_date"])
-    ep["discharge_date"] = pd.to_datetime(ep["discharge_date"])
+    ep["admission_date"] = as_seconds(ep["admission_date"])
+    ep["discharge_date"] = as_seconds(ep["discharge_date"])
     ep["_end"] = ep["discharge_date"].fillna(_OPEN_END)
     # an episode discharged before it was admitted still covers its admission day
     ep["_end"] = ep[["_end", "admission_date"]].max(axis=1)
@@ -134,8 +136,8 @@ def derive_transitions(
     if stays.empty:
         return _empty_transitions()
     s = stays.copy()
-    s["admission_date"] = pd.to_datetime(s["admission_date"])
-    s["discharge_date"] = pd.to_datetime(s["discharge_date"])
+    s["admission_date"] = as_seconds(s["admission_date"])
+    s["discharge_date"] = as_seconds(s["discharge_date"])
     s = s.sort_values(["child_id", "admission_date", "discharge_date", "site_id"], kind="stable").reset_index(drop=True)
     by_child = s.groupby("child_id", sort=False)
     nxt = pd.DataFrame({c: by_child[c].shift(-1) for c in ["site_id", "setting_type", "stay_id",
@@ -178,7 +180,7 @@ def derive_transitions(
     lv = s[leave]
     to_yae = lv["discharge_destination"] == YOUNG_ADULT_ESTATE
     if date_of_birth is not None:
-        dob = pd.to_datetime(lv["child_id"].map(date_of_birth))
+        dob = as_seconds(lv["child_id"].map(date_of_birth))
         age = (lv["discharge_date"] - dob).dt.days / 365.25
         undetermined = lv["discharge_destination"].isin(["unknown", "other"]) | lv["discharge_destination"].isna()
         to_yae = to_yae | (undetermined & ~has_next[leave] & (age >= rules.young_adult_age))
@@ -193,14 +195,14 @@ def derive_transitions(
     }))
     moves = pd.concat([p for p in pieces if len(p)], ignore_index=True)
     for column in ("from_date", "to_date", "from_admission"):
-        moves[column] = pd.to_datetime(moves[column])
+        moves[column] = as_seconds(moves[column])
     moves["move_date"] = moves["from_date"].fillna(moves["to_date"])
     moves = moves.sort_values(["child_id", "move_date", "_order", "to_date"], kind="stable").reset_index(drop=True)
     moves["move_seq"] = moves.groupby("child_id", sort=False).cumcount().astype("int32") + 1
     moves["gap_days"] = moves["gap_days"].astype("Int32")
 
     if date_of_birth is not None:
-        dob = pd.to_datetime(moves["child_id"].map(date_of_birth))
+        dob = as_seconds(moves["child_id"].map(date_of_birth))
         moves["age_at_move"] = ((moves["move_date"] - dob).dt.days / 365.25).round(2)
     else:
         moves["age_at_move"] = np.nan
@@ -224,7 +226,7 @@ def _formulation_flags(
     after = pd.Series(False, index=moves.index, dtype="boolean")
     if formulations is not None and len(formulations):
         f = formulations[["child_id", "site_id", "formulation_date"]].copy()
-        f["formulation_date"] = pd.to_datetime(f["formulation_date"])
+        f["formulation_date"] = as_seconds(f["formulation_date"])
         m = moves[["child_id", "from_site_id", "from_admission", "move_date"]].reset_index()
         hit = m.merge(f, left_on=["child_id", "from_site_id"], right_on=["child_id", "site_id"])
         hit = hit[(hit["formulation_date"] >= hit["from_admission"]) & (hit["formulation_date"] <= hit["move_date"])]

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from stairs_link.errors import LinkageError
+from stairs_link.standardise.dates import as_seconds
 
 MISSING = -1
 
@@ -164,7 +165,7 @@ class Features:
                 raise LinkageError(f"column '{column}' is compared as a date but holds {series.dtype} values",
                                    reason="bad_type", column=column,
                                    fix="stage it as a date (canonical type date32) before linking")
-            day = pd.to_datetime(series).to_numpy().astype("datetime64[D]")
+            day = as_seconds(series).to_numpy().astype("datetime64[D]")
             valid = ~np.isnat(day)
             day = np.where(valid, day, np.datetime64("1970-01-01"))
             month = day.astype("datetime64[M]")

@@ -36,6 +36,12 @@ FIELD_OPTIONS: dict[str, Any] = {
     "formats": {"type": "array", "items": {"type": "string"},
                 "description": "Date formats tried in order, e.g. '%d/%m/%Y' (Python strptime codes)."},
     "excel_serial": {"type": "boolean", "description": "Accept Excel serial day numbers (e.g. 39448)."},
+    "open_ended": {"type": "array", "items": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+                   "description": "Dates (ISO) that mean 'no date / still open' in this export; they become "
+                                  "null and are counted (default: 9999-12-31, 1900-01-01; [] for none)."},
+    "earliest": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$",
+                 "description": "Earliest plausible date (ISO); an earlier one is rejected as implausible_date "
+                                "(default for date_of_birth: 1980-01-01)."},
     "two_digit_years": {"enum": list(TWO_DIGIT_YEAR_POLICIES),
                         "description": "past (the only policy): a 2-digit year is put in the century that puts the date on or before the extraction date."},
     "codes": {"anyOf": [{"type": "object", "additionalProperties": {"type": "string"}},

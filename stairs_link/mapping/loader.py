@@ -8,6 +8,7 @@ reported at once, each with its file, line and a suggested fix.
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import difflib
 import hashlib
 import json
@@ -24,6 +25,8 @@ from stairs_link.io import extension_formats
 from stairs_link.mapping.builtin_maps import BUILTIN_MAPS
 from stairs_link.mapping.jsonschema import SCHEMA_PATH
 from stairs_link.mapping.model import (
+    DEFAULT_EARLIEST,
+    DEFAULT_OPEN_ENDED,
     FORMATS,
     GENERATED_IF_MISSING,
     NAME_FIELDS,
@@ -327,7 +330,7 @@ def _field_spec(table: str, name: str, raw: Any, doc: _Doc, problems: list[Probl
     if "split_name" in raw and name not in NAME_FIELDS:
         problem("`split_name:` only applies to given_name, middle_names and family_name", "remove `split_name:`",
                 "split_name")
-    date_keys = [k for k in ("formats", "excel_serial", "two_digit_years") if k in raw]
+    date_keys = [k for k in ("formats", "excel_serial", "two_digit_years", "open_ended", "earliest") if k in raw]
     if date_keys and kind not in ("date", "datetime"):
         problem(f"`{date_keys[0]}:` only applies to date fields", f"remove `{date_keys[0]}:`", date_keys[0])
     for fmt in raw.get("formats") or ():
@@ -341,6 +344,15 @@ def _field_spec(table: str, name: str, raw: Any, doc: _Doc, problems: list[Probl
                 "latest_by")
     elif "from_table" in raw and "value" in raw:
         problem("a constant (`value:`) cannot come from another table", "remove `from_table:`", "from_table")
+
+
+    for key in ("open_ended", "earliest"):
+        for value in (raw.get(key) or ()) if key == "open_ended" else ([raw[key]] if raw.get(key) else []):
+            try:
+                dt.date.fromisoformat(str(value))
+            except ValueError:
+                problem(f"`{key}:` value '{value}' is not an ISO date", "write dates as YYYY-MM-DD, e.g. 9999-12-31",
+                        key)
     if "decimal" in raw and kind != "number":
         problem("`decimal:` only applies to number fields", "remove `decimal:`", "decimal")
     codes = raw.get("codes")
@@ -396,6 +408,8 @@ def _field_spec(table: str, name: str, raw: Any, doc: _Doc, problems: list[Probl
         formats=None if raw.get("formats") is None else tuple(str(f) for f in raw["formats"]),
         excel_serial=bool(raw.get("excel_serial", False)),
         two_digit_years=str(raw.get("two_digit_years", "past")),
+        open_ended=DEFAULT_OPEN_ENDED if raw.get("open_ended") is None else tuple(str(d) for d in raw["open_ended"]),
+        earliest=str(raw["earliest"]) if raw.get("earliest") is not None else DEFAULT_EARLIEST.get(name),
         codes=code_map,
         codes_name=codes_name,
         unknown_codes=raw.get("unknown_codes"),

@@ -44,6 +44,12 @@ IDENTIFIER_FIELDS = {
 
 UNKNOWN_POLICIES = ("reject", "keep_unknown", "fail")
 TWO_DIGIT_YEAR_POLICIES = ("past",)
+# Dates exports write for "no date" or "still open" (31/12/9999 is Excel's last day, serial
+# 2958465; 01/01/1900 is serial 1 and a common "unknown" placeholder): null, counted.
+DEFAULT_OPEN_ENDED = ("9999-12-31", "1900-01-01")
+# The earliest plausible date of birth of a child in the secure estate (records kept from
+# the 1990s on; a 1980 birth would be a 46-year-old in 2026): earlier ones are rejected.
+DEFAULT_EARLIEST = {"date_of_birth": "1980-01-01"}
 DUPLICATE_POLICIES = ("reject_later",)
 FORMATS = format_names()  # the registered readers (stairs_link.io): csv, xlsx, json, ndjson, xml
 NESTED_FORMATS = nested_formats()  # columns are field paths (stairs_link.io.paths)
@@ -100,6 +106,8 @@ class FieldSpec:
     formats: tuple[str, ...] | None = None
     excel_serial: bool = False
     two_digit_years: str = "past"
+    open_ended: tuple[str, ...] = DEFAULT_OPEN_ENDED  # ISO dates read as "no date" (null, counted)
+    earliest: str | None = None  # ISO date; earlier values are rejected as implausible_date
     codes: dict[str, str] | None = None
     codes_name: str | None = None  # name of a built-in map, for reports
     unknown_codes: str | None = None

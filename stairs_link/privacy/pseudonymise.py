@@ -34,6 +34,7 @@ from stairs_link.privacy.bloom import (
 )
 from stairs_link.privacy.keys import SecretKey
 from stairs_link.privacy.tokens import TOKEN_LENGTH, keyed_token
+from stairs_link.standardise.dates import as_seconds
 
 SCHEME = "stairs-link-pseudonymised-v1"
 
@@ -115,7 +116,7 @@ def _pseudonymise_person(frame: pd.DataFrame, key: bytes, params: PrivacyParams)
     from stairs_link.standardise import fold_name
 
     out = frame.copy()
-    dob = pd.to_datetime(frame["date_of_birth"], errors="coerce") if "date_of_birth" in frame else None
+    dob = as_seconds(frame["date_of_birth"]) if "date_of_birth" in frame else None
     for new, (source, space) in BLOOM_COLUMNS.items():
         if source not in frame:
             continue
@@ -138,14 +139,14 @@ def _pseudonymise_person(frame: pd.DataFrame, key: bytes, params: PrivacyParams)
 def dob_by_record_key(person: pd.DataFrame) -> pd.Series:
     """Date of birth indexed by the (plain) record key: what :func:`pseudonymise_frame` needs
     to add ``age_at_admission`` to episode batches. Keep it in memory only, never write it."""
-    dob = pd.Series(pd.to_datetime(person["date_of_birth"], errors="coerce").to_numpy(),
+    dob = pd.Series(as_seconds(person["date_of_birth"]).to_numpy(),
                     index=person["record_key"].to_numpy())
     return dob[~dob.index.duplicated()]
 
 
 def _age_at_admission(episode: pd.DataFrame, dob: pd.Series) -> pd.Series:
-    born = pd.to_datetime(episode["record_key"].map(dob), errors="coerce")
-    admitted = pd.to_datetime(episode["admission_date"], errors="coerce")
+    born = as_seconds(episode["record_key"].map(dob))
+    admitted = as_seconds(episode["admission_date"])
     years = admitted.dt.year - born.dt.year
     before_birthday = (admitted.dt.month < born.dt.month) | (
         (admitted.dt.month == born.dt.month) & (admitted.dt.day < born.dt.day))

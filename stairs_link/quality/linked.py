@@ -22,6 +22,7 @@ from stairs_link.quality.examples import MAX_EXAMPLES, example_rows
 from stairs_link.quality.prepare import Staged, read_parquet
 from stairs_link.quality.results import CRITICAL, WARNING, Outcome
 from stairs_link.schema.linked import CLUSTER_COLUMNS, check_cluster_columns
+from stairs_link.standardise.dates import as_seconds
 
 #: A child passes through at most a few settings with 2-4 systems each; a cluster larger than
 #: this almost always means the linker chained different children together.
@@ -249,9 +250,9 @@ def _overlaps(staged: list[Staged], clusters: pd.DataFrame, *, show_values: bool
                                            "discharge_date", "extracted_at", "source_file",
                                            "source_row"])
     episodes = episodes.merge(clusters[["record_key", "cluster_id"]], on="record_key", how="inner")
-    start = pd.to_datetime(episodes["admission_date"])
+    start = as_seconds(episodes["admission_date"])
     # an open stay lasts until the export was taken
-    end = pd.to_datetime(episodes["discharge_date"]).fillna(
+    end = as_seconds(episodes["discharge_date"]).fillna(
         pd.to_datetime(episodes["extracted_at"].astype("string").str.slice(0, 10), errors="coerce"))
     stays = pd.DataFrame({"cluster_id": episodes["cluster_id"], "site_id": episodes["site_id"],
                           "start": start, "end": end, "row": episodes.index})

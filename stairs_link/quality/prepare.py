@@ -29,6 +29,7 @@ from stairs_link.quality.results import CRITICAL, WARNING, Outcome
 from stairs_link.schema import read_table, to_arrow
 from stairs_link.schema.codes import INSTRUMENT_RANGE
 from stairs_link.schema.tables import SCHEMA_VERSION, SCHEMA_VERSION_KEY, TABLES, arrow_schema
+from stairs_link.standardise.dates import as_seconds
 
 # identifier column -> its validator (check-digit rules and sources in stairs_link.standardise)
 _IDENTIFIER_CHECKS = {"nhs_number": standardise.nhs_number, "upn": standardise.upn,
@@ -390,14 +391,14 @@ def prepare(staged: Staged) -> None:
     if "episode" in staged.tables:
         episode = staged.tables["episode"].frame
         first_admission = (
-            pd.to_datetime(episode["admission_date"]).groupby(episode["record_key"]).min()
+            as_seconds(episode["admission_date"]).groupby(episode["record_key"]).min()
         )
     for name, table in staged.tables.items():
         frame = table.frame.reset_index(drop=True)
         out = frame.copy()
         for col in TABLES[name]:
             if pa.types.is_date(col.type) or pa.types.is_timestamp(col.type):
-                out[col.name] = pd.to_datetime(frame[col.name])
+                out[col.name] = as_seconds(frame[col.name])
         out["_q_extracted_date"], out["_q_extracted_at_ok"] = extraction_dates(frame["extracted_at"])
         if staged.pseudonymisation is not None:
             _pseudonymised_columns(name, frame, out, staged.pseudonymisation)
@@ -408,9 +409,9 @@ def prepare(staged: Staged) -> None:
                 out[f"_q_{ident}_ok"] = identifier_ok(ident, frame[ident])
             admitted = (
                 out["record_key"].map(first_admission) if first_admission is not None
-                else pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns]")
+                else pd.Series(pd.NaT, index=out.index, dtype="datetime64[s]")
             )
-            admitted = pd.to_datetime(admitted)
+            admitted = as_seconds(admitted)
             out["_q_age_at_admission"] = completed_years(out["date_of_birth"], admitted)
             at_extraction = completed_years(out["date_of_birth"], out["_q_extracted_date"])
             out["_q_age_at_extraction"] = at_extraction.where(admitted.isna())

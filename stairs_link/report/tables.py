@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from stairs_link.errors import IntegrationError
+from stairs_link.standardise.dates import as_seconds
 
 SETTING_ORDER = ["community", "SCH", "STC", "YOI", "young_adult_estate"]
 DELAY_BINS = [(0, 7, "0-7 days"), (8, 14, "8-14 days"), (15, 28, "15-28 days"), (29, 56, "29-56 days"),
@@ -168,10 +169,10 @@ def moves_by_kind(data: Dataset) -> pd.DataFrame:
 def _stay_formulations(data: Dataset) -> pd.DataFrame:
     """Per stay: admission, setting type, and the first formulation at that site during the stay."""
     stays = data.stays.copy()
-    stays["admission_date"] = pd.to_datetime(stays["admission_date"])
-    stays["_end"] = pd.to_datetime(stays["discharge_date"]).fillna(pd.Timestamp("2262-01-01"))
+    stays["admission_date"] = as_seconds(stays["admission_date"])
+    stays["_end"] = as_seconds(stays["discharge_date"]).fillna(pd.Timestamp("2262-01-01"))
     f = data.formulations.copy()
-    f["formulation_date"] = pd.to_datetime(f["formulation_date"])
+    f["formulation_date"] = as_seconds(f["formulation_date"])
     hit = stays[["stay_id", "child_id", "site_id", "admission_date", "_end"]].merge(f, on=["child_id", "site_id"])
     hit = hit[(hit["formulation_date"] >= hit["admission_date"]) & (hit["formulation_date"] <= hit["_end"])]
     first = hit.groupby("stay_id")["formulation_date"].min()

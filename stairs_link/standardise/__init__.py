@@ -8,7 +8,7 @@ reason)`` so a caller can null the bad values AND report their raw form (issue 2
 from __future__ import annotations
 
 from stairs_link.standardise._common import Standardised
-from stairs_link.standardise.dates import parse_dates, parse_datetimes
+from stairs_link.standardise.dates import as_seconds, parse_dates, parse_datetimes
 from stairs_link.standardise.identifiers import (
     PNC_ALPHABET,
     UPN_ALPHABET,
@@ -42,6 +42,7 @@ __all__ = [
     "fold_name",
     "nhs_check_digit",
     "nhs_number",
+    "as_seconds",
     "parse_dates",
     "parse_datetimes",
     "pnc_check_letter",

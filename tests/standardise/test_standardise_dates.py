@@ -22,7 +22,7 @@ def test_iso_only_by_default_and_blank_vs_invalid() -> None:
     out = parse_dates(pd.Series(["2009-04-03", " 2009-04-03 ", "03/04/2009", "2009-02-30", "", None, "  "],
                                 index=list("abcdefg")))
     assert out.value.index.tolist() == list("abcdefg")
-    assert out.value.dtype == "datetime64[ns]"
+    assert out.value.dtype == "datetime64[s]"
     assert out.value.iloc[:2].tolist() == [_ts("2009-04-03")] * 2
     assert out.value.iloc[2:].isna().all()
     assert out.invalid.tolist() == [False, False, True, True, False, False, False]
