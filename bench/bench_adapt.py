@@ -12,7 +12,9 @@ identifiers), then runs, each in a fresh subprocess so peak memory is measured p
    of the same file (the floor any adapter has to stand on).
 
 Prints rows/s and peak RSS for both and their ratio. Target (issue 2): >= 100,000 rows/s and
-peak < 1.5 GB on 2 cores. POSIX only (the ``resource`` module).
+peak < 1.5 GB on 2 cores. Then times the per-record quote check that adapt runs on every CSV
+(``stairs_link.io.quoting.scan_quotes``) alone on the same file and prints its share of
+adapt's wall time. Target (issue 12): < 20%. POSIX only (the ``resource`` module).
 
 Then (issue 14) nested exports, each at two sizes so it shows whether memory grows with the
 file: a FHIR bulk-export NDJSON of UK Core Patient resources (``--ndjson-records``, default
@@ -246,6 +248,19 @@ adapt({str(mapping)!r}, [{str(export)!r}], {str(work / 'staged')!r})
           f"{adapt_cpu:6.2f}s CPU | peak RSS {adapt_peak:6.0f} MB")
     print(f"ratio adapt/pyarrow  : {adapt_wall / base_wall:6.1f}x wall time, {adapt_cpu / base_cpu:.1f}x CPU time, "
           f"{adapt_peak / base_peak:.1f}x peak memory")
+    # Row integrity (issue 12): the per-record quote check is one numpy pass over the file,
+    # run inside adapt; timed here alone on the same file (in the page cache, as in adapt).
+    from stairs_link.io.quoting import data_start, scan_quotes
+
+    columns = len(pd.read_csv(csv_path, nrows=0).columns)
+    t = time.perf_counter()
+    scan = scan_quotes(csv_path, data_start=data_start(csv_path, 1), header_lines=1, delimiter=",", columns=columns,
+                       encoding="utf-8")
+    quote_wall = time.perf_counter() - t
+    share = quote_wall / adapt_wall
+    print(f"quote check (in adapt): {quote_wall:6.2f}s wall = {100 * share:.1f}% of adapt's wall time "
+          f"({scan.physical_lines:,} lines, {len(scan.stray)} stray quotes); target < 20%: "
+          f"{'met' if share < 0.2 else 'NOT met'}")
     load = os.getloadavg()[0]
     print(f"(load average at the end: {load:.1f} on {os.cpu_count()} cores; wall times include interpreter "
           "start-up and imports in each fresh process)")

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from stairs_link.io.quoting import data_start
+
 SCAN_BYTES = 8 << 20
 SPLITTABLE_ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "latin-1", "iso-8859-1", "ascii")
 QUOTE, LF, CR = 0x22, 0x0A, 0x0D
@@ -33,26 +35,6 @@ class CsvSplit:
 
     ranges: list[tuple[int, int]]
     note: str | None = None  # why the file was not split (None: split, or small enough)
-
-
-def data_start(path: Path, header_row: int) -> int | None:
-    """Byte offset just after the ``header_row``-th line feed: where pyarrow's ``skip_rows``
-    (which skips raw lines, not quoted records) leaves off. None if there is no such line or
-    a bare carriage return (an old Mac line end) makes the line count uncertain."""
-    with path.open("rb") as handle:
-        head = b""
-        while head.count(b"\n") < header_row:
-            more = handle.read(1 << 16)
-            if not more:
-                return None
-            head += more
-    end = 0
-    for _ in range(header_row):
-        end = head.index(b"\n", end) + 1
-    prefix = head[:end]
-    if prefix.replace(b"\r\n", b"").count(b"\r"):
-        return None
-    return end
 
 
 def split_csv(path: Path, *, header_row: int, delimiter: str, encoding: str, block_bytes: int,

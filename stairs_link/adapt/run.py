@@ -396,7 +396,9 @@ def source_entry(table: str, name: str, counts: dict, unknown: dict[str, Counter
 def build_manifest(mapping: Mapping, stamp: str | None, checksums: dict[str, dict], sources: list[dict],
                    table_rows: dict[str, int], rejects_total: int, orphans: dict[str, int],
                    warnings: list[str]) -> dict:
-    """manifest.json's content (both engines); adds the orphan-row warnings to ``warnings``."""
+    """manifest.json's content (both engines); adds the orphan-row, unmatched-path and
+    line-count warnings to ``warnings``."""
+    warnings.extend(line_warnings(sources))
     for source in sources:
         if source.get("last_row_ragged"):
             warnings.append(f"{source['file']}: the last row ({source['last_row_ragged']:,}) does not fit the header "
@@ -427,6 +429,25 @@ def build_manifest(mapping: Mapping, stamp: str | None, checksums: dict[str, dic
         "orphan_event_rows": orphans,
         "warnings": warnings,
     }
+
+
+def line_warnings(sources: list[dict]) -> list[str]:
+    """A warning per CSV whose rows were rejected for a quote imbalance, or whose physical
+    line count the records read do not explain (quoted line breaks and blank lines aside)."""
+    out = []
+    for source in sources:
+        lines = source.get("lines")
+        if not lines:
+            continue
+        if lines.get("quote_imbalance_records"):
+            out.append(f"{source['file']}: {lines['quote_imbalance_records']:,} row(s) rejected for quote_imbalance "
+                       "(a stray or unclosed quote that would have swallowed the rows after it); the other rows "
+                       "were read normally. See rejects.parquet for their line numbers")
+        if lines.get("unexplained_line_difference"):
+            out.append(f"{source['file']}: {lines['physical_lines']:,} physical lines, {lines['records']:,} records "
+                       f"read: {lines['unexplained_line_difference']:,} line(s) not explained by the header, blank "
+                       "lines or quoted line breaks. Check the file's line ends and quoting")
+    return out
 
 
 def manifest_text(manifest: dict) -> str:
@@ -465,6 +486,8 @@ def _adapt_file(path: Path, name: str, table: str, mapping: Mapping, *, ctx_args
         entry["last_row_ragged"] = int(last_row)
     if info.unmatched and counts["rows_in"]:
         entry["unmatched_paths"] = list(info.unmatched)
+    if info.quotes is not None:
+        entry["lines"] = info.quotes.manifest(counts["rows_in"], info.header_lines)
     return entry, info
 
 

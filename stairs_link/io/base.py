@@ -19,12 +19,15 @@ import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import pandas as pd
 
 from stairs_link.errors import InputFileError
+
+if TYPE_CHECKING:
+    from stairs_link.io.quoting import QuoteScan
 
 TEXT = pd.StringDtype("pyarrow")  # Arrow-backed strings: no per-value Python objects
 CHUNK_BYTES = 8 << 20
@@ -78,6 +81,8 @@ class FileInfo:
     header: list[str] = field(default_factory=list)
     names: list[str] = field(default_factory=list)  # CSV: the column names read with (duplicates renamed)
     unmatched: list[str] = field(default_factory=list)  # nested formats: field paths that matched no record
+    quotes: QuoteScan | None = None  # CSV: row integrity (stray quotes, physical lines), io.quoting
+    header_lines: int = 0  # CSV: lines before the data (header_row)
 
 Opener = Callable[..., tuple[FileInfo, Iterator[Batch]]]
 """``open(path, options, *, encoding, used, block_bytes) -> (FileInfo, batches)``."""

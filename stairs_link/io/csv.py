@@ -6,7 +6,9 @@ so a bad byte is reported with its line instead of failing half-way through.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +28,7 @@ from stairs_link.io.base import (
     sha256_and_encoding,
     unique_header,
 )
+from stairs_link.io.quoting import QuoteScan, SkippingReader, data_start, scan_quotes, stray_rows
 
 DELIMITER_CANDIDATES = (",", ";", "|", "\t")
 
@@ -64,8 +67,11 @@ def open_csv(path: Path, source: ReadOptions, *, encoding: str | None, used: lis
     info.header = header
     names = unique_header(header, path, used)
     info.names = names
+    info.header_lines = source.header_row
+    info.quotes = scan_quotes(path, data_start=data_start(path, source.header_row), header_lines=source.header_row,
+                              delimiter=delimiter, columns=len(names), encoding=detected)
     return info, csv_batches(path, path=path, names=names, delimiter=delimiter, encoding=detected,
-                             skip_rows=source.header_row, block_bytes=block_bytes)
+                             skip_rows=source.header_row, block_bytes=block_bytes, quotes=info.quotes)
 
 
 def arrow_encoding(encoding: str) -> str:
@@ -89,19 +95,40 @@ def _arrow_csv(source: Path | pa.NativeFile, *, names: list[str], delimiter: str
 
 
 def csv_batches(source: Path | pa.NativeFile, *, path: Path, names: list[str], delimiter: str, encoding: str,
-                skip_rows: int, block_bytes: int = DEFAULT_BLOCK_BYTES, row_offset: int = 0) -> Iterator[Batch]:
+                skip_rows: int, block_bytes: int = DEFAULT_BLOCK_BYTES, row_offset: int = 0,
+                quotes: QuoteScan | None = None) -> Iterator[Batch]:
     """Batches of a CSV file (or of a byte range of one, for the Spark engine) as text.
 
     ``skip_rows`` raw lines are skipped first (the header: pyarrow skips lines, not quoted
     records). Data rows are numbered from ``row_offset + 1`` in file order; blank lines are
     not rows (pyarrow skips them), ragged rows take their number and go to ``bad_rows``.
+    Records that ``quotes`` found holding a stray quote (whole file only) are left out of
+    what pyarrow reads and go to ``bad_rows`` as ``quote_imbalance``, keeping their number.
     """
     bad: list[tuple[int, str, str, str]] = []
+    stray = quotes.stray if quotes is not None else []
+    # data row numbers taken by quote-imbalance rejects: pyarrow's numbers skip over them
+    taken = np.array([r.record for r in stray], dtype=np.int64)
+    first_bad: list[tuple[int, str, str, str]] = []
+    if quotes is not None and stray:
+        if isinstance(source, Path):
+            first_bad = stray_rows(quotes, encoding, partial(_read_range, source))
+            source = pa.PythonFile(io.BufferedReader(SkippingReader(source.open("rb"), [(r.start, r.end) for r in stray])),
+                                   mode="r")
+        else:
+            data = source.read()
+            first_bad = stray_rows(quotes, encoding, lambda start, end: data[start:end])
+            kept, at = [], 0
+            for record in stray:
+                kept.append(data[at:record.start])
+                at = record.end
+            kept.append(data[at:])
+            source = pa.BufferReader(b"".join(kept))
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
         # row.number counts every row of the source from 1, skipped header lines included
         # (reliable because use_threads=False).
-        number = (row.number or 0) - skip_rows + row_offset
+        number = int(_past(np.array([(row.number or 0) - skip_rows]), taken)[0]) + row_offset
         bad.append((number, "ragged_row", row.text,
                     f"row has {row.actual_columns} values but the header has {row.expected_columns} columns; "
                     "row not staged. Fix: correct the row in the export (a stray delimiter or missing quotes)"))
@@ -121,18 +148,25 @@ def csv_batches(source: Path | pa.NativeFile, *, path: Path, names: list[str], d
             break
         except (pa.ArrowInvalid, pa.ArrowException) as exc:
             raise _csv_error(exc, path, after_row=row_offset + staged_before + len(bad_before)) from None
-        new_bad = bad[:]
+        new_bad = first_bad + bad[:]
+        first_bad = []
         bad.clear()
         bad_before.extend(b[0] - row_offset for b in new_bad)
         n = record_batch.num_rows
-        # data row numbers: good rows fill the numbers not taken by skipped (ragged) rows
+        # data row numbers: good rows fill the numbers not taken by skipped (ragged, stray) rows
         rows = _fill_row_numbers(staged_before, n, np.array(sorted(bad_before), dtype=np.int64)) + row_offset
         staged_before += n
         frame = record_batch.to_pandas(types_mapper={pa.string(): TEXT}.get)
         yield Batch(frame=frame, source_rows=rows, bad_rows=new_bad)
-    if bad:  # ragged rows after the last good row
+    if bad or first_bad:  # ragged rows after the last good row
         yield Batch(frame=pd.DataFrame({n: pd.Series([], dtype=TEXT) for n in names}),
-                    source_rows=np.zeros(0, dtype=np.int64), bad_rows=bad[:])
+                    source_rows=np.zeros(0, dtype=np.int64), bad_rows=first_bad + bad[:])
+
+
+def _read_range(path: Path, start: int, end: int) -> bytes:
+    with path.open("rb") as handle:
+        handle.seek(start)
+        return handle.read(end - start)
 
 
 def count_csv_rows(source: Path | pa.NativeFile, *, path: Path, names: list[str], delimiter: str, encoding: str,
@@ -171,7 +205,11 @@ def _csv_error(exc: Exception, path: Path, after_row: int | None = None) -> Inpu
 def _fill_row_numbers(good_before: int, n: int, skipped: np.ndarray) -> np.ndarray:
     """Row numbers of good rows ``good_before+1 .. good_before+n`` (1-based among good rows),
     shifted past the data-row numbers in ``skipped`` (sorted)."""
-    k = np.arange(good_before + 1, good_before + n + 1, dtype=np.int64)
+    return _past(np.arange(good_before + 1, good_before + n + 1, dtype=np.int64), skipped)
+
+
+def _past(k: np.ndarray, skipped: np.ndarray) -> np.ndarray:
+    """The ``k``-th numbers (1-based) of the sequence 1, 2, ... with ``skipped`` (sorted) left out."""
     if skipped.size == 0:
         return k
     # the k-th good row has number r where r - (#skipped <= r) == k; iterate the fixpoint.

@@ -230,11 +230,13 @@ def test_unparseable_csv_is_a_clean_error(person_mapping, export_dir, tmp_path: 
     assert not (tmp_path / "out" / "person.parquet").exists()
 
 
-def test_unclosed_quote_goes_to_rejects_whole(person_mapping, export_dir, tmp_path: Path) -> None:
+def test_unclosed_quote_rejects_only_its_row(person_mapping, export_dir, tmp_path: Path) -> None:
+    # was: the quote swallowed Amy's row into John's (one ragged reject, Amy lost from staging)
     export = export_dir(HEADER + '1,"John,Smith,03/04/2009,1,,\n2,Amy,Li,01/01/2010,2,,\n')
     manifest, person, rejects = run(person_mapping(), export, tmp_path / "out")
-    assert len(person) == 0 and list(rejects["reason"]) == ["ragged_row"]
-    assert "Amy" in rejects["raw_value"][0]  # nothing lost: the swallowed line is in the raw text
+    assert person["given_name"].tolist() == ["Amy"] and person["source_row"].tolist() == [2]
+    assert list(rejects["reason"]) == ["quote_imbalance"] and rejects["source_row"].tolist() == [1]
+    assert "Amy" not in rejects["raw_value"][0] and "physical line 2" in rejects["message"][0]
 
 
 def test_many_distinct_unknown_codes_are_not_listed(person_mapping, export_dir, tmp_path: Path) -> None:

@@ -312,3 +312,27 @@ def test_cli_pseudonymise_with_spark_is_refused_cleanly(export, tmp_path: Path) 
     assert result.output == ("Error: pseudonymised adapt is not available on the Spark engine "
                              "Fix: use --engine embedded with --pseudonymise\n")
     assert not (tmp_path / "s").exists()
+
+
+def test_quote_imbalanced_file_gives_the_embedded_result(spark, export, tmp_path: Path) -> None:
+    """Issue 12: stray and unclosed quotes are rejected as quote_imbalance by both engines,
+    and the rows between them are staged (the file is read whole, those records skipped)."""
+    from stairs_link.engine.spark.adapt import spark_adapt
+
+    mapping, folder = export
+    rows = [f"{300 + i},Kid{i},Smith,01/04/2009,1,\n" for i in range(60)]
+    rows[5] = '305,"Anna,Smith,01/04/2009,1,\n'  # stray quote, "closed" 40 rows later by another
+    rows[45] = '345,"Bob,Smith,01/04/2009,2,\n'
+    rows[50] = '350,Ann,"Lee\nSmith",01/04/2009,2,\n'  # a real quoted line break
+    rows[58] = '358,Cy,"Smith,01/04/2009,1,\n'  # unclosed
+    (folder / "patients_c.csv").write_text(HEADER + "".join(rows), encoding="utf-8")
+    embedded = adapt(mapping, [folder], tmp_path / "e")
+    result = spark_adapt(mapping, [folder], tmp_path / "s", spark=spark, block_bytes=300)
+    assert_same_output(tmp_path / "e", tmp_path / "s", embedded.manifest, result.manifest)
+    assert result.manifest["spark"]["not_split"]["patients_c.csv"].endswith("rejected for quote_imbalance")
+    rejects = pd.read_parquet(tmp_path / "s" / "rejects.parquet")
+    stray = rejects[rejects.reason == "quote_imbalance"]
+    assert sorted(stray.source_row) == [6, 46, 59]
+    source = next(s for s in result.manifest["sources"] if s["file"] == "patients_c.csv")
+    assert source["rows_in"] == 60 and source["rows_staged"] == 57
+    assert source["lines"]["quoted_line_breaks"] == 1 and source["lines"]["unexplained_line_difference"] == 0

@@ -54,7 +54,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pyarrow import fs as pafs
 
-from stairs_link.adapt.blocks import split_csv
+from stairs_link.adapt.blocks import CsvSplit, split_csv
 from stairs_link.adapt.run import (
     AdaptResult,
     _parse_extracted_at,
@@ -177,7 +177,8 @@ def _open_files(mapping: Mapping, plan: dict[str, list[tuple[Path, str]]], stamp
             require_columns(info, mapping, table, path)
             infos[name] = checksum_entry(name, info)
             files.append({**base, "kind": "csv", "names": info.names, "delimiter": info.delimiter,
-                          "encoding": info.encoding, "header_row": spec.source.header_row, "size": info.size})
+                          "encoding": info.encoding, "header_row": spec.source.header_row, "size": info.size,
+                          "quotes": info.quotes})
     return files, infos
 
 
@@ -211,8 +212,12 @@ def _split_files(files: list[dict], block_bytes: int | None, parallelism: int) -
             continue
         path = Path(entry["path"])
         size = block_bytes or auto_block_bytes(entry["size"], parallelism)
-        split = split_csv(path, header_row=entry["header_row"], delimiter=entry["delimiter"] or ",",
-                          encoding=entry["encoding"] or "utf-8", block_bytes=size)
+        quotes = entry.get("quotes")
+        if quotes is not None and quotes.stray:  # read whole, skipping those records, as embedded
+            split = CsvSplit([(0, entry["size"])], f"{len(quotes.stray)} record(s) rejected for quote_imbalance")
+        else:
+            split = split_csv(path, header_row=entry["header_row"], delimiter=entry["delimiter"] or ",",
+                              encoding=entry["encoding"] or "utf-8", block_bytes=size)
         if split.note:
             not_split[entry["name"]] = split.note
         for block_index, (start, end) in enumerate(split.ranges):
@@ -291,7 +296,8 @@ def _adapt_task(task: dict, mapping: Mapping, staging: str) -> dict:
     if task["kind"] == "csv":
         batches = csv_batches(_block_bytes(task), path=path, names=task["names"], delimiter=task["delimiter"],
                               encoding=task["encoding"], skip_rows=task["skip_rows"],
-                              block_bytes=DEFAULT_BLOCK_BYTES, row_offset=task["row_offset"])
+                              block_bytes=DEFAULT_BLOCK_BYTES, row_offset=task["row_offset"],
+                              quotes=task.get("quotes") if task["start"] == 0 and task["last"] else None)
         fmt = "csv"
     else:
         info, batches = open_export(path, spec.source, encoding=task["encoding"], used=mapping.columns_used(table))
@@ -402,6 +408,8 @@ def _gather(plan: dict[str, list[tuple[Path, str]]], tasks: list[dict], results:
             infos: dict[str, dict], moved: dict[str, int]) -> tuple[list[dict], dict[str, dict], dict[str, int], int]:
     """Per-file manifest entries from the tasks' figures (and the duplicate rows moved)."""
     per_file: dict[tuple[int, int], tuple[dict, dict, dict]] = {}
+    lines = {(t["table_index"], t["file_index"]): (t["quotes"], t["header_row"]) for t in tasks
+             if t.get("quotes") is not None}
     for task, result in zip(tasks, results):
         counts, unknown, invalid = per_file.setdefault(
             (task["table_index"], task["file_index"]),
@@ -428,6 +436,9 @@ def _gather(plan: dict[str, list[tuple[Path, str]]], tasks: list[dict], results:
         for file_index, (_, name) in enumerate(files):
             counts, unknown, invalid = per_file[(table_index, file_index)]
             source = source_entry(table, name, dict(counts), unknown, invalid)
+            quotes = lines.get((table_index, file_index))
+            if quotes is not None:
+                source["lines"] = quotes[0].manifest(counts["rows_in"], quotes[1])
             table_rows[table] += source["rows_staged"]
             rejects_total += source.pop("rejects")
             sources.append(source)

@@ -1,0 +1,446 @@
+"""Row integrity of a CSV export: find stray and unclosed quotes before pyarrow reads it.
+
+pyarrow (like every CSV reader) lets a quoted value run over line breaks until its closing
+quote. One quote typed at the start of a name therefore swallows every line up to the next
+quote, possibly hundreds of rows, into a single value, and an unclosed quote swallows the
+rest of the file. This module models pyarrow's quoting exactly (below), finds each quoted
+value that spans line breaks, and judges whether it is a real multi-line value (an address
+or a note) or a quote imbalance: a value that
+
+- is never closed (runs to the end of the file), or
+- is closed by a quote followed by more text (``"Ann,...`` ... ``"Bob,...``: pyarrow
+  would carry on reading the text unquoted), or
+- leaves its record with another field count than the header's (counting delimiters
+  outside quoted values: the row would be ragged), or
+- swallows a line that, read on its own, is a whole row (at least the header's number
+  of fields): a line inside the value, or the closing line up to the closing quote.
+
+Limits (a quote imbalance cannot always be told from a real multi-line value): a stray
+quote closed on the next line or the one after, by a quote that starts a field and with
+the merged record keeping the header's field count, reads as a multi-line value; the
+records it merges then stay one row (the manifest counts the line break as quoted).
+
+The quote that opened such a value is treated as a literal character, exactly as a reader
+that ignores the stray quote would, and the record holding it is rejected (reason
+``quote_imbalance``, with its physical line numbers); the rest of the file is read as that
+reader would read it. The rejected records' byte ranges are skipped when the file is
+handed to pyarrow (:class:`SkippingReader`), so both engines read the same records.
+
+pyarrow's quoting, as a state machine over maximal runs of quote bytes: outside a quoted
+value, a run at the start of a field (after a delimiter, a line end or the start of the
+data) opens a value when its length is odd (an even run is an empty or escaped ``""``);
+a run in the middle of an unquoted value is literal text. Inside a quoted value, an odd
+run closes it (pairs are escaped quotes) and an even run does not. So the only runs that
+change state are odd ones: openers are odd runs at a field start, and each opener is
+closed by the very next odd run. The pairing is computed with numpy; a Python loop runs
+only over the rare places where two field-start runs follow each other.
+
+Only encodings in which ``"``, the delimiter and the line feed are single bytes that stand
+for themselves are scanned (UTF-8, cp1252, Latin-1, ASCII); for others the check is skipped
+and the manifest says so.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+SCAN_BYTES = 16 << 20
+SCANNABLE_ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "latin-1", "iso-8859-1", "iso-8859-15", "ascii")
+QUOTE, LF, CR = 0x22, 0x0A, 0x0D
+MAX_STRAY_QUOTES = 200  # beyond this the file's quoting is not "a few stray quotes"
+RAW_TEXT_LIMIT = 2000  # characters of a rejected record kept as its raw value
+
+
+@dataclass(frozen=True)
+class StrayRecord:
+    """A record rejected for a quote imbalance: bytes ``[start, end)`` of the file."""
+
+    start: int
+    end: int
+    record: int  # 1-based data row number (as the reader numbers rows)
+    first_line: int  # physical line numbers in the file (header lines included)
+    last_line: int
+    quote_line: int  # physical line of the stray quote
+    closed_at_line: int | None  # where pyarrow would have closed the value (None: never)
+    why: str
+
+
+@dataclass
+class QuoteScan:
+    """What the scan found in one CSV file's data lines (after the header)."""
+
+    checked: bool
+    note: str | None = None
+    physical_lines: int = 0  # data lines (a last line without a line feed counts)
+    blank_lines: int = 0  # empty lines outside quoted values (readers skip them)
+    quoted_line_breaks: int = 0  # line feeds inside real multi-line values
+    stray: list[StrayRecord] = field(default_factory=list)
+
+    @property
+    def expected_records(self) -> int:
+        """Records a reader should find: lines minus blank ones minus quoted line breaks."""
+        return self.physical_lines - self.blank_lines - self.quoted_line_breaks
+
+    def manifest(self, records: int, header_lines: int) -> dict:
+        """The manifest's ``rows`` entry for the file, flagging an unexplained difference."""
+        entry: dict = {
+            "physical_lines": self.physical_lines + header_lines,
+            "header_lines": header_lines,
+            "blank_lines": self.blank_lines,
+            "quoted_line_breaks": self.quoted_line_breaks,
+            "records": records,
+            "quote_imbalance_records": len(self.stray),
+        }
+        if not self.checked:
+            entry["quote_check"] = f"skipped: {self.note}"
+            return entry
+        unexplained = self.expected_records - records
+        entry["unexplained_line_difference"] = unexplained
+        return entry
+
+
+def data_start(path: Path, header_row: int) -> int | None:
+    """Byte offset just after the ``header_row``-th line feed: where pyarrow's ``skip_rows``
+    (which skips raw lines, not quoted records) leaves off. None if there is no such line or
+    a bare carriage return (an old Mac line end) makes the line count uncertain."""
+    with path.open("rb") as handle:
+        head = b""
+        while head.count(b"\n") < header_row:
+            more = handle.read(1 << 16)
+            if not more:
+                return None
+            head += more
+    end = 0
+    for _ in range(header_row):
+        end = head.index(b"\n", end) + 1
+    prefix = head[:end]
+    if prefix.replace(b"\r\n", b"").count(b"\r"):
+        return None
+    return end
+
+
+def _scan_runs(path: Path, start: int, delimiter: int, chunk_bytes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                                                   np.ndarray, int]:
+    """One streaming pass from ``start``: line-feed offsets, and for each odd run of quotes
+    its offset, whether it starts a field, and the byte after it (LF at the end of the
+    file); plus the file size. Chunks are extended so that no run of quotes is cut."""
+    ends: list[np.ndarray] = []
+    runs: list[np.ndarray] = []
+    at_start: list[np.ndarray] = []
+    after: list[np.ndarray] = []
+    field_start = _byte_set(delimiter, LF, CR)
+    previous = LF  # the byte before ``start`` ends the header line
+    offset = start
+    with path.open("rb") as handle:
+        handle.seek(start)
+        while chunk := handle.read(chunk_bytes):
+            while chunk[-1] == QUOTE and (more := handle.read(1)):
+                chunk += more  # never cut a run of quotes
+            following = handle.read(1)
+            if following:
+                handle.seek(-1, io.SEEK_CUR)
+            data = np.frombuffer(chunk, dtype=np.uint8)
+            ends.append(np.flatnonzero(data == LF) + offset)
+            is_quote = data == QUOTE
+            if is_quote.any():
+                before = np.empty_like(data)
+                before[0] = previous
+                before[1:] = data[:-1]
+                next_byte = np.empty_like(data)
+                next_byte[:-1] = data[1:]
+                next_byte[-1] = following[0] if following else LF
+                first = np.flatnonzero(is_quote & (before != QUOTE))
+                last = np.flatnonzero(is_quote & (next_byte != QUOTE))
+                odd = (last - first) % 2 == 0  # run length last - first + 1 is odd
+                first, last = first[odd], last[odd]
+                runs.append(first.astype(np.int64) + offset)
+                at_start.append(field_start[before[first]])
+                after.append(next_byte[last])
+            previous = int(data[-1])
+            offset += data.size
+
+    def cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+        return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
+
+    return cat(ends, np.int64), cat(runs, np.int64), cat(at_start, bool), cat(after, np.uint8), offset
+
+
+def _pair(runs_at_start: np.ndarray, first: int, literal: set[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Opener run indices (from run ``first`` on) and their closer indices (-1: unclosed),
+    following pyarrow's state machine; runs in ``literal`` never open."""
+    n = runs_at_start.size
+    can_open = runs_at_start.copy()
+    if literal:
+        can_open[list(literal)] = False
+    can_open[:first] = False
+    f = np.flatnonzero(can_open)
+    if f.size == 0:
+        return f, f
+    # after opener f[j] (closed by run f[j] + 1) the next opener is the first f >= f[j] + 2
+    nxt = np.searchsorted(f, f + 2)
+    chosen = np.zeros(f.size, dtype=bool)
+    jumps = np.flatnonzero(nxt != np.arange(1, f.size + 1))  # chain does not simply step on
+    j = 0
+    while j < f.size:
+        at = np.searchsorted(jumps, j)
+        if at == jumps.size:
+            chosen[j:] = True
+            break
+        e = int(jumps[at])
+        chosen[j:e + 1] = True
+        j = int(nxt[e])
+    openers = f[chosen]
+    closers = openers + 1
+    closers[closers >= n] = -1
+    return openers, closers
+
+
+def scan_quotes(path: Path, *, data_start: int | None, header_lines: int, delimiter: str, columns: int,
+                encoding: str, chunk_bytes: int = SCAN_BYTES) -> QuoteScan:
+    """Scan one CSV file's data lines (from byte ``data_start``, after ``header_lines``
+    lines); see the module docstring. ``columns``: the header's column count."""
+    if encoding.lower() not in SCANNABLE_ENCODINGS:
+        return QuoteScan(checked=False, note=f"encoding {encoding} is not scanned byte by byte")
+    if len(delimiter) != 1 or ord(delimiter) > 127 or delimiter in ('"', "\n", "\r"):
+        return QuoteScan(checked=False, note=f"delimiter {delimiter!r} is not a single ASCII character")
+    if data_start is None:
+        return QuoteScan(checked=False, note="the header lines end irregularly (a bare carriage return?)")
+    delim = ord(delimiter)
+    ends, runs, at_start, after, size = _scan_runs(path, data_start, delim, chunk_bytes)
+    last_open = size > (int(ends[-1]) + 1 if ends.size else data_start)  # a last line with no line feed
+    physical = int(ends.size) + int(last_open)
+    scan = QuoteScan(checked=True, physical_lines=physical)
+    if physical == 0:
+        return scan
+    line_starts = np.concatenate([[data_start], ends + 1])[:physical]
+    line_ends = np.concatenate([ends, [size]])[:physical]  # offset of the line feed (or the file end)
+    empty = _empty_lines(path, line_starts, line_ends)
+    literal: set[int] = set()
+    found: dict[int, StrayRecord] = {}  # opener run index -> its record
+    rounds = 0
+    verdicts: dict[tuple[int, int, int, int], bool] = {}  # (opener, closer, record start, end) -> swallows
+    field_end = _byte_set(delim, LF, CR)
+    with path.open("rb") as handle:
+        while True:
+            openers, closers = _pair(at_start, 0, literal)
+            if openers.size == 0:
+                break
+            unclosed = closers < 0
+            open_at = runs[openers]
+            close_at = np.where(unclosed, size, runs[np.maximum(closers, 0)])
+            open_line = np.searchsorted(ends, open_at)  # index of the line holding the opener
+            close_line = np.searchsorted(ends, close_at)
+            spans = close_line > open_line
+            bad_close = ~unclosed & ~field_end[after[np.maximum(closers, 0)]]
+            suspicious = spans & (unclosed | bad_close)
+            candidates = np.flatnonzero(spans & ~suspicious)
+            if candidates.size:
+                idx = np.searchsorted(open_at, ends) - 1
+                inside = (idx >= 0) & (close_at[np.maximum(idx, 0)] > ends)
+                bounds = ends[~inside]
+                # each candidate's record: from the bound before its opener to the one after its closer
+                lows = np.concatenate([[data_start - 1], bounds])
+                highs = np.concatenate([bounds, [size]])
+                starts = lows[np.searchsorted(lows, open_at[candidates]) - 1] + 1
+                stops = highs[np.minimum(np.searchsorted(highs, close_at[candidates], side="right"), highs.size - 1)]
+                for c, start, stop in zip(candidates.tolist(), starts.tolist(), stops.tolist()):
+                    key = (int(openers[c]), int(closers[c]), start, stop)  # the verdict depends on the record
+                    if key not in verdicts:
+                        verdicts[key] = _swallows(handle, int(open_at[c]), int(close_at[c]),
+                                                  int(line_starts[open_line[c] + 1]), start, stop, open_at, close_at,
+                                                  delim, columns)
+                    suspicious[c] = verdicts[key]
+            hit = np.flatnonzero(suspicious)
+            if hit.size == 0:
+                break
+            k = int(hit[0])
+            if len(literal) >= MAX_STRAY_QUOTES:
+                from stairs_link.errors import InputFileError
+
+                line = int(open_line[k]) + header_lines + 1
+                raise InputFileError(
+                    f"more than {MAX_STRAY_QUOTES} quoted values run over line breaks and swallow rows "
+                    f"(the next one on line {line})", reason="quote_imbalance", file=str(path), line=line,
+                    fix="the file's quoting is broken throughout: check the delimiter (`delimiter:` in the mapping's "
+                        "source), or re-export with every text value quoted",
+                )
+            # A stray found before earlier findings may have caused them (they were read
+            # through its swallow): drop those later ones and look again from here.
+            opener = int(openers[k])
+            rounds += 1
+            if rounds <= 4 * MAX_STRAY_QUOTES:
+                literal = {x for x in literal if x < opener}
+                found = {x: r for x, r in found.items() if x < opener}
+            literal.add(opener)
+            why = ("is never closed" if unclosed[k] else
+                   "is closed by a quote followed by more text" if bad_close[k] else
+                   "swallows what look like whole rows")
+            found[opener] = StrayRecord(start=int(open_at[k]), end=0, record=0, first_line=0, last_line=0,
+                                        quote_line=int(open_line[k]),
+                                        closed_at_line=None if unclosed[k] else int(close_line[k]), why=why)
+    scan.stray = list(found.values())
+    inside = _inside_values(runs, at_start, literal, ends, size)
+    bounds = ends[~inside]
+    scan.quoted_line_breaks = int(inside.sum())
+    # a line is blank (skipped by readers) when it is empty and starts a record
+    starts_record = np.ones(physical, dtype=bool)
+    starts_record[1:] = ~inside[:physical - 1]
+    blank = empty & starts_record
+    scan.blank_lines = int(blank.sum())
+    if scan.stray:
+        scan.stray = _locate(scan.stray, bounds, ends, line_starts, blank, size, header_lines)
+    return scan
+
+
+def _empty_lines(path: Path, line_starts: np.ndarray, line_ends: np.ndarray) -> np.ndarray:
+    """Lines with nothing before the line feed but an optional carriage return."""
+    length = line_ends - line_starts
+    empty = length == 0
+    ones = np.flatnonzero(length == 1)
+    if ones.size:
+        with path.open("rb") as handle:
+            for i in ones.tolist():  # one-byte lines: rare in a real export
+                handle.seek(int(line_starts[i]))
+                empty[i] = handle.read(1) == b"\r"
+    return empty
+
+
+def _locate(stray: list[StrayRecord], bounds: np.ndarray, ends: np.ndarray, line_starts: np.ndarray,
+            blank: np.ndarray, size: int, header_lines: int) -> list[StrayRecord]:
+    """Each rejected record's byte range (the stray quote read as a literal), its data row
+    number and its physical lines (1-based, counting the header lines)."""
+    record_starts = np.concatenate([[line_starts[0]], bounds + 1])
+    record_starts = record_starts[record_starts < size]
+    first_lines = np.searchsorted(ends, record_starts)
+    numbers = np.cumsum(~blank[first_lines])  # data row number of each record
+    out: list[StrayRecord] = []
+    for record in sorted(stray, key=lambda r: r.start):
+        at = int(np.searchsorted(record_starts, record.start, side="right")) - 1
+        start = int(record_starts[at])
+        later = bounds[bounds >= record.start]
+        end = int(later[0]) + 1 if later.size else size
+        if out and start < out[-1].end:
+            continue  # two stray quotes in one record: one reject
+        first_line = int(np.searchsorted(ends, start))
+        last_line = int(np.searchsorted(ends, end - 1))
+        out.append(StrayRecord(
+            start=start, end=end, record=int(numbers[at]),
+            first_line=first_line + header_lines + 1, last_line=last_line + header_lines + 1,
+            quote_line=record.quote_line + header_lines + 1,
+            closed_at_line=None if record.closed_at_line is None else record.closed_at_line + header_lines + 1,
+            why=record.why))
+    return out
+
+
+def _swallows(handle, open_at: int, close_at: int, next_line: int, start: int, end: int,  # noqa: ANN001
+              opens: np.ndarray, closes: np.ndarray, delim: int, columns: int) -> bool:
+    """Is the value quoted from ``open_at`` to ``close_at`` (over line breaks), in the record
+    at bytes ``[start, end)``, a swallow? Yes when the record does not have the header's
+    field count (delimiters outside quoted values), or when a swallowed line read on its own
+    (Python's csv module, which quotes as pyarrow does) is a whole row (see module docstring);
+    only lines with ``columns - 1`` delimiters or more are parsed."""
+    handle.seek(start)
+    data = np.frombuffer(handle.read(end - start), dtype=np.uint8)
+    at = np.flatnonzero(data == delim) + start
+    idx = np.searchsorted(opens, at) - 1
+    quoted = (idx >= 0) & (opens[np.maximum(idx, 0)] < at) & (closes[np.maximum(idx, 0)] > at)
+    if int((~quoted).sum()) != columns - 1:
+        return True
+    if columns < 2:
+        return False
+    # the swallowed lines: every line inside the value, and the closing line up to the
+    # closing quote (what follows it is the record's rest, legitimately)
+    text = data[next_line - start:close_at - start]
+    line_of = np.cumsum(text == LF)
+    per_line = np.bincount(line_of[text == delim], minlength=int(line_of[-1]) + 1 if text.size else 0)
+    lines: list[bytes] = []
+    for index in np.flatnonzero(per_line >= columns - 1).tolist():  # only these can hold a whole row
+        lines = lines or bytes(text).split(b"\n")
+        line = lines[index].rstrip(b"\r").decode("latin-1")
+        if len(next(csv.reader([line], delimiter=chr(delim)), [])) >= columns:
+            return True
+    return False
+
+
+def _byte_set(*values: int) -> np.ndarray:
+    """A 256-entry lookup table: ``table[byte_array]`` tests membership without sorting."""
+    table = np.zeros(256, dtype=bool)
+    table[list(values)] = True
+    return table
+
+
+def _inside_values(runs: np.ndarray, at_start: np.ndarray, literal: set[int], ends: np.ndarray,
+                   size: int) -> np.ndarray:
+    """For each line feed: is it inside a quoted value (with the runs in ``literal`` read
+    as text)? The others end a record."""
+    openers, closers = _pair(at_start, 0, literal)
+    if openers.size == 0:
+        return np.zeros(ends.size, dtype=bool)
+    open_at = runs[openers]
+    close_at = np.where(closers >= 0, runs[np.maximum(closers, 0)], size)
+    idx = np.searchsorted(open_at, ends) - 1  # the last opener before each line feed
+    return (idx >= 0) & (close_at[np.maximum(idx, 0)] > ends)
+
+
+def _record_bounds(runs: np.ndarray, at_start: np.ndarray, literal: set[int], ends: np.ndarray,
+                   size: int) -> np.ndarray:
+    """Offsets of the line feeds that end a record (outside every quoted value)."""
+    return ends[~_inside_values(runs, at_start, literal, ends, size)]
+
+
+def stray_rows(scan: QuoteScan, encoding: str, read: Callable[[int, int], bytes]) -> list[tuple[int, str, str, str]]:
+    """The rejected records as reader ``bad_rows`` entries: (row, reason, raw text, message).
+    ``read(start, end)`` gives the file's bytes in that range."""
+    out = []
+    for record in scan.stray:
+        raw = read(record.start, min(record.end, record.start + RAW_TEXT_LIMIT * 4))
+        text = raw.decode("utf-8" if encoding == "utf-8-sig" else encoding, errors="replace").rstrip("\r\n")
+        lines = (f"line {record.first_line}" if record.first_line == record.last_line
+                 else f"lines {record.first_line}-{record.last_line}")
+        closed = ("" if record.closed_at_line is None
+                  else f" (a reader would have run it on to line {record.closed_at_line})")
+        out.append((record.record, "quote_imbalance", text[:RAW_TEXT_LIMIT],
+                    f"physical {lines}: the quote on line {record.quote_line} opens a value that {record.why}"
+                    f"{closed}; row not staged, the rows after it are read normally. "
+                    "Fix: remove the stray quote in the source system (or quote the whole value and double "
+                    "any quote inside it), then re-export"))
+    return out
+
+
+class SkippingReader(io.RawIOBase):
+    """A file (or bytes) read with some byte ranges left out: what pyarrow is given when
+    records were rejected for a quote imbalance. ``ranges`` are sorted, disjoint, absolute
+    offsets; ``base`` is the absolute offset of the first byte of ``source``."""
+
+    def __init__(self, source: io.BufferedIOBase | io.RawIOBase, ranges: list[tuple[int, int]], base: int = 0) -> None:
+        self._source = source
+        self._ranges = ranges
+        self._pos = base
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # noqa: ANN001 - memoryview
+        view = memoryview(buffer)
+        for start, end in self._ranges:
+            if self._pos < start:
+                break
+            if start <= self._pos < end:
+                skipped = self._source.read(end - self._pos)
+                self._pos += len(skipped)
+                if self._pos < end:  # source ended inside the range
+                    return 0
+        limit = len(view)
+        upcoming = next((s for s, _ in self._ranges if s > self._pos), None)
+        if upcoming is not None:
+            limit = min(limit, upcoming - self._pos)
+        data = self._source.read(limit)
+        view[:len(data)] = data
+        self._pos += len(data)
+        return len(data)
