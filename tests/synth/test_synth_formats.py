@@ -117,3 +117,11 @@ def test_formats_link_with_the_sample_data(adapted: tuple[Path, dict, list[Path]
     precision, recall = 1 - false_pairs / linked_pairs, found / true_pairs
     assert true_pairs > 500
     assert precision >= 0.999 and recall >= 0.95, (precision, recall)
+    # the nameless SSDA903 records link too: those with a postcode or a UPN (the others have
+    # only date of birth and sex, and check flags them: person.linking_fields.enough)
+    nameless = clusters[system == "ssda903"].merge(
+        pd.concat([pd.read_parquet(d / "person.parquet", columns=["record_key", "postcode", "upn"]) for d in staged]),
+        on="record_key")
+    linkable = nameless[nameless["postcode"].notna() | nameless["upn"].notna()]
+    linked_in = linkable["cluster_size"] > 1
+    assert len(linkable) >= 30 and linked_in.mean() >= 0.95, (len(linkable), linked_in.mean())
