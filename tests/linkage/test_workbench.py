@@ -202,3 +202,22 @@ def test_excel_unsafe_undoes_excel_safe():
     values = pd.Series(["=SUM(A1)", "-3", "+44 20", "@x", "plain", "'quoted", None], dtype="string")
     back = excel_unsafe(excel_safe(pd.DataFrame({"v": values}))["v"])
     assert back.tolist() == values.tolist()
+
+
+def test_cluster_figures_match_the_clusters_table(linked_dir):
+    from stairs_link.linkage.workbench.data import linkage_page_data
+
+    linked = read_linked(linked_dir / "linked")
+    data = linkage_page_data(linked)["clusters"]
+    clusters = linked.clusters
+    size = clusters.drop_duplicates(linked.cluster_column).set_index(linked.cluster_column)["cluster_size"]
+    assert dict(data["size_distribution"]) == size.value_counts().to_dict()
+    assert [r["size"] for r in data["largest"]] == sorted(size, reverse=True)[:len(data["largest"])]
+    assert data["conflicted"], "the small world has clusters joined through weak pairs"
+    for r in data["conflicted"]:
+        assert r["size"] == size[r["id"]]
+        assert r["weak_pairs"] + r["identifier_conflicts"] > 0
+    systems = clusters["record_key"].str.split(":").str[:2].str.join(":")
+    singles = (clusters["cluster_size"] == 1).groupby(systems).sum()
+    assert {r["system"]: r["unlinked"] for r in data["unlinked"]} == singles.to_dict()
+    assert sum(r["records"] for r in data["unlinked"]) == len(clusters)

@@ -204,8 +204,8 @@ def _clusters(linked: Linked) -> dict[str, Any]:
     return {
         "size_distribution": [[int(k), int(v)] for k, v in sizes.items()],
         "largest": [{"id": r.id, "size": int(r.size), "systems": int(r.systems)} for r in largest.itertuples()],
-        "conflicted": [{"id": str(i), "size": int(r.size), "weak_pairs": int(r.weak),
-                        "identifier_conflicts": int(r.conflicts), "min_weight": round(float(r.min_weight), 2)}
+        "conflicted": [{"id": str(i), "size": int(r["size"]), "weak_pairs": int(r["weak"]),
+                        "identifier_conflicts": int(r["conflicts"]), "min_weight": round(float(r["min_weight"]), 2)}
                        for i, r in conflicted.head(TOP_CLUSTERS).iterrows()],
         "conflicted_count": int(len(conflicted)),
         "unlinked": [{"system": r.system, "unlinked": int(r.unlinked), "records": int(r.records)}
