@@ -14,12 +14,17 @@ random hashing + keyed linear diffusion). On each, an attacker *without the key*
 Attacker knowledge: the encodings, the encoding parameters (from the manifest), the clear
 columns (sex, year of birth) and a public list from a comparable population: another sample
 of the generator (seed 2) with at least 2,330 children (about 10,000 records), never the key.
+Schemes (``--schemes``, default ``v1,v2``): v1 the old encoding, v1-balanced, v1-random
+(random hashing alone), v2-t2 / v2 / v2-t5 (diffusion over 2, 3, 5 input bits), v2-blip0.02 /
+v2-blip0.05 (v2 with random bit flipping per record).
+
 Printed: share of records whose value the attacker names exactly, per field and attack,
 beside linkage F1 (plain, and pseudonymised with that scheme; ``link_table``, bundled
 ``pseudonymised`` preset) and the link time.
 
 Usage (from the repository root):
     python bench/bench_attacks.py --sizes 1.3k,10k,100k
+    python bench/bench_attacks.py --sizes 10k --schemes v1,v1-balanced,v1-random,v2-t2,v2,v2-t5,v2-blip0.02
 """
 
 from __future__ import annotations
@@ -98,9 +103,34 @@ def attack_all(enc: pd.DataFrame, truth: dict[str, pd.Series], public: dict[str,
     return rates
 
 
-def bench_size(records: int, seed: int) -> dict[str, Any]:
+def _variant(base: Any, **changes: Any) -> Any:
+    from dataclasses import replace
+
+    return replace(base, name=replace(base.name, **changes), date_of_birth=replace(base.date_of_birth, **changes),
+                   postcode=replace(base.postcode, **changes))
+
+
+def _schemes() -> dict[str, Any]:
+    from stairs_link.privacy import PrivacyParams
+
+    return {
+        "v1": PrivacyParams.v1,  # the encoding before issue 18
+        "v1-balanced": lambda: _variant(PrivacyParams.v1(), balanced=True),
+        "v1-random": lambda: _variant(PrivacyParams.v1(), hashing="random"),
+        "v2-t2": lambda: _variant(PrivacyParams(), diffusion=2),
+        "v2": PrivacyParams,  # the default
+        "v2-t5": lambda: _variant(PrivacyParams(), diffusion=5),
+        "v2-blip0.02": lambda: _variant(PrivacyParams(), flip=0.02),
+        "v2-blip0.05": lambda: _variant(PrivacyParams(), flip=0.05),
+    }
+
+
+SCHEMES = _schemes()
+
+
+def bench_size(records: int, seed: int, schemes: list[str]) -> dict[str, Any]:
     from stairs_link.linkage.evaluate import evaluate_clusters  # noqa: F401  (imported by run_one)
-    from stairs_link.privacy import PrivacyParams, pseudonymise_frame
+    from stairs_link.privacy import pseudonymise_frame
     from stairs_link.privacy.record_keys import pseudonymised_record_keys
     from stairs_link.synth import person_records
 
@@ -112,7 +142,8 @@ def bench_size(records: int, seed: int) -> dict[str, Any]:
     plain_config = _stairs_config(person, None)
     out: dict[str, Any] = {"records": len(person), "public_records": len(public_person),
                            "plain": run_one(person, truth, plain_config)}
-    for scheme, params in (("v1 (old)", PrivacyParams.v1()), ("v2 (default)", PrivacyParams())):
+    for scheme in schemes:
+        params = SCHEMES[scheme]()
         key = secrets.token_bytes(32)  # fresh per run, never written; the attacker never has it
         enc = pseudonymise_frame("person", person, key, params)
         start = time.perf_counter()
@@ -128,13 +159,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1.3k,10k", help="comma-separated record counts (e.g. 1.3k,10k,100k)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--schemes", default="v1,v2",
+                        help=f"comma-separated, first is the old one: {', '.join(SCHEMES)} (v2 = the default)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
     results = {}
     for item in args.sizes.split(","):
         records = parse_size(item)
         print(f"{item}: encoding (v1, v2), attacking, linking ...", file=sys.stderr)
-        results[item] = bench_size(records, args.seed)
+        results[item] = bench_size(records, args.seed, args.schemes.split(","))
     fields = ("given_name", "family_name", "date_of_birth", "postcode")
     header = (f"{'size':<6} {'records':>8} {'scheme':<13} {'attack':<10} "
               + " ".join(f"{f:>13}" for f in fields) + f" {'F1 plain':>9} {'F1 pseudo':>9} {'gap pts':>7} "
@@ -143,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     print("-" * len(header))
     for item, r in results.items():
         plain = r["plain"]
-        for scheme in ("v1 (old)", "v2 (default)"):
+        for scheme in args.schemes.split(","):
             s = r[scheme]
             link = s["linkage"]
             for attack in ("frequency", "pattern"):
@@ -151,8 +184,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{item:<6} {r['records']:>8,} {scheme:<13} {attack:<10} {cells} {plain['f1']:>9.4f} "
                       f"{link['f1']:>9.4f} {100 * (plain['f1'] - link['f1']):>+7.2f} {link['seconds']:>7.1f} "
                       f"{plain['seconds']:>7.1f}")
+            eps = SCHEMES[scheme]().name.blip_epsilon()
             print(f"{'':<6} {'':>8} {scheme:<13} atoms mined: {s['attacks']['_atoms']}, "
-                  f"attacks took {s['attack_seconds']} s")
+                  f"attacks took {s['attack_seconds']} s, {link['compared_pairs']:,} pairs compared"
+                  + (f", BLIP epsilon per name bigram {eps:.0f}" if eps else ""))
         print(f"{'':<6} public list: {r['public_records']:,} records (another sample of the generator)")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")

@@ -20,6 +20,11 @@ are gone; Dice similarity is kept (one differing n-gram changes about ``diffusio
 many output bits, so Dice drops a little faster). Scheme v1 (double hashing, no diffusion) is
 still read and written when a manifest asks for it.
 
+Optional: ``flip=f`` (BLIP, Alaggan, Gambs & Kermarrec 2012; Schnell & Borgs 2016): every
+stored bit is flipped with probability ``f``, afresh for each record, so equal values no
+longer give equal encodings (the frequency of an encoding says nothing) at the price of the
+"exact" comparison level and of blocking on whole encodings (docs/privacy.md measures it).
+
 Optional hardening: ``balanced=True`` appends the complement of the filter and shuffles the
 2 x length bits with a keyed permutation (Schnell & Borgs 2016, "Randomized response and
 balanced Bloom filters for privacy preserving record linkage", ICDM Workshops), so every
@@ -67,6 +72,7 @@ class BloomParams:
     balanced: bool = False
     hashing: str = "random"  # "random" (v2) or "double" (v1)
     diffusion: int = DIFFUSION  # input bits XORed into each output bit; 0 = none (v1)
+    flip: float = 0.0  # BLIP: each stored bit flipped with this probability, fresh per record
 
     def __post_init__(self) -> None:
         problems = []
@@ -80,6 +86,8 @@ class BloomParams:
             problems.append("hashing must be 'random' or 'double'")
         if not 0 <= self.diffusion <= 16:
             problems.append("diffusion must be 0-16")
+        if not 0.0 <= self.flip < 0.5:
+            problems.append("flip must be at least 0 and below 0.5")
         if problems:
             raise PrivacyError("invalid Bloom-filter parameters: " + "; ".join(problems),
                                reason="bad_bloom_params", fix="see docs/privacy.md for sensible values")
@@ -97,7 +105,18 @@ class BloomParams:
     def scheme(self) -> str:
         """``stairs-link-bloom-v1`` (double hashing, no diffusion: the encoding before issue
         18) or ``stairs-link-bloom-v2`` (anything else)."""
-        return SCHEME_V1 if self.hashing == "double" and self.diffusion == 0 else SCHEME_V2
+        return SCHEME_V1 if self.hashing == "double" and self.diffusion == 0 and not self.flip else SCHEME_V2
+
+    def blip_epsilon(self) -> float | None:
+        """Differential-privacy parameter of the bit flipping for one n-gram added or removed
+        (Alaggan, Gambs & Kermarrec 2012): that changes at most ``k`` filter bits, each feeding
+        ``diffusion`` stored bits, so ``epsilon = k * max(diffusion, 1) * ln((1 - f) / f)``.
+        None without flipping."""
+        import math
+
+        if not self.flip:
+            return None
+        return self.k * max(self.diffusion, 1) * math.log((1 - self.flip) / self.flip)
 
     def to_dict(self) -> dict[str, Any]:
         hashing = "HMAC-SHA256 double hashing" if self.hashing == "double" else "HMAC-SHA256 random hashing"
@@ -214,6 +233,15 @@ def bloom_encode(s: Any, key: bytes, field: str, params: BloomParams = NAME_PARA
     packed = _encode_unique(uniques.tolist(), key, field, params)
     valid = codes >= 0
     rows = packed[np.where(valid, codes, 0)] if len(packed) else np.zeros((len(s), params.nbytes), np.uint8)
+    if params.flip:  # BLIP: fresh randomness per record, never reproducible (not from the key)
+        import secrets
+
+        rng = np.random.default_rng(secrets.randbits(128))
+        rows = rows.copy()
+        for lo in range(0, len(rows), 8192):  # bounds the (rows x bits) float temporary
+            hi = min(lo + 8192, len(rows))
+            rows[lo:hi] ^= np.packbits(rng.random((hi - lo, params.bits), dtype=np.float32) < params.flip, axis=1)
+        rows[~valid] = 0
     validity = pa.py_buffer(np.packbits(valid, bitorder="little"))
     arr = pa.Array.from_buffers(pa.binary(params.nbytes), len(s),
                                 [validity, pa.py_buffer(np.ascontiguousarray(rows).tobytes())])

@@ -186,6 +186,9 @@ def test_link_forget_encodings_keeps_what_build_needs(runs, tmp_path):
         assert "dob_bf" in entry["encodings_forgotten"]["columns"]
     built = CliRunner().invoke(cli, ["build", str(out), *map(str, staged), "--out", str(tmp_path / "dataset"), "-q"])
     assert built.exit_code == 0, built.output + repr(built.exception)
+    for table in (tmp_path / "dataset").glob("*.parquet"):  # nothing built holds an encoding
+        frame = pd.read_parquet(table)
+        assert all(frame[c].isna().all() for c in frame.columns if c.endswith("_bf")), table.name
     again = CliRunner().invoke(cli, ["link", *map(str, staged), "--out", str(tmp_path / "again")])
     assert again.exit_code == 2 and "forgotten" in again.output
     plain = CliRunner().invoke(cli, ["link", str(runs["plain_a"]), "--out", str(tmp_path / "p"), "--forget-encodings"])

@@ -143,3 +143,20 @@ def test_popcount_fallback_matches_bitwise_count(monkeypatch: pytest.MonkeyPatch
     assert fast.tolist() == np.unpackbits(x, axis=1).sum(axis=1).tolist()
     monkeypatch.delattr(np, "bitwise_count")
     assert bloom._popcount(x).tolist() == fast.tolist()
+
+
+def test_blip_flips_bits_per_record_and_states_its_epsilon() -> None:
+    import math
+
+    params = BloomParams(flip=0.05)
+    names = pd.Series(["SMITH"] * 200 + [None])
+    matrix, valid = bloom_matrix(bloom_encode(names, KEY, "family_name", params))
+    exact = bloom_matrix(bloom_encode(names, KEY, "family_name"))[0]
+    assert not valid[-1] and (matrix[-1] == 0).all()
+    assert len({m.tobytes() for m in matrix[:-1]}) == 200  # equal names, no equal encodings
+    flipped = np.unpackbits(matrix[:-1] ^ exact[:-1], axis=1).mean()
+    assert 0.04 < flipped < 0.06
+    assert params.blip_epsilon() == pytest.approx(20 * 3 * math.log(0.95 / 0.05))
+    assert BloomParams().blip_epsilon() is None
+    with pytest.raises(PrivacyError):
+        BloomParams(flip=0.5)
