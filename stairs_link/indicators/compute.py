@@ -82,6 +82,9 @@ def compute(frames: Frames, definitions: list[Definition], by: list[str], params
         units = definition.units(frames, params, by)
         note = units.attrs.get("note", "")
         for level in levels:
+            if definition.counts == "child" and level != by:
+                # a child is one unit per group: at a coarser level its groups merge, so recount
+                units = definition.units(frames, params, level)
             if units.empty:
                 grouped = pd.DataFrame({c: [ALL] for c in by} | {"n_units": [0], "numerator": [np.nan],
                                                                   "denominator": [np.nan]})

@@ -18,8 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from stairs_link.indicators import Params
 from stairs_link.privacy.disclosure import suppress_count
 from stairs_link.report import plots
+from stairs_link.report.evaluation import data_as_at_line, evaluation_sections
 from stairs_link.report.tables import (
     Dataset,
     cluster_sizes,
@@ -80,6 +82,10 @@ class _Page:
         png, labels = png_labels
         self.blocks.append({"kind": "figure", "png": png, "labels": labels, "alt": alt})
 
+    def evaluation(self, sections: list[Any], **context: Any) -> None:
+        """The evaluation sections (templates/report/evaluation.html; report/evaluation.py)."""
+        self.blocks.append({"kind": "evaluation", "sections": sections, **context})
+
     def render(self, title: str) -> str:
         return render("report.html", title=title, page_blocks=self.blocks)
 
@@ -98,6 +104,7 @@ def render_report(
     page = _Page()
     title = "stairs-link: children's pathways through the secure estate"
     page.heading(title, 1)
+    page.para(data_as_at_line(dataset_dir), "as-at")
     page.para(
         f"Built from {Path(dataset_dir).name} on {datetime.now(UTC):%Y-%m-%d}. Disclosure control: "
         f"counts from 1 to {threshold} are shown as *, other counts are rounded to the nearest {rounding}, "
@@ -109,6 +116,9 @@ def render_report(
     _linkage(page, data, rule)
     _pathways(page, data, rule)
     _formulations(page, data, rule)
+    params = Params()
+    page.evaluation(evaluation_sections(dataset_dir, threshold, rounding, params), params=params,
+                    threshold=threshold, rounding=rounding)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page.render(title), encoding="utf-8")

@@ -58,3 +58,16 @@ def test_coverage_denominator_differs_from_all_stays(compared):
     overall = compared[compared["level"] == "all"].set_index("definition_id")
     stays = overall.loc["coverage.stays_recorded_by.health", "n_units"]
     assert overall.loc["formulation.stays_with_formulation", "n_units"] < stays
+
+
+def test_a_child_counts_once_in_a_total_and_once_in_each_group(world_dataset):
+    from stairs_link.indicators import load_frames
+
+    frames = load_frames(world_dataset)
+    table = indicators(frames, ["setting_type"], Params(), ["formulation.children_with_formulation"])
+    health = frames.stays[frames.stays["recorded_by_health"]]
+    total = table[table["level"] == "all"].iloc[0]
+    assert total["n_units"] == health["child_id"].nunique()
+    per_setting = table[table["level"] == "setting_type"].set_index("setting_type")["n_units"]
+    assert per_setting.to_dict() == health.groupby("setting_type")["child_id"].nunique().to_dict()
+    assert per_setting.sum() > total["n_units"]  # children who stayed in two kinds of setting

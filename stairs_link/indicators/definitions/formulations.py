@@ -7,7 +7,6 @@ a formulation, and counting it would read as "no formulation".
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from stairs_link.indicators.definitions._units import event_units, per_child, stay_units, stays_recorded_by, stays_with
@@ -92,14 +91,14 @@ register(Definition(
                 "(censored at the as-at date)",
     units=_within_window, parameters=("window_days", "as_at"), recorded_by="health"))
 register(Definition(
-    id="formulation.mean_disciplines", title="Professional disciplines at formulation meetings (mean)",
+    id="formulation.mean_disciplines", title="Professional disciplines at formulation meetings",
     topic=TOPIC, source=T1A, unit="mean", counts="formulation meeting", scale=1.0,
     numerator="sum of disciplines present over meetings that record the number",
     denominator="formulation meetings that record the number of disciplines present",
     units=_mean_disciplines, recorded_by="health", count_based=False))
-for _level, _text in (("direct", "took part directly"), ("indirect", "were involved indirectly (views sought "
+for _level, _text in (("direct", "took part directly"), ("indirect", "was involved indirectly (views sought "
                                                                      "and represented)"),
-                      ("none", "were not involved")):
+                      ("none", "was not involved")):
     register(Definition(
         id=f"formulation.involvement_{_level}", title=f"Formulation meetings where the child {_text}",
         topic=TOPIC, source=T1B, unit="percent", counts="formulation meeting",
@@ -113,4 +112,3 @@ register(Definition(
     denominator="stays recorded by a health system with at least one formulation meeting",
     units=_reformulated, recorded_by="health"))
 
-__all__ = ["TOPIC", "np"]

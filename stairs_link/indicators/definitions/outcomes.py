@@ -61,16 +61,16 @@ def _under(column: str, need_two: bool):
 
 _P = ("instrument", "tie_rule")
 register(Definition(
-    id="outcome.first_score_mean", title="First outcome score (mean)", topic=TOPIC, source=ORS, unit="mean",
+    id="outcome.first_score_mean", title="First outcome score", topic=TOPIC, source=ORS, unit="mean",
     counts="child", scale=1.0, numerator="sum of each child's first score", denominator="children with a score",
     units=_value("first", False), parameters=_P, recorded_by="health", count_based=False))
 register(Definition(
-    id="outcome.last_score_mean", title="Last outcome score (mean)", topic=TOPIC, source=ORS, unit="mean",
+    id="outcome.last_score_mean", title="Last outcome score", topic=TOPIC, source=ORS, unit="mean",
     counts="child", scale=1.0, numerator="sum of each child's last score",
     denominator="children with scores on two or more dates", units=_value("last", True), parameters=_P,
     recorded_by="health", count_based=False))
 register(Definition(
-    id="outcome.change_mean", title="Change from first to last outcome score (mean)", topic=TOPIC, source=T5A,
+    id="outcome.change_mean", title="Change from first to last outcome score", topic=TOPIC, source=T5A,
     unit="mean", counts="child", scale=1.0, numerator="sum of (last score - first score)",
     denominator="children with scores on two or more dates", units=_value("change", True), parameters=_P,
     recorded_by="health", count_based=False))
