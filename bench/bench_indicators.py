@@ -100,6 +100,9 @@ def main() -> None:
     parser.add_argument("--children", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--json", type=Path, help="Also write the figures to this JSON file.")
+    parser.add_argument("--stages", default=",".join(STAGES),
+                        help=f"Comma-separated stages to run, in order (default: {','.join(STAGES)}); "
+                             "indicators and analysis need build.")
     parser.add_argument("--worker", choices=STAGES, help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -114,7 +117,7 @@ def main() -> None:
               f"{os.cpu_count()} cores", flush=True)
         rows = []
         env = dict(os.environ, PYTHONPATH=str(REPO))
-        for stage in STAGES:
+        for stage in [s for s in args.stages.split(",") if s]:
             m = run_measured([sys.executable, __file__, "--worker", stage, "--work", str(work)], cwd=str(REPO),
                              env=env)
             if m.returncode != 0:
@@ -124,10 +127,13 @@ def main() -> None:
                          "peak_gb": round(m.peak_rss_bytes / 1e9, 2), "detail": result["detail"]})
             print(f"  {stage:16} {result['seconds']:8.1f} s stage ({m.wall_seconds:6.1f} s process)  "
                   f"peak {m.peak_rss_bytes / 1e9:5.2f} GB  {result['detail']}", flush=True)
-    ref, new = rows[0], rows[1]
-    print(f"\nbuild with stay attribution + coverage: {new['stage_seconds']} s, {new['peak_gb']} GB; reference (same "
-          f"build without them, same run): {ref['stage_seconds']} s, {ref['peak_gb']} GB; "
-          f"build + indicators: {new['stage_seconds'] + rows[2]['stage_seconds']:.1f} s")
+    by = {r["stage"]: r for r in rows}
+    if "build" in by and "build-reference" in by:
+        ref, new = by["build-reference"], by["build"]
+        print(f"\nbuild with stay attribution + coverage: {new['stage_seconds']} s, {new['peak_gb']} GB; reference "
+              f"(same build without them, same run): {ref['stage_seconds']} s, {ref['peak_gb']} GB")
+    if "build" in by and "indicators" in by:
+        print(f"build + indicators: {by['build']['stage_seconds'] + by['indicators']['stage_seconds']:.1f} s")
     if args.json:
         args.json.write_text(json.dumps({"children": args.children, "cores": os.cpu_count(), "stages": rows},
                                         indent=2), encoding="utf-8")

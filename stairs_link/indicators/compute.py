@@ -81,24 +81,31 @@ def compute(frames: Frames, definitions: list[Definition], by: list[str], params
     for definition in definitions:
         units = definition.units(frames, params, by)
         note = units.attrs.get("note", "")
+        finest = units
         for level in levels:
             if definition.counts == "child" and level != by:
                 # a child is one unit per group: at a coarser level its groups merge, so recount
-                units = definition.units(frames, params, level)
+                if definition.reducible and not finest.empty:
+                    units = finest.groupby(["child_id", *level], sort=False, dropna=False)[
+                        ["numerator", "denominator"]].max().reset_index()
+                else:
+                    units = definition.units(frames, params, level)
             if units.empty:
                 grouped = pd.DataFrame({c: [ALL] for c in by} | {"n_units": [0], "numerator": [np.nan],
                                                                   "denominator": [np.nan]})
                 if level:
                     continue
+            elif level:
+                g = units.groupby(level, sort=True, dropna=False)
+                grouped = g[["numerator", "denominator"]].sum()
+                grouped.insert(0, "n_units", g.size())
+                grouped = grouped.reset_index()
             else:
-                keyed = units.assign(_one=1) if level else units.assign(_one=1, _all=ALL)
-                keys = level or ["_all"]
-                grouped = keyed.groupby(keys, sort=True, dropna=False).agg(
-                    n_units=("_one", "size"), numerator=("numerator", "sum"), denominator=("denominator", "sum"),
-                ).reset_index().drop(columns=["_all"], errors="ignore")
-                for column in by:
-                    if column not in level:
-                        grouped[column] = ALL
+                grouped = pd.DataFrame({"n_units": [len(units)], "numerator": [units["numerator"].sum()],
+                                        "denominator": [units["denominator"].sum()]})
+            for column in by:
+                if column not in level:
+                    grouped[column] = ALL
             grouped["level"] = "+".join(level) if level else ALL
             grouped["definition_id"] = definition.id
             grouped["note"] = note or ("no units in the data" if units.empty else "")

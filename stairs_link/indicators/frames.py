@@ -9,9 +9,10 @@ definitions run on both.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -57,6 +58,8 @@ class Frames:
     transitions: pd.DataFrame
     as_at: date
     data_as_at: date | None
+    #: intermediate results definitions share (e.g. first and last scores), keyed by what they depend on
+    cache: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 def _read(path: Path, columns: list[str], fix: str) -> pd.DataFrame:

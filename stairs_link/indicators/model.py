@@ -106,6 +106,9 @@ class Definition:
     #: numerator and denominator are counts of units (shares) and are disclosure-controlled as
     #: counts; otherwise only the number of units is (means, rates)
     count_based: bool = True
+    #: a child-level unit at a coarser level is the max over the child's finer units (any stay
+    #: counts); False when it must be recomputed per level (first and last scores)
+    reducible: bool = True
 
 
 _REGISTRY: dict[str, Definition] = {}

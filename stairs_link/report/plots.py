@@ -89,9 +89,18 @@ def grouped_bars(groups: list[str], series: dict[str, list[str]], *, title: str,
     for k, (name, labels) in enumerate(series.items()):
         heights = [value_of(s) for s in labels]
         positions = x + (k - (len(series) - 1) / 2) * width
-        ax.bar(positions, heights, width=width, label=name.replace("_", " "))
+        bars = ax.bar(positions, heights, width=width, label=name.replace("_", " "))
+        colour = bars.patches[0].get_facecolor() if bars.patches else "grey"
         for xi, h, text in zip(positions, heights, labels, strict=True):
-            ax.text(xi, h + tallest * 0.02, text, ha="center", fontsize=7)
+            if text == "*":
+                # a suppressed value is drawn as a hatched bar labelled "suppressed", never as an
+                # empty (zero-height) bar that reads as 0
+                full = 100.0 if percent else tallest
+                ax.bar([xi], [full], width=width, fill=False, hatch="///", edgecolor=colour, linewidth=0.6)
+                ax.text(xi, full * 0.5, "suppressed", ha="center", va="center", rotation=90, fontsize=6,
+                        bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
+            else:
+                ax.text(xi, h + tallest * 0.02, text, ha="center", fontsize=7)
             drawn.append(text)
     ax.set_xticks(x, groups, fontsize=8, rotation=20 if max(map(len, groups), default=0) > 6 else 0)
     if percent:

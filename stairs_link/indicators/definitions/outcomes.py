@@ -26,6 +26,13 @@ _TIE = {"mean": "mean", "min": "min", "max": "max", "first_recorded": "first", "
 
 def first_last(frames: Frames, params: Params, by: list[str]) -> pd.DataFrame:
     """Per child within each group: first and last score (tie rule applied) and date counts."""
+    key = ("first_last", params.instrument, params.tie_rule, tuple(by))
+    if key not in frames.cache:
+        frames.cache[key] = _first_last(frames, params, by)
+    return frames.cache[key]
+
+
+def _first_last(frames: Frames, params: Params, by: list[str]) -> pd.DataFrame:
     m = frames.events["measure"]
     m = m[m["instrument"] == params.instrument]
     m = event_units(frames, "measure", by, rows=m, kind="health")
@@ -63,24 +70,24 @@ _P = ("instrument", "tie_rule")
 register(Definition(
     id="outcome.first_score_mean", title="First outcome score", topic=TOPIC, source=ORS, unit="mean",
     counts="child", scale=1.0, numerator="sum of each child's first score", denominator="children with a score",
-    units=_value("first", False), parameters=_P, recorded_by="health", count_based=False))
+    units=_value("first", False), parameters=_P, recorded_by="health", count_based=False, reducible=False))
 register(Definition(
     id="outcome.last_score_mean", title="Last outcome score", topic=TOPIC, source=ORS, unit="mean",
     counts="child", scale=1.0, numerator="sum of each child's last score",
     denominator="children with scores on two or more dates", units=_value("last", True), parameters=_P,
-    recorded_by="health", count_based=False))
+    recorded_by="health", count_based=False, reducible=False))
 register(Definition(
     id="outcome.change_mean", title="Change from first to last outcome score", topic=TOPIC, source=T5A,
     unit="mean", counts="child", scale=1.0, numerator="sum of (last score - first score)",
     denominator="children with scores on two or more dates", units=_value("change", True), parameters=_P,
-    recorded_by="health", count_based=False))
+    recorded_by="health", count_based=False, reducible=False))
 register(Definition(
     id="outcome.first_under_cutoff", title="Children under the clinical cut-off at their first score", topic=TOPIC,
     source=ORS, unit="percent", counts="child", numerator="children whose first score is under --cutoff (28)",
     denominator="children with a score", units=_under("first", False), parameters=(*_P, "cutoff"),
-    recorded_by="health"))
+    recorded_by="health", reducible=False))
 register(Definition(
     id="outcome.last_under_cutoff", title="Children under the clinical cut-off at their last score", topic=TOPIC,
     source=ORS, unit="percent", counts="child", numerator="children whose last score is under --cutoff (28)",
     denominator="children with scores on two or more dates", units=_under("last", True),
-    parameters=(*_P, "cutoff"), recorded_by="health"))
+    parameters=(*_P, "cutoff"), recorded_by="health", reducible=False))
