@@ -76,7 +76,9 @@ def read_linked(directory: str | Path) -> Linked:
     if "comparisons" not in model or "config" not in model:
         raise LinkageError("model.json is not a stairs-link model", reason="bad_model",
                            file=str(files["model.json"]), fix="re-run `stairs-link link`")
-    review = review.apply(lambda column: excel_unsafe(column).astype(str))  # the sheet's cells as written
+    for column in review.columns:  # the text cells excel_safe may have quoted: keys and both records' values
+        if column.endswith(("_l", "_r")):
+            review[column] = excel_unsafe(review[column]).astype(str)
     return Linked(directory, model, summary, pairs, clusters, review)
 
 
@@ -172,6 +174,19 @@ def _site_system(keys: pd.Series) -> pd.Series:
     return keys.astype(str).str.extract(r"^([^:]*:[^:]*)", expand=False)
 
 
+def _positions(keys: pd.Series, *queries: pd.Series) -> list[np.ndarray]:
+    """Row position in ``keys`` (unique) of every value of each query series (-1: absent), by one
+    factorisation of all of them (one hash of each string instead of one index look-up per query)."""
+    codes, _ = pd.factorize(pd.concat([keys, *queries], ignore_index=True).astype(str).to_numpy())
+    where = np.full(codes.max() + 1 if len(codes) else 0, -1, dtype=np.int64)
+    where[codes[:len(keys)]] = np.arange(len(keys))
+    out, start = [], len(keys)
+    for q in queries:
+        out.append(where[codes[start:start + len(q)]])
+        start += len(q)
+    return out
+
+
 def _clusters(linked: Linked) -> dict[str, Any]:
     """Size distribution, the largest clusters, the most conflicted ones, unlinked records."""
     col = linked.cluster_column
@@ -184,16 +199,18 @@ def _clusters(linked: Linked) -> dict[str, Any]:
                .assign(systems=lambda f: systems.reindex(f["id"]).to_numpy()))
     # conflict inside a cluster: kept pairs of its records the model would not link on their own
     # (below the threshold: joined only through others) and identifier conflicts
-    label = clusters.set_index("record_key")[col]
     pairs = linked.pairs
-    cl = label.reindex(pairs["record_key_l"]).to_numpy()
-    same = cl == label.reindex(pairs["record_key_r"]).to_numpy()
+    labels = clusters[col].to_numpy()
+    left, right = _positions(clusters["record_key"], pairs["record_key_l"], pairs["record_key_r"])
+    cl = np.where(left >= 0, labels[left], None)
+    same = (left >= 0) & (right >= 0) & (cl == np.where(right >= 0, labels[right], None))
     t = _thresholds(linked)["link_threshold"]
-    inside = pairs[same].assign(cluster=cl[same])
-    weak = inside["match_probability"] < t
-    conflicted = (inside.assign(weak=weak.to_numpy(), conflict=inside["identifier_conflict"].to_numpy(bool))
-                  .groupby("cluster").agg(weak=("weak", "sum"), conflicts=("conflict", "sum"),
-                                          min_weight=("match_weight", "min")))
+    inside = pd.DataFrame({"cluster": cl[same],  # only the columns needed: most kept pairs are inside
+                           "weak": pairs["match_probability"].to_numpy()[same] < t,
+                           "conflict": pairs["identifier_conflict"].to_numpy(bool)[same],
+                           "weight": pairs["match_weight"].to_numpy()[same]})
+    conflicted = inside.groupby("cluster").agg(weak=("weak", "sum"), conflicts=("conflict", "sum"),
+                                               min_weight=("weight", "min"))
     conflicted = conflicted[(conflicted["weak"] > 0) | (conflicted["conflicts"] > 0)]
     conflicted = conflicted.assign(size=clusters.drop_duplicates(col).set_index(col)["cluster_size"]
                                    .reindex(conflicted.index).to_numpy())
@@ -279,7 +296,8 @@ def review_page_data(linked: Linked, max_pairs: int = REVIEW_MAX_PAIRS) -> dict[
     ``max_pairs``), each with both records' values (plain mode), level label and partial weight
     per comparison, and the decisions the run already applied (kept in the exported file)."""
     review = linked.review
-    pairs = linked.pairs.set_index(["record_key_l", "record_key_r"])
+    pairs = linked.pairs[linked.pairs["record_key_l"].isin(review["record_key_l"])]  # a hash look-up, then
+    pairs = pairs.set_index(["record_key_l", "record_key_r"])  # the pair index only over those
     index = pd.MultiIndex.from_arrays([review["record_key_l"], review["record_key_r"]])
     found = pairs.index.get_indexer(index)
     if (found < 0).any():
