@@ -292,7 +292,7 @@ def _adapt_task(task: dict, mapping: Mapping, staging: str) -> dict:
     table = task["table"]
     spec = mapping.tables[table]
     path = Path(task["path"])
-    info_entry = None
+    info = None
     if task["kind"] == "csv":
         batches = csv_batches(_block_bytes(task), path=path, names=task["names"], delimiter=task["delimiter"],
                               encoding=task["encoding"], skip_rows=task["skip_rows"],
@@ -302,7 +302,6 @@ def _adapt_task(task: dict, mapping: Mapping, staging: str) -> dict:
     else:
         info, batches = open_export(path, spec.source, encoding=task["encoding"], used=mapping.columns_used(table))
         require_columns(info, mapping, table, path)
-        info_entry = checksum_entry(task["name"], info)
         fmt = info.format
     ctx = TableContext(mapping=mapping, table=spec, source_file=task["name"], source_format=fmt, seen=SeenIds(),
                        **task["ctx_args"])
@@ -319,6 +318,8 @@ def _adapt_task(task: dict, mapping: Mapping, staging: str) -> dict:
             rejects = pa.concat_tables(output.rejects)
             order = pc.sort_indices(rejects, [("source_row", "ascending")])  # stable
             write_part(rejects.take(order), f"{staging}/rejects", name)
+    # after the rows are read: a streaming reader learns the file's sha256 on its one pass
+    info_entry = None if info is None else checksum_entry(task["name"], info)
     return {"counts": counts, "unknown": unknown, "invalid": invalid, "info": info_entry}
 
 
