@@ -85,3 +85,14 @@ def test_one_version_and_spdx_license() -> None:
     assert re.fullmatch(r"\d+\.\d+\.\d+", __version__)
     assert project["license"] == "MIT"
     assert "MIT License" in (ROOT / "LICENSE").read_text(encoding="utf-8")
+
+
+def test_test_imports_are_declared() -> None:
+    """Every third-party package a test imports is a runtime dependency or in the test extra
+    (a fresh CI machine installs only those: an undeclared one fails collection there)."""
+    local = {p.stem for p in (ROOT / "tests").rglob("*.py")}
+    imported = _imported_top_level(ROOT / "tests") - local
+    project = PYPROJECT["project"]
+    declared = {_requirement_name(r) for r in project["dependencies"] + project["optional-dependencies"]["test"]}
+    missing = {DIST_OF.get(name, name).lower() for name in imported} - declared
+    assert missing == set(), "imported by tests but in neither the dependencies nor the test extra"
