@@ -110,3 +110,14 @@ def test_console_that_cannot_show_a_character_does_not_crash(tmp_path: Path) -> 
     done = subprocess.run([*args, "-o", str(tmp_path / "m.yaml")], capture_output=True, env=env)
     assert done.returncode == 0
     assert "Notatkę" in (tmp_path / "m.yaml").read_text(encoding="utf-8")
+
+
+def test_shell_completion_as_documented() -> None:
+    """docs/cli.md's completion line: click's completion completes commands and options."""
+    env = {**os.environ, "_STAIRS_LINK_COMPLETE": "bash_complete", "COMP_WORDS": "stairs-link li", "COMP_CWORD": "1"}
+    done = subprocess.run([sys.executable, "-m", "stairs_link"], capture_output=True, text=True, env=env)
+    assert "plain,link" in done.stdout.splitlines()
+    env |= {"COMP_WORDS": "stairs-link link --js", "COMP_CWORD": "2"}
+    done = subprocess.run([sys.executable, "-m", "stairs_link"], capture_output=True, text=True, env=env)
+    assert "plain,--json" in done.stdout.splitlines()
+    assert "_STAIRS_LINK_COMPLETE=bash_source stairs-link" in (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
