@@ -16,10 +16,12 @@ Never the key.
   a clear column (year of birth for dates).
 * :func:`pattern_mining_attack`, after Christen, Ranbaduge, Vatsalan & Schnell (2018),
   "Precise and fast cryptanalysis for Bloom filter based privacy-preserving record linkage":
-  bit positions set in exactly the same encodings are mined into *atoms* (each the ``k``
-  positions of one n-gram, less collisions); atoms are labelled with n-grams by matching
-  their co-occurrence graph to the public list's n-gram co-occurrence graph (graph matching
-  with scipy's ``quadratic_assignment``, started from a frequency alignment); each encoding's
+  bit positions set together in every encoding that holds one n-gram are mined into *atoms*
+  (each the ``k`` positions of one n-gram; see :func:`mine_atoms`); atoms are labelled with n-grams by matching their co-occurrence
+  graph to the public list's n-gram co-occurrence graph: a conditional frequency alignment
+  gives seeds, seeded graph matching of co-occurrence profiles (scipy's linear assignment)
+  labels the rest, and a value-level hard-EM checks the labels against whole values (scipy's
+  ``quadratic_assignment`` was tried and labelled under 10% of the atoms); each encoding's
   set of labelled atoms is then matched against the candidate values (the public list, all
   dates of the record's clear year of birth) and, for non-positional n-grams, rebuilt as a
   string by chaining its bigrams when no candidate fits exactly. Balanced filters are undone
