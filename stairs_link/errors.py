@@ -135,3 +135,44 @@ class AnalysisError(StairsLinkError):
     """The analysis tables or their exports cannot be written from the dataset given."""
 
     layer = "analysis"
+
+
+class EnvironmentProblem(StairsLinkError):
+    """The machine, not the input: a full disk, a read-only or forbidden output, too little
+    memory, input nested too deeply to read. Never a traceback (``--debug`` shows one)."""
+
+    layer = "environment"
+
+
+def from_exception(exc: BaseException) -> StairsLinkError | None:
+    """The user-facing error for an exception raised by the machine rather than by a check
+    (OSError, MemoryError, RecursionError), or None for anything else (a bug)."""
+    import errno
+
+    if isinstance(exc, OSError):
+        where = exc.filename if exc.filename is not None else None
+        code = exc.errno
+        if code == errno.ENOSPC or code == getattr(errno, "EDQUOT", -1):
+            return EnvironmentProblem("the disk is full (no space left on the device)", reason="disk_full", file=where,
+                                      fix="free some space, or write --out to a disk with room; nothing half-written "
+                                          "is kept")
+        if code in (errno.EROFS, errno.EACCES, errno.EPERM):
+            what = "read-only" if code == errno.EROFS else "not writable (or not readable) by you"
+            return EnvironmentProblem(f"the file or directory is {what}", reason="not_writable", file=where,
+                                      fix="choose an --out directory you can write to, or ask for access")
+        if code == errno.ENOENT:
+            return EnvironmentProblem("file or directory not found", reason="not_found", file=where,
+                                      fix="check the path (and that its parent directory exists)")
+        if code == errno.EISDIR:
+            return EnvironmentProblem("a directory where a file was expected", reason="is_a_directory", file=where,
+                                      fix="give the file's path, not its folder's")
+        return EnvironmentProblem(f"the operating system refused: {exc.strerror or exc}", reason="os_error",
+                                  file=where, fix="check the path, the disk and your permissions, then re-run")
+    if isinstance(exc, MemoryError):
+        return EnvironmentProblem("out of memory", reason="out_of_memory",
+                                  fix="close other programs or run on a machine with more memory; a hostile or "
+                                      "corrupt input can also cause this (check the file)")
+    if isinstance(exc, RecursionError):
+        return EnvironmentProblem("the input is nested too deeply to read", reason="too_deeply_nested",
+                                  fix="check the file: a real export or mapping is not nested thousands of levels deep")
+    return None

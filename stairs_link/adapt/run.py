@@ -369,8 +369,11 @@ def context_args(spec: TableSpec, stamp: str | None, extracted_at: str | None, r
 
 def checksum_entry(name: str, info: FileInfo) -> dict:
     """The manifest's ``inputs`` entry for one file."""
-    return {"file": name, "sha256": info.sha256, "bytes": info.size, "format": info.format,
-            "encoding": info.encoding, "delimiter": info.delimiter}
+    entry = {"file": name, "sha256": info.sha256, "bytes": info.size, "format": info.format,
+             "encoding": info.encoding, "delimiter": info.delimiter}
+    if info.encoding_detail:
+        entry["encoding_detail"] = info.encoding_detail
+    return entry
 
 
 def source_entry(table: str, name: str, counts: dict, unknown: dict[str, Counter],
@@ -399,6 +402,7 @@ def build_manifest(mapping: Mapping, stamp: str | None, checksums: dict[str, dic
     """manifest.json's content (both engines); adds the orphan-row, unmatched-path and
     line-count warnings to ``warnings``."""
     warnings.extend(line_warnings(sources))
+    warnings.extend(encoding_warnings(list(checksums.values())))
     for source in sources:
         if source.get("last_row_ragged"):
             warnings.append(f"{source['file']}: the last row ({source['last_row_ragged']:,}) does not fit the header "
@@ -447,6 +451,23 @@ def line_warnings(sources: list[dict]) -> list[str]:
             out.append(f"{source['file']}: {lines['physical_lines']:,} physical lines, {lines['records']:,} records "
                        f"read: {lines['unexplained_line_difference']:,} line(s) not explained by the header, blank "
                        "lines or quoted line breaks. Check the file's line ends and quoting")
+    return out
+
+
+def encoding_warnings(inputs: list[dict]) -> list[str]:
+    """A warning per file read as UTF-8 with a few bytes read as cp1252, or whose encoding
+    was guessed; each names the real byte, offset and line of the first ones."""
+    out = []
+    for entry in inputs:
+        detail = entry.get("encoding_detail") or {}
+        if detail.get("invalid_utf8_bytes"):
+            first = detail["first_invalid"][0]
+            out.append(f"{entry['file']}: read as UTF-8, but {detail['invalid_utf8_bytes']:,} byte(s) are not UTF-8 and "
+                       f"were read as cp1252 (first: byte {first['byte']} at offset {first['offset']}, line "
+                       f"{first['line']}; all listed in the manifest's inputs). Check those rows, or set `encoding:`")
+        elif detail.get("chosen_by") == "guessed by charset-normalizer":
+            out.append(f"{entry['file']}: neither UTF-8 nor cp1252; read as {entry['encoding']}, guessed by "
+                       f"charset-normalizer with confidence {detail['confidence']}. Set `encoding:` if you know it")
     return out
 
 

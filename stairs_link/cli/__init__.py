@@ -66,7 +66,8 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS, epilog=EPILOG)
 @click.version_option(__version__, prog_name="stairs-link")
-def cli() -> None:
+@click.option("--debug", is_flag=True, help="Show the full traceback of an error instead of the one-line message.")
+def cli(debug: bool) -> None:
     """stairs-link: one record per child from the systems of England's secure estate.
 
     \b

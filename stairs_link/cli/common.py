@@ -29,8 +29,35 @@ EXIT_CODES = ("Exit codes: 0 done; 1 a check failed (the output says which); 2 u
 
 
 
+def debug_requested() -> bool:
+    """``stairs-link --debug ...``: show tracebacks instead of one-line errors."""
+    import os
+
+    return "--debug" in sys.argv[1:2] or os.environ.get("STAIRS_LINK_DEBUG") == "1"
+
+
+def one_line(exc: BaseException) -> click.ClickException:
+    """The one-line ``Error: ... Fix: ...`` (exit code 2) for any exception: a StairsLinkError
+    as it is, an environment error (disk full, read-only, memory, nesting) translated, and
+    anything else (a bug, or input not yet checked) named with how to see the traceback."""
+    from stairs_link.errors import from_exception
+
+    known = exc if isinstance(exc, StairsLinkError) else from_exception(exc)
+    if known is not None:
+        text = str(known)
+    else:
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        text = (f"unexpected {type(exc).__name__}" + (f": {detail}" if detail else "")
+                + " (a stairs-link bug, or input it does not check yet). Fix: re-run with "
+                "`stairs-link --debug ...` to see the traceback, and report it")
+    error = click.ClickException(text)
+    error.exit_code = 2
+    return error
+
+
 def run_cli(group: click.Group) -> None:
-    """Run ``group``; user errors become a message and exit code 2, never a traceback."""
+    """Run ``group``; user and environment errors become a one-line message and exit code 2,
+    never a traceback (``--debug`` shows it)."""
     try:
         # With standalone_mode=False click returns ctx.exit()'s code instead of exiting.
         exit_code = group.main(standalone_mode=False, prog_name="stairs-link")
@@ -44,7 +71,14 @@ def run_cli(group: click.Group) -> None:
         click.echo("Aborted.", err=True)
         sys.exit(1)
     except StairsLinkError as exc:
+        if debug_requested():
+            raise
         click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    except (Exception, MemoryError, RecursionError) as exc:  # noqa: BLE001 - the last line of defence
+        if debug_requested():
+            raise
+        one_line(exc).show()
         sys.exit(2)
 
 
@@ -69,10 +103,13 @@ class StairsCommand(click.Command):
         try:
             with reporting(quiet=bool(ctx.params.get("quiet"))):  # progress bars for library stages
                 return super().invoke(ctx)
-        except StairsLinkError as exc:
-            error = click.ClickException(str(exc))
-            error.exit_code = 2
-            raise error from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except (Exception, MemoryError, RecursionError) as exc:  # noqa: BLE001 - one line, never a traceback
+            root = ctx.find_root()
+            if root.params.get("debug") or debug_requested():
+                raise
+            raise one_line(exc) from None
 
 
 def echo_progress(message: str, *, quiet: bool = False) -> None:

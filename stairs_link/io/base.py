@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,6 +84,7 @@ class FileInfo:
     unmatched: list[str] = field(default_factory=list)  # nested formats: field paths that matched no record
     quotes: QuoteScan | None = None  # CSV: row integrity (stray quotes, physical lines), io.quoting
     header_lines: int = 0  # CSV: lines before the data (header_row)
+    encoding_detail: dict = field(default_factory=dict)  # how the encoding was chosen (manifest)
 
 Opener = Callable[..., tuple[FileInfo, Iterator[Batch]]]
 """``open(path, options, *, encoding, used, block_bytes) -> (FileInfo, batches)``."""
@@ -133,28 +135,109 @@ def extension_formats() -> dict[str, str]:
     return {ext: name for name, r in READERS.items() for ext in r.extensions}
 
 
+FALLBACK_ENCODING = "utf-8-cp1252-fallback"  # UTF-8; the few bytes invalid in UTF-8 read as cp1252
+MAX_LISTED_BYTES = 20
+
+
+def _cp1252_bytes(error: UnicodeError) -> tuple[str | bytes, int]:
+    """Error handler: bytes that are not UTF-8 are read as cp1252 (a Word apostrophe 0x92 is
+    '’'); the five bytes cp1252 leaves undefined become U+FFFD."""
+    assert isinstance(error, UnicodeDecodeError)
+    return error.object[error.start:error.end].decode("cp1252", errors="replace"), error.end
+
+
+@dataclass
+class _Invalid:
+    """The bytes :func:`_auto_without_bom` found invalid in UTF-8 (per thread)."""
+
+    base: int = 0  # file offset of the data being decoded
+    lines: int = 0  # line feeds before it
+    data: bytes = b""
+    count: int = 0
+    listed: list[tuple[int, int, str]] = field(default_factory=list)  # (offset, line, byte hex)
+
+
+_COUNTING = threading.local()
+
+
+def _count_invalid(error: UnicodeError) -> tuple[str | bytes, int]:
+    assert isinstance(error, UnicodeDecodeError)
+    state: _Invalid = _COUNTING.state
+    state.count += error.end - error.start
+    if len(state.listed) < MAX_LISTED_BYTES:
+        state.listed.append((state.base + error.start, state.lines + state.data[:error.start].count(b"\n") + 1,
+                             state.data[error.start:error.start + 1].hex()))
+    return "\ufffd", error.end
+
+
+class _FallbackDecoder(codecs.BufferedIncrementalDecoder):
+    def _buffer_decode(self, data, errors, final):  # noqa: ANN001, ANN202 - codecs' signature
+        return codecs.utf_8_decode(data, "stairs-link-cp1252", final)
+
+
+def _search(name: str) -> codecs.CodecInfo | None:
+    if name.replace("-", "_") == FALLBACK_ENCODING.replace("-", "_"):
+        utf8 = codecs.lookup("utf-8")
+        return codecs.CodecInfo(utf8.encode, lambda data, errors="strict": codecs.utf_8_decode(data, "stairs-link-cp1252", True),
+                                incrementaldecoder=_FallbackDecoder, name=FALLBACK_ENCODING)
+    return None
+
+
+codecs.register_error("stairs-link-cp1252", _cp1252_bytes)
+codecs.register_error("stairs-link-count", _count_invalid)
+codecs.register(_search)
+
+BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+@dataclass
+class EncodingCheck:
+    """What the encoding pass found: the file's sha256, the encoding to read it with, and
+    (for the manifest) how it was chosen."""
+
+    sha256: str
+    encoding: str | None
+    detail: dict = field(default_factory=dict)
+
+
 def sha256_and_encoding(path: Path, encoding: str) -> tuple[str, str | None]:
+    """The file's sha256 and the encoding it really decodes with (see :func:`check_encoding`)."""
+    checked = check_encoding(path, encoding)
+    return checked.sha256, checked.encoding
+
+
+def check_encoding(path: Path, encoding: str) -> EncodingCheck:
     """One streaming pass: the file's sha256 and the encoding it really decodes with.
 
-    ``encoding='auto'``: a UTF-8 BOM means utf-8-sig; else utf-8 if every byte decodes, else
-    cp1252 (Windows exports). A byte invalid in the declared (or every candidate) encoding
-    raises InputFileError with the line it is on. Returns (sha256, encoding or None if empty).
+    ``encoding='auto'``: a byte-order mark decides (UTF-8, UTF-16, UTF-32; the mark never
+    reaches a column name); else UTF-8 if every byte decodes. A file that is UTF-8 (it holds
+    valid multi-byte characters, "Zoë") except for a few bytes is read as UTF-8 with those
+    bytes read as cp1252 (``utf-8-cp1252-fallback``), each reported with its offset and line
+    in ``detail``, never switched to cp1252 wholesale (which would turn "Zoë" into "ZoÃ«").
+    A file with no valid multi-byte UTF-8 and bytes above 0x7F is cp1252 (Windows) if that
+    decodes, else charset-normalizer's guess, recorded with its confidence. A byte invalid
+    in a declared encoding raises InputFileError with its offset and line.
     """
     if encoding != "auto":
         try:
-            codecs.lookup(encoding)
+            info = codecs.lookup(encoding)
         except LookupError:
             raise InputFileError(f"unknown text encoding '{encoding}'", reason="unknown_encoding", file=str(path),
-                                 fix="use auto, utf-8, utf-8-sig or cp1252") from None
+                                 fix="use auto, utf-8, utf-8-sig, utf-16, cp1252 or latin-1") from None
+        if not getattr(info, "_is_text_encoding", True):
+            raise InputFileError(f"'{encoding}' is not a text encoding (it transforms text)", reason="unknown_encoding",
+                                 file=str(path), fix="use auto, utf-8, utf-8-sig, utf-16, cp1252 or latin-1")
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         head = handle.read(4)
     if not head:
-        with path.open("rb") as handle:
-            digest.update(handle.read())
-        return digest.hexdigest(), None
+        return EncodingCheck(digest.hexdigest(), None)
     if encoding == "auto":
-        candidates = ["utf-8-sig"] if head.startswith(codecs.BOM_UTF8) else ["utf-8", "cp1252"]
+        bom = next((name for mark, name in BOMS if head.startswith(mark)), None)
+        if bom is None:
+            return _auto_without_bom(path)
+        candidates = [bom]
     else:
         candidates = [encoding]
     failure: tuple[str, int, int, str] | None = None
@@ -169,10 +252,11 @@ def sha256_and_encoding(path: Path, encoding: str) -> tuple[str, str | None]:
                     digest.update(chunk)
                 try:
                     decoder.decode(chunk)
-                except UnicodeDecodeError as exc:
+                except UnicodeError as exc:
+                    start = getattr(exc, "start", 0)
                     if ok and failure is None:
-                        bad = chunk[exc.start:exc.start + 1]
-                        failure = (candidate, lines + chunk[: exc.start].count(b"\n") + 1, offset + exc.start, bad.hex())
+                        bad = chunk[start:start + 1]
+                        failure = (candidate, lines + chunk[:start].count(b"\n") + 1, offset + start, bad.hex())
                     ok = False
                     if index > 0:
                         break
@@ -182,19 +266,75 @@ def sha256_and_encoding(path: Path, encoding: str) -> tuple[str, str | None]:
             if ok:
                 try:
                     decoder.decode(b"", final=True)
-                except UnicodeDecodeError:
+                except UnicodeError:
                     ok = False
                     failure = failure or (candidate, lines + 1, offset, "")
         if ok:
-            return digest.hexdigest(), candidate
+            return EncodingCheck(digest.hexdigest(), candidate, {"chosen_by": "byte-order mark" if encoding == "auto"
+                                                                 else "declared"})
     assert failure is not None
     name, line, byte, value = failure
     tried = " or ".join(candidates)
     raise InputFileError(
-        f"bytes that are not valid {tried} text (byte 0x{value} at offset {byte}, line {line})",
+        f"bytes that are not valid {tried} text ("
+        + (f"byte 0x{value} at offset {byte}, line {line})" if value else f"cut short at offset {byte}, line {line})"),
         reason="bad_encoding", file=str(path), row=None, line=line,
         fix="set `encoding:` in the mapping's source (or --encoding) to the export's real encoding, e.g. cp1252",
     )
+
+
+def _auto_without_bom(path: Path) -> EncodingCheck:
+    """UTF-8 with per-byte reporting, else cp1252, else a charset-normalizer guess."""
+    import numpy as np
+
+    digest = hashlib.sha256()
+    state = _Invalid()
+    _COUNTING.state = state
+    high = 0
+    lines = 0
+    offset = 0  # of ``pending``'s first byte
+    pending = b""
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK_BYTES):
+            digest.update(chunk)
+            high += int(np.count_nonzero(np.frombuffer(chunk, dtype=np.uint8) >= 0x80))
+            data = pending + chunk
+            state.base, state.lines, state.data = offset, lines, data
+            _, consumed = codecs.utf_8_decode(data, "stairs-link-count", False)
+            lines += data[:consumed].count(b"\n")
+            offset += consumed
+            pending = data[consumed:]
+        if pending:
+            state.base, state.lines, state.data = offset, lines, pending
+            codecs.utf_8_decode(pending, "stairs-link-count", True)
+    invalid, bad = state.count, state.listed
+    sha = digest.hexdigest()
+    if invalid == 0:
+        return EncodingCheck(sha, "utf-8", {"chosen_by": "every byte is valid UTF-8"})
+    listed = [{"offset": at, "line": line, "byte": f"0x{value}"} for at, line, value in bad]
+    if high > invalid:  # valid multi-byte UTF-8 too: a UTF-8 file with a few foreign bytes
+        return EncodingCheck(sha, FALLBACK_ENCODING, {
+            "chosen_by": "valid UTF-8 except for a few bytes", "invalid_utf8_bytes": invalid,
+            "read_as": "cp1252", "first_invalid": listed})
+    try:
+        with path.open("rb") as handle:
+            decoder = codecs.getincrementaldecoder("cp1252")()
+            while chunk := handle.read(CHUNK_BYTES):
+                decoder.decode(chunk)
+        return EncodingCheck(sha, "cp1252", {"chosen_by": "not UTF-8 (no multi-byte characters), decodes as cp1252"})
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_path
+
+    best = from_path(path).best()
+    if best is None or not best.encoding:
+        at, line, value = bad[0]
+        raise InputFileError(f"bytes that are not valid UTF-8 or cp1252 text (byte 0x{value} at offset {at}, line {line})"
+                             " and no other encoding fits", reason="bad_encoding", file=str(path), line=line,
+                             fix="set `encoding:` in the mapping's source (or --encoding) to the export's real encoding")
+    return EncodingCheck(sha, best.encoding, {"chosen_by": "guessed by charset-normalizer",
+                                              "confidence": round(1.0 - float(best.percent_chaos) / 100, 3),
+                                              "first_invalid_utf8": listed})
 
 
 def unique_header(header: list[str], path: Path, used: list[str] | None) -> list[str]:

@@ -24,8 +24,8 @@ from stairs_link.io.base import (
     FileInfo,
     Reader,
     ReadOptions,
+    check_encoding,
     register,
-    sha256_and_encoding,
     unique_header,
 )
 from stairs_link.io.quoting import QuoteScan, SkippingReader, data_start, scan_quotes, stray_rows
@@ -49,9 +49,10 @@ def open_csv(path: Path, source: ReadOptions, *, encoding: str | None, used: lis
              block_bytes: int = DEFAULT_BLOCK_BYTES) -> tuple[FileInfo, Iterator[Batch]]:
     """Check and open a CSV export; return its info and an iterator of batches."""
     wanted = encoding or source.encoding
-    digest, detected = sha256_and_encoding(path, wanted)
-    info = FileInfo(path=path, name=path.name, sha256=digest, size=path.stat().st_size, format="csv",
-                    encoding=detected)
+    checked = check_encoding(path, wanted)
+    detected = checked.encoding
+    info = FileInfo(path=path, name=path.name, sha256=checked.sha256, size=path.stat().st_size, format="csv",
+                    encoding=detected, encoding_detail=checked.detail)
     if detected is None:
         raise InputFileError("the file is empty (not even a header line)", reason="empty_file", file=str(path),
                              row=0, fix="re-export it with its header line; a header with no rows is fine")

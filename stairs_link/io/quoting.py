@@ -51,7 +51,7 @@ from pathlib import Path
 import numpy as np
 
 SCAN_BYTES = 16 << 20
-SCANNABLE_ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "latin-1", "iso-8859-1", "iso-8859-15", "ascii")
+SCANNABLE_ENCODINGS = ("utf-8", "utf-8-sig", "utf-8-cp1252-fallback", "cp1252", "latin-1", "iso-8859-1", "iso-8859-15", "ascii")
 QUOTE, LF, CR = 0x22, 0x0A, 0x0D
 MAX_STRAY_QUOTES = 200  # beyond this the file's quoting is not "a few stray quotes"
 RAW_TEXT_LIMIT = 2000  # characters of a rejected record kept as its raw value

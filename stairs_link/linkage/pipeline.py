@@ -551,7 +551,7 @@ def load_model(path: str | Path) -> tuple[dict[str, Any], LinkageConfig]:
     """A model.json as a dict, with the configuration it carries."""
     try:
         model = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise LinkageError(f"cannot read model ({exc})", reason="bad_model", file=str(path),
                            fix="pass the model.json written by `stairs-link link`") from None
     return model, FSModel.from_dict(model, file=str(path))[1]

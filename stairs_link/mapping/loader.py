@@ -467,6 +467,12 @@ def _source_spec(table: str, raw: dict[str, Any], doc: _Doc, problems: list[Prob
     delimiter = raw.get("delimiter")
     if delimiter == "\\t":
         delimiter = "\t"
+    if delimiter is not None and (len(str(delimiter)) != 1 or str(delimiter) in ('"', "\n", "\r")):
+        origin, line = _locate(doc, (*path, "delimiter"))
+        problems.append(Problem(reason="bad_delimiter", file=origin, line=line,
+                                message=f"table '{table}': delimiter {delimiter!r} is not one character",
+                                fix="write one character: ',', ';', '|' or '\\t' (tab)"))
+        delimiter = None
     if not files:
         return None
     return SourceSpec(files=files, format=fmt, encoding=encoding, delimiter=delimiter, sheet=raw.get("sheet"),

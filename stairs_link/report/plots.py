@@ -124,7 +124,8 @@ def flow_chart(left: list[str], right: list[str], cells: list[list[str]], *, tit
     from matplotlib.patches import PathPatch
     from matplotlib.path import Path as MplPath
 
-    values = np.array([[value_of(s) for s in row] for row in cells]) if left and right else np.zeros((1, 1))
+    values = (np.array([[value_of(s) for s in row] for row in cells], dtype=float) if left and right
+              else np.zeros((len(left), len(right))))  # no stays or moves: an empty chart, not a crash
     total = values.sum() or 1.0
     gap = 0.02
     scale = (1 - gap * (max(len(left), len(right)) - 1)) / total
