@@ -61,14 +61,15 @@ def check_files_and_columns(mapping: Mapping, export: Path, *,
     return problems, notes
 
 
-def check_against(mapping: Mapping, export: Path, *, encoding: str | None = None) -> tuple[list[Problem], list[str]]:
+def check_against(mapping: Mapping, export: Path, *, encoding: str | None = None,
+                  show_values: bool = False) -> tuple[list[Problem], list[str]]:
     """Problems (each with file, line, fix) and informational notes for ``mapping`` on ``export``."""
     problems, notes = check_files_and_columns(mapping, export, encoding=encoding)
     if problems:
         return problems, notes
     with tempfile.TemporaryDirectory(prefix="stairs-link-check-") as tmp:
         try:
-            result = adapt(mapping.path, [export], Path(tmp), encoding=encoding)
+            result = adapt(mapping.path, [export], Path(tmp), encoding=encoding, show_values=show_values)
         except StairsLinkError as exc:
             return [Problem(reason=exc.reason, message=exc.message, file=exc.file, row=exc.row,
                             column=exc.column, line=exc.line, fix=exc.fix), *exc.problems], notes

@@ -11,10 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import fnmatch
+import hashlib
 import json
 import sys
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -192,12 +195,17 @@ def adapt(
     block_bytes: int = DEFAULT_BLOCK_BYTES,
     pseudonymise_key: bytes | None = None,
     privacy_params: PrivacyParams | None = None,
+    show_values: bool = False,
 ) -> AdaptResult:
     """Adapt one site system's export with its mapping; see module docstring and
     docs/mapping-format.md. Raises MappingError / InputFileError for anything the user must fix.
 
     With ``pseudonymise_key`` (from ``stairs_link.privacy.load_key``) every batch is
     pseudonymised before it is written (docs/privacy.md): tokens, Bloom encodings, no plaintext.
+
+    Raw values (unknown codes) appear in the manifest and in errors only with
+    ``show_values=True`` and never when pseudonymising: otherwise each is a label ``#`` +
+    16 hex characters (:func:`value_labels`), with its count.
     """
     mapping = load_mapping(mapping_path)
     inputs = [Path(p) for p in inputs]
@@ -212,6 +220,7 @@ def adapt(
 
         pseudo = SitePseudonymiser(pseudonymise_key, privacy_params)
         plan = dict(sorted(plan.items(), key=lambda item: item[0] != "person"))  # dates of birth first
+    labels = value_labels(mapping, show_values=show_values, key=pseudonymise_key)
     warnings = start_warnings(mapping, reference)
     borrowed, borrowed_notes = borrowed_values(mapping, plan, stamp, extracted_at, reference, encoding)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -239,7 +248,7 @@ def adapt(
             for path, name in files:
                 source, info = _adapt_file(path, name, table, mapping, ctx_args={
                     **context_args(spec, stamp, extracted_at, reference), "seen": seen,
-                    **({"borrowed": borrowed} if table == "person" else {}),
+                    **({"borrowed": borrowed} if table == "person" else {}), "labels": labels,
                 }, encoding=encoding, block_bytes=block_bytes, writers=(writer, rejects_writer),
                     background=background, pseudo=pseudo, progress=progress)
                 checksums[name] = checksum_entry(name, info)
@@ -360,6 +369,33 @@ def start_warnings(mapping: Mapping, reference: dt.date | None) -> list[str]:
     return warnings
 
 
+Labels = Callable[[list[str]], dict[str, str]]
+
+
+def _hashed(salt: str, values: list[str]) -> dict[str, str]:
+    return {v: "#" + hashlib.sha256(f"{salt}\0{v}".encode()).hexdigest()[:16] for v in values}
+
+
+def _keyed(key: bytes, values: list[str]) -> dict[str, str]:
+    from stairs_link.privacy.tokens import keyed_token
+
+    tokens = keyed_token(pd.Series(values, dtype="string"), key, "unknown-code", length=16)
+    return {v: "#" + str(t) for v, t in zip(values, tokens.tolist())}
+
+
+def value_labels(mapping: Mapping, *, show_values: bool, key: bytes | None = None) -> Labels | None:
+    """How raw values (unknown codes) are named outside the tables: None (as written) only
+    when the user asked (``--show-values``) and nothing is pseudonymised; a keyed token under
+    the site's key when pseudonymising; else a hash salted with the mapping's sha256 (the
+    plain staged tables beside the manifest hold the values anyway, so it hides them from
+    people reading the manifest or the console, not from someone holding the tables)."""
+    if key is not None:
+        return partial(_keyed, bytes(key))
+    if show_values:
+        return None
+    return partial(_hashed, mapping.sha256)
+
+
 def context_args(spec: TableSpec, stamp: str | None, extracted_at: str | None, reference: dt.date | None) -> dict:
     """The per-table TableContext arguments (``extracted_at`` from the option, else the
     mapping's, unless the table maps an extracted_at column of its own)."""
@@ -377,9 +413,10 @@ def checksum_entry(name: str, info: FileInfo) -> dict:
 
 
 def source_entry(table: str, name: str, counts: dict, unknown: dict[str, Counter],
-                 invalid: dict[str, Counter]) -> dict:
+                 invalid: dict[str, Counter], labels: Labels | None = None) -> dict:
     """The manifest's ``sources`` entry for one file; checks that every row read was staged
-    or rejected (the manifest's conservation law). ``counts`` keeps its ``rejects`` key."""
+    or rejected (the manifest's conservation law). ``counts`` keeps its ``rejects`` key.
+    Unknown codes are listed by ``labels`` (None: as written, only with --show-values)."""
     counts.setdefault("rows_skipped", 0)
     codes: dict[str, dict[str, int]] = {}
     for key in [k for k in counts if k.startswith(f"{IDENTIFIER_CODES}:")]:
@@ -391,7 +428,7 @@ def source_entry(table: str, name: str, counts: dict, unknown: dict[str, Counter
         raise RuntimeError(f"bug: rows not conserved for {name}: {counts}")
     return {
         "table": table, "file": name, **counts,
-        "unknown_codes": {f: _listable(c) for f, c in sorted(unknown.items())},
+        "unknown_codes": {f: _listable(c, labels) for f, c in sorted(unknown.items())},
         "invalid_values": {f: dict(sorted(c.items())) for f, c in sorted(invalid.items())},
     }
 
@@ -500,7 +537,7 @@ def _adapt_file(path: Path, name: str, table: str, mapping: Mapping, *, ctx_args
             bar.advance(len(batch.frame))
             if progress and not progress_report.bars_shown():
                 print(f"  {table}: {name}: {counts['rows_in']:,} rows read", file=sys.stderr)
-    entry = source_entry(table, name, counts, unknown, invalid)
+    entry = source_entry(table, name, counts, unknown, invalid, ctx_args.get("labels"))
     if last_ragged and last_ragged == last_row and not spec.source.footer_rows:
         # a trailer such as 'Total rows: 131' is ragged in a delimited file: say so (rejects.parquet
         # has the row; its own fix, "correct the row", is the wrong advice for a footer)
@@ -515,12 +552,15 @@ def _adapt_file(path: Path, name: str, table: str, mapping: Mapping, *, ctx_args
 MAX_LISTED_CODES = 50
 
 
-def _listable(codes: Counter) -> dict[str, int]:
-    """Unknown codes with their counts, unless there are so many distinct ones that the column
-    is probably not a code at all (a mapping error): then only counts, so no free text (which
-    could be personal data) is copied into the manifest."""
+def _listable(codes: Counter, labels: Labels | None = None) -> dict[str, int]:
+    """Unknown codes with their counts (each as its label unless values are shown), unless
+    there are so many distinct ones that the column is probably not a code at all (a mapping
+    error): then only counts, so no free text (which could be personal data) is copied."""
     if len(codes) <= MAX_LISTED_CODES:
-        return dict(sorted(codes.items()))
+        if labels is None:
+            return dict(sorted(codes.items()))
+        named = labels(list(codes))
+        return dict(sorted((named[c], n) for c, n in codes.items()))
     return {f"(not listed: {len(codes)} distinct values; is this the right column?)": sum(codes.values())}
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -72,6 +73,8 @@ class TableContext:
     mostly_distinct: set[str] = field(default_factory=set)  # identifier fields not worth factorizing
     # person fields read from another table's files (from_table): local id -> raw value
     borrowed: dict[str, pd.Series] = field(default_factory=dict)
+    # how raw values are named in errors (run.value_labels): None shows them as written
+    labels: Callable[[list[str]], dict[str, str]] | None = None
 
 
 @dataclass
@@ -190,7 +193,10 @@ def _codes(spec: FieldSpec, raw: pd.Series, codes: str, ctx: TableContext, out: 
         counts = Counter(raw[unknown].astype(str).str.strip().value_counts().to_dict())
         result.unknown_codes.setdefault(spec.name, Counter()).update(counts)
         policy = spec.unknown_codes or "reject"
-        listed = ", ".join(f"'{c}' ({n})" for c, n in counts.most_common(10))
+        shown = ctx.labels([c for c, _ in counts.most_common(10)]) if ctx.labels is not None else None
+        listed = ", ".join(f"'{c}' ({n})" if shown is None else f"{shown[c]} ({n})" for c, n in counts.most_common(10))
+        if shown is not None:
+            listed += " (values hidden: labels, not the codes; --show-values shows them)"
         if policy == "fail":
             first = int(out.rows[np.flatnonzero(unknown)[0]])
             raise MappingError(

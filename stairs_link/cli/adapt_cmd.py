@@ -24,6 +24,10 @@ from stairs_link.cli.common import DirOrURL, StairsCommand, emit, json_option, q
                    "postcodes or identifiers); needs --key-file. See docs/privacy.md.")
 @click.option("--key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Secret key for --pseudonymise (from `stairs-link key new`); never sent with the data.")
+@click.option("--show-values", is_flag=True,
+              help="List unknown codes as written in the manifest and in errors (default: labels #<hash> with "
+                   "counts, so no raw value, which may be personal data, leaves the tables; never with "
+                   "--pseudonymise).")
 @click.option("--engine", type=click.Choice(["embedded", "spark"]), default="embedded", show_default=True,
               help="embedded: this machine; spark: Spark tasks read and map the export, same results (needs "
                    "pip install \"stairs-link[spark]\"; inputs must be readable by every Spark node).")
@@ -31,7 +35,8 @@ from stairs_link.cli.common import DirOrURL, StairsCommand, emit, json_option, q
               help="Spark master for --engine spark (default: $STAIRS_LINK_SPARK_MASTER, else local[*]).")
 def adapt(mapping: Path, inputs: tuple[Path, ...], out_dir: Path | str, extracted_at: str | None,
           encoding: str | None, quiet: bool, pseudonymise: bool = False, key_file: Path | None = None,
-          engine: str = "embedded", spark_master: str | None = None, as_json: bool = False) -> None:
+          engine: str = "embedded", spark_master: str | None = None, as_json: bool = False,
+          show_values: bool = False) -> None:
     """Map one site system's export onto the canonical schema.
 
     INPUT is an export file or the directory holding the export; the mapping's `files:`
@@ -64,12 +69,13 @@ def adapt(mapping: Path, inputs: tuple[Path, ...], out_dir: Path | str, extracte
         from stairs_link.engine.spark.adapt import spark_adapt
 
         result = spark_adapt(mapping, list(inputs), out_dir, master=spark_master, extracted_at=extracted_at,
-                             encoding=encoding, progress=not quiet)
+                             encoding=encoding, progress=not quiet, show_values=show_values)
     else:
         from stairs_link.adapt import adapt as run_adapt
 
         result = run_adapt(mapping, list(inputs), out_dir, extracted_at=extracted_at, encoding=encoding,
-                           progress=not quiet, pseudonymise_key=key)
+                           progress=not quiet, pseudonymise_key=key,
+                           show_values=show_values)
     manifest = result.manifest
     lines = [f"mapping {manifest['mapping']['id']} -> {out_dir}"]
     sources = []

@@ -22,10 +22,12 @@ def mapping() -> None:
 @click.option("--against", "export", type=click.Path(exists=True, path_type=Path),
               help="An export (file or directory) to check the mapping against: files, columns, codes, dates.")
 @click.option("--encoding", help="Force the text encoding of the export (default: the mapping's, else detected).")
+@click.option("--show-values", is_flag=True,
+              help="With --against: list unknown codes as written (default: labels #<hash> with counts).")
 @quiet_option
 @json_option
 def check(mapping_file: Path, export: Path | None, encoding: str | None, quiet: bool = False,
-          as_json: bool = False) -> None:
+          as_json: bool = False, show_values: bool = False) -> None:
     """Report every problem in MAPPING at once, each with file, line and a suggested fix.
 
     With --against, also check that the export has the files and columns the mapping names,
@@ -38,7 +40,7 @@ def check(mapping_file: Path, export: Path | None, encoding: str | None, quiet: 
     spec, problems = validate_mapping(mapping_file, lenient=True)
     notes: list[str] = []
     if spec is not None and export is not None and not problems:
-        problems, notes = check_against(spec, export, encoding=encoding)
+        problems, notes = check_against(spec, export, encoding=encoding, show_values=show_values)
     elif spec is not None and export is not None:
         # the valid part of the mapping is checked against the export in the same pass;
         # codes and values are checked once the whole mapping is valid

@@ -53,9 +53,12 @@ def test_values_rejects_and_manifest(person_mapping, export_dir, tmp_path: Path)
 
 def test_unknown_code_policies(person_mapping, export_dir, tmp_path: Path) -> None:
     export = export_dir(HEADER + ROWS[0] + "5,Zoe,Ng,01/02/2010,Q,,\n")
-    manifest, person, rejects = run(person_mapping("keep_unknown"), export, tmp_path / "a")
+    manifest, person, rejects = run(person_mapping("keep_unknown"), export, tmp_path / "a", show_values=True)
     assert list(person["sex"]) == ["male", "unknown"]
     assert manifest["sources"][0]["unknown_codes"] == {"sex": {"Q": 1}}
+    hidden, _, _ = run(person_mapping("keep_unknown"), export, tmp_path / "a2")  # the default: labels, counts
+    ((label, count),) = hidden["sources"][0]["unknown_codes"]["sex"].items()
+    assert label.startswith("#") and len(label) == 17 and count == 1 and "Q" not in json.dumps(hidden)
     assert list(rejects.loc[rejects.reason == "unknown_code", "row_rejected"]) == [False]
 
     manifest, person, rejects = run(person_mapping("reject"), export, tmp_path / "b")
@@ -64,8 +67,11 @@ def test_unknown_code_policies(person_mapping, export_dir, tmp_path: Path) -> No
     assert list(rejects.loc[rejects.reason == "unknown_code", "row_rejected"]) == [True]
 
     with pytest.raises(MappingError) as info:
-        adapt(person_mapping("fail"), [export], tmp_path / "c")
+        adapt(person_mapping("fail"), [export], tmp_path / "c", show_values=True)
     assert info.value.row == 2 and info.value.column == "Gender" and "'Q'" in str(info.value)
+    with pytest.raises(MappingError) as info:
+        adapt(person_mapping("fail"), [export], tmp_path / "c")
+    assert "'Q'" not in str(info.value) and "--show-values" in str(info.value)
     assert not (tmp_path / "c" / "person.parquet").exists()  # no half-written output
 
 

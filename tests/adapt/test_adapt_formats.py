@@ -67,7 +67,7 @@ def xlsx_case(tmp_path: Path):
 
 def test_xlsx_header_row_split_names_serial_dates_joined_columns(xlsx_case, tmp_path: Path) -> None:
     export, mapping = xlsx_case
-    result = adapt(mapping(), [export], tmp_path / "out")
+    result = adapt(mapping(), [export], tmp_path / "out", show_values=True)
     person = read_table(tmp_path / "out" / "person.parquet", "person").set_index("local_id")
     assert list(person.index) == ["101", "102", "103"]
     assert tuple(person.loc["101", ["given_name", "middle_names", "family_name"]]) == ("John", "Paul", "SMITH")

@@ -45,9 +45,11 @@ def test_check_against_missing_column_and_unknown_codes(tmp_path: Path) -> None:
     fixed = tmp_path / "fixed"
     fixed.mkdir()
     mapping, export = setup(fixed, export=EXPORT.replace("D.O.B", "DOB"))
-    result = CliRunner().invoke(cli, ["mapping", "check", str(mapping), "--against", str(export)])
+    result = CliRunner().invoke(cli, ["mapping", "check", str(mapping), "--against", str(export), "--show-values"])
     assert result.exit_code == 0, result.output
     assert "codes not in the value map of person.sex: 'Q' x1" in result.output
+    hidden = CliRunner().invoke(cli, ["mapping", "check", str(mapping), "--against", str(export)])
+    assert "codes not in the value map of person.sex: '#" in hidden.output and "'Q'" not in hidden.output
     assert "2 rows, 2 would be staged, 0 rejected" in result.output
 
 

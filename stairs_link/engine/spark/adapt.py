@@ -68,6 +68,7 @@ from stairs_link.adapt.run import (
     require_columns,
     source_entry,
     start_warnings,
+    value_labels,
 )
 from stairs_link.adapt.transform import DUPLICATE_MESSAGE, SeenIds, TableContext
 from stairs_link.engine import EngineError
@@ -98,7 +99,7 @@ MAX_AUTO_BLOCK = 64 << 20
 def spark_adapt(mapping_path: str | Path, inputs: list[Path] | list[str], out_dir: str | Path, *,
                 master: str | None = None, extracted_at: str | None = None, encoding: str | None = None,
                 progress: bool = False, spark: Any = None, block_bytes: int | None = None,
-                pseudonymise_key: bytes | None = None) -> AdaptResult:
+                pseudonymise_key: bytes | None = None, show_values: bool = False) -> AdaptResult:
     """Adapt one site system's export on Spark; same tables, rejects and manifest as
     :func:`stairs_link.adapt.adapt` (see the module docstring for the split and the
     differences). ``out_dir`` may be a URL; ``spark`` an existing SparkSession.
@@ -121,7 +122,8 @@ def spark_adapt(mapping_path: str | Path, inputs: list[Path] | list[str], out_di
     reference = _parse_extracted_at(stamp, "--extracted-at" if extracted_at else str(mapping.path)) if stamp else None
     plan = {table: find_files(spec.source, inputs, table, mapping) for table, spec in mapping.tables.items()}
     warnings = start_warnings(mapping, reference)
-    files, infos = _open_files(mapping, plan, stamp, extracted_at, reference, encoding)
+    labels = value_labels(mapping, show_values=show_values)
+    files, infos = _open_files(mapping, plan, stamp, extracted_at, reference, encoding, labels)
     spark = spark or spark_session(master)
     tasks, not_split = _split_files(files, block_bytes, _cores(spark))
     _say(progress, f"{len(tasks)} task(s) for {len(files)} file(s)")
@@ -134,7 +136,7 @@ def spark_adapt(mapping_path: str | Path, inputs: list[Path] | list[str], out_di
         _raise_first_error(results)
         moved = _move_cross_task_duplicates(spark, mapping, staging) if "person" in plan else {}
         orphans = _orphan_event_rows(spark, staging, list(plan), tasks, results)
-        sources, checksums, table_rows, rejects_total = _gather(plan, tasks, results, infos, moved)
+        sources, checksums, table_rows, rejects_total = _gather(plan, tasks, results, infos, moved, labels)
         written, rejects_dest = _publish(out, staging, list(plan))
     finally:
         remove(staging)
@@ -160,14 +162,15 @@ def _say(progress: bool, message: str) -> None:
 
 
 def _open_files(mapping: Mapping, plan: dict[str, list[tuple[Path, str]]], stamp: str | None,
-                extracted_at: str | None, reference: Any, encoding: str | None) -> tuple[list[dict], dict[str, dict]]:
+                extracted_at: str | None, reference: Any, encoding: str | None, labels: Any = None) -> tuple[list[dict], dict[str, dict]]:
     """One entry per input file, in embedded order. CSV files are checked on the driver
     (encoding, header, mapped columns) before Spark starts; XLSX and JSON in their task."""
     files: list[dict] = []
     infos: dict[str, dict] = {}
     for table_index, (table, found) in enumerate(plan.items()):
         spec = mapping.tables[table]
-        common = {"table": table, "table_index": table_index, "ctx_args": context_args(spec, stamp, extracted_at, reference)}
+        common = {"table": table, "table_index": table_index,
+                  "ctx_args": {**context_args(spec, stamp, extracted_at, reference), "labels": labels}}
         for file_index, (path, name) in enumerate(found):
             base = {**common, "file_index": file_index, "path": str(path), "name": name}
             if (spec.source.format or "csv") != "csv":
@@ -406,7 +409,7 @@ def _orphan_event_rows(spark: Any, staging: str, tables: list[str], tasks: list[
 
 
 def _gather(plan: dict[str, list[tuple[Path, str]]], tasks: list[dict], results: list[dict],
-            infos: dict[str, dict], moved: dict[str, int]) -> tuple[list[dict], dict[str, dict], dict[str, int], int]:
+            infos: dict[str, dict], moved: dict[str, int], labels: Any = None) -> tuple[list[dict], dict[str, dict], dict[str, int], int]:
     """Per-file manifest entries from the tasks' figures (and the duplicate rows moved)."""
     per_file: dict[tuple[int, int], tuple[dict, dict, dict]] = {}
     lines = {(t["table_index"], t["file_index"]): (t["quotes"], t["header_row"]) for t in tasks
@@ -436,7 +439,7 @@ def _gather(plan: dict[str, list[tuple[Path, str]]], tasks: list[dict], results:
         table_rows[table] = 0
         for file_index, (_, name) in enumerate(files):
             counts, unknown, invalid = per_file[(table_index, file_index)]
-            source = source_entry(table, name, dict(counts), unknown, invalid)
+            source = source_entry(table, name, dict(counts), unknown, invalid, labels)
             quotes = lines.get((table_index, file_index))
             if quotes is not None:
                 source["lines"] = quotes[0].manifest(counts["rows_in"], quotes[1])
