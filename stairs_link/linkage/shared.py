@@ -56,7 +56,9 @@ def duplicate_record_key_error(key: str, value: Any, duplicates: int, row: int) 
     """The error for a record key ``value`` repeated (first repeat at 1-based ``row``)."""
     return LinkageError(f"record key '{value}' occurs more than once ({duplicates} duplicates)",
                         reason="duplicate_key", row=row, column=key,
-                        fix="link each staged directory once; record keys must be unique across inputs")
+                        fix="link each staged directory once; record keys must be unique in one person table "
+                            "(the embedded engine keeps the latest of several extracts of a system; "
+                            "--engine spark does not combine extracts: link them on the embedded engine)")
 
 
 def deterministic_fields(config: LinkageConfig) -> tuple[list[int], list[int], list[int], list[int]]:

@@ -44,3 +44,22 @@ def test_build_cli_previous_without_record_map_is_a_clean_error(world, tmp_path)
                                       "--previous", str(tmp_path)])
     assert result.exit_code == 2
     assert "previous dataset has no record_map.parquet" in result.output
+
+
+def test_build_cli_conflicting_extracts_name_both_files(world, tmp_path):
+    from stairs_link.schema import read_table, write_table
+
+    linked, staged = world
+    again = tmp_path / "again"
+    again.mkdir()
+    for path in staged[0].iterdir():
+        (again / path.name).write_bytes(path.read_bytes())
+    person = read_table(again / "person.parquet", "person")
+    person.loc[0, "given_name"] = "Someone"
+    write_table("person", person, again / "person.parquet")
+    result = CliRunner().invoke(cli, ["build", str(linked), *map(str, staged), str(again), "--out",
+                                      str(tmp_path / "ds")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "conflicting extracts" in result.output
+    assert str(staged[0] / "person.parquet") in result.output and str(again / "person.parquet") in result.output
+    assert "Someone" not in result.output  # no personal data in the message
