@@ -53,7 +53,7 @@ def _setup(work: Path, n: int, seed: int) -> list[Path]:
                 write_table(name, part, directory / f"{name}.parquet")
         staged.append(directory)
     (work / "linked").mkdir(parents=True, exist_ok=True)
-    truth.rename(columns={"true_child_id": "child_id"})[["record_key", "child_id"]].to_parquet(
+    truth.rename(columns={"true_child_id": "cluster_id"})[["record_key", "cluster_id"]].to_parquet(
         work / "linked" / "clusters.parquet", index=False)
     return staged
 
