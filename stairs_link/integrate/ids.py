@@ -166,6 +166,11 @@ def _reasons(events: pd.DataFrame, frame: pd.DataFrame, previous: pd.DataFrame, 
     cluster = events["cluster"]
     new = cluster.map(has_new).fillna(False).astype(bool).to_numpy()
     edited = cluster.map(has_changed).fillna(False).astype(bool).to_numpy()
+    # a split shows on every part: any part's changed record explains them all (and a merge
+    # of previous children one of which had a changed record)
+    touched = set(previous.loc[previous["record_key"].isin(list(changed)), "child_id"]) if changed else set()
+    if touched:
+        edited |= events["previous_child_ids"].map(lambda ids: not touched.isdisjoint(ids)).to_numpy(dtype=bool)
     event = events["event"].to_numpy()
     moved = np.isin(event, ["merged", "split"])
     reason = np.select(

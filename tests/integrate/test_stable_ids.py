@@ -77,3 +77,23 @@ def test_new_year_of_exports_keeps_earlier_ids(tmp_path):
     history = pd.read_parquet(tmp_path / "ds2" / "id_history.parquet")
     run2 = history[history["run"] == 2]["event"].value_counts().to_dict()
     assert run2 == {"continued": 2, "created": 1}
+
+
+def test_id_history_reasons_for_merges_and_splits():
+    import pandas as pd
+
+    from stairs_link.integrate.ids import assign_child_ids
+
+    prev = pd.DataFrame({"record_key": ["a", "b", "c", "d"], "child_id": ["P1", "P1", "P1", "P2"]})
+    # c came in a new version and now links elsewhere: both parts of P1's split say so
+    split = pd.DataFrame({"record_key": ["a", "b", "c", "d"], "cluster_id": ["x", "x", "y", "z"]})
+    _, history = assign_child_ids(split, prev, None, changed={"c"})
+    assert set(history.loc[history["event"] == "split", "reason"]) == {"record_changed"}
+    assert history.loc[history["event"] == "continued", "reason"].tolist() == ["shared_records"]
+    # the same split with no changed record: the linkage itself parted them
+    _, history = assign_child_ids(split, prev, None)
+    assert set(history.loc[history["event"] == "split", "reason"]) == {"relinked"}
+    # a new record e joins P1 and P2: merged by a new record
+    merged = pd.DataFrame({"record_key": ["a", "b", "c", "d", "e"], "cluster_id": ["x"] * 5})
+    _, history = assign_child_ids(merged, prev, None)
+    assert history["event"].tolist() == ["merged"] and history["reason"].tolist() == ["new_record_links_them"]
