@@ -1,12 +1,8 @@
 """Linking pseudonymised staged data: Dice levels on Bloom-filter encodings, MinHash blocking
 keys on them, and the choice of configuration when the input is pseudonymised.
 
-* Comparison kind ``bloom``: levels ``else < dice>=t_n .. < [swap] < dice>=t_0 < exact``. The
-  Dice coefficient of two encodings tracks the bigram similarity of the plaintexts (Schnell,
-  Bachteler & Reiher 2009); it is computed once per distinct pair of distinct encodings with
-  a vectorised popcount (:func:`stairs_link.privacy.dice_similarity`). With ``other_column``
-  a pair whose given name matches the other record's family name (Dice >= the top threshold)
-  gets ``swap``, as for plain names (given and family names share one filter space).
+* Comparison kind ``bloom`` (Dice levels): :mod:`stairs_link.linkage.comparisons.bloom`,
+  whose functions are re-exported here.
 * Blocking transform ``minhash<b>``: band ``b`` of a MinHash signature over the set bits of
   the encoding (Broder 1997): ``ROWS_PER_BAND`` minima under fixed public permutations of the
   bit positions. Two encodings share a band with probability ``J ** ROWS_PER_BAND``, J their
@@ -29,9 +25,16 @@ import pandas as pd
 
 from stairs_link.errors import LinkageError
 from stairs_link.io.store import read_text
+from stairs_link.linkage.comparisons.bloom import (  # the bloom kind; re-exported for older imports
+    bloom_codes,
+    bloom_levels,
+    compare_bloom,
+    dice_pairs,
+)
+from stairs_link.linkage.config import LinkageConfig
+from stairs_link.privacy import PrivacyParams
 
-if TYPE_CHECKING:
-    from stairs_link.linkage.config import Comparison, LinkageConfig
+if TYPE_CHECKING:  # annotations only: prepare imports this module (MinHash blocking keys)
     from stairs_link.linkage.prepare import Features
 
 BLOOM_SUFFIX = "_bf"
@@ -42,93 +45,7 @@ ROWS_PER_BAND = 4  # minima per band: P(same band key) = Jaccard ** 4 (2 gave bl
 MINHASH_MAX_BIT_SHARE = 0.1  # bits set in more records are left out of MinHash (0.1 / 0.4 / 0.6 measured:
 # blocking recall 0.9955 / 0.9947 / 0.9947 at 24.8k records, three keys each)
 _MINHASH_SEED = 20090941  # public and fixed: same permutations at every recipient
-_DICE_CHUNK = 1_000_000  # distinct pairs per Dice block (bounds the (pairs x bytes) temporaries)
 MISSING = -1
-
-
-def is_binary_values(values: Any) -> bool:
-    """True when the distinct values of a column are bytes (Bloom encodings)."""
-    for v in values:
-        if v is not None and not (isinstance(v, float) and np.isnan(v)):
-            return isinstance(v, (bytes, bytearray, memoryview))
-    return False
-
-
-def bloom_codes(feats: Features, column: str) -> tuple[np.ndarray, np.ndarray]:
-    """(int32 code per record, -1 missing; packed uint8 matrix of the distinct encodings)."""
-    key = ("bloom", column)
-    if key not in feats._cache:
-        from stairs_link.privacy import bloom_matrix
-
-        series = feats.column(column)
-        codes, uniques = pd.factorize(series, use_na_sentinel=True)
-        if len(uniques) and not is_binary_values(uniques[:1]):
-            raise LinkageError(f"column '{column}' is compared as a Bloom-filter encoding but does not hold bytes",
-                               reason="bad_type", column=column,
-                               fix="compare *_bf columns written by `stairs-link adapt --pseudonymise` only")
-        matrix, _ = bloom_matrix(pd.Series(list(uniques), dtype=object))
-        feats._cache[key] = (codes.astype(np.int32), matrix)
-    return feats._cache[key]
-
-
-def _unique_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    lo, hi = np.minimum(a, b).astype(np.int64), np.maximum(a, b).astype(np.int64)
-    width = np.int64(hi.max() + 1) if len(hi) else np.int64(1)
-    inverse, packed = pd.factorize(lo * width + hi)
-    return packed // width, packed % width, inverse
-
-
-def dice_pairs(left: np.ndarray, right: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Dice of left[a] vs right[b] row by row (codes >= 0), once per distinct (a, b) pair."""
-    from stairs_link.privacy import dice_similarity
-
-    out = np.zeros(len(a), dtype=np.float32)
-    if len(a) == 0:
-        return out
-    if left is right:
-        ua, ub, inverse = _unique_pairs(a, b)
-    else:  # different value spaces: pairs are ordered
-        width = np.int64(max(int(b.max()) + 1, 1))
-        inverse, packed = pd.factorize(a.astype(np.int64) * width + b)
-        ua, ub = packed // width, packed % width
-    sims = np.empty(len(ua), dtype=np.float32)
-    for lo in range(0, len(ua), _DICE_CHUNK):
-        hi = lo + _DICE_CHUNK
-        sims[lo:hi] = dice_similarity(left[ua[lo:hi]], right[ub[lo:hi]])
-    return sims[inverse]
-
-
-def bloom_levels(comp: Comparison) -> list[str]:
-    """Level labels of a ``bloom`` comparison, lowest first."""
-    top, *low = comp.thresholds
-    return ["else", *[f"dice>={t}" for t in reversed(low)], *(["swap"] if comp.other_column else []),
-            f"dice>={top}", "exact"]
-
-
-def compare_bloom(comp: Comparison, feats: Features, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """Gamma per pair: exact encoding, Dice thresholds, optional swap with ``other_column``."""
-    codes, matrix = bloom_codes(feats, comp.column)
-    a, b = codes[i], codes[j]
-    missing = (a < 0) | (b < 0)
-    exact = (a == b) & ~missing
-    todo = ~missing & ~exact
-    dice = np.zeros(len(a), dtype=np.float32)
-    dice[todo] = dice_pairs(matrix, matrix, a[todo], b[todo])
-    conditions = {"exact": exact}
-    for t in comp.thresholds:
-        conditions[f"dice>={t}"] = todo & (dice >= t)
-    if comp.other_column:
-        ocodes, omatrix = bloom_codes(feats, comp.other_column)
-        oa, ob = ocodes[i], ocodes[j]
-        check = todo & (dice < comp.thresholds[0])
-        swap = np.zeros(len(a), dtype=bool)
-        for mine, theirs in ((a, ob), (b, oa)):
-            sel = np.flatnonzero(check & (theirs >= 0))
-            swap[sel] |= dice_pairs(matrix, omatrix, mine[sel], theirs[sel]) >= comp.thresholds[0]
-        conditions["swap"] = swap
-    from stairs_link.linkage.compare import _assign
-
-    return _assign(bloom_levels(comp), conditions, missing)
 
 
 def _permutations(bits: int) -> np.ndarray:
@@ -212,8 +129,6 @@ def is_pseudonymised(person: pd.DataFrame) -> bool:
 def config_for_person(person: pd.DataFrame) -> LinkageConfig:
     """The default configuration for this person table: the ``pseudonymised`` preset when the
     table is pseudonymised, else the plain defaults."""
-    from stairs_link.linkage.config import LinkageConfig
-
     return LinkageConfig.preset("pseudonymised") if is_pseudonymised(person) else LinkageConfig()
 
 
@@ -274,8 +189,6 @@ def encoding_of(entry: dict[str, Any]) -> dict[str, Any]:
     written before the entry had an ``encoding`` field are scheme v1 (double hashing)."""
     if entry.get("encoding"):
         return dict(entry["encoding"])
-    from stairs_link.privacy import PrivacyParams
-
     return PrivacyParams.from_dict(entry.get("params", {})).encoding
 
 
@@ -285,8 +198,6 @@ def _scheme_text(encoding: dict[str, Any]) -> str:
 
 def config_for_staged(staged_dirs: list[Path]) -> LinkageConfig:
     """Default configuration for staged directories: see :func:`pseudonymisation_of`."""
-    from stairs_link.linkage.config import LinkageConfig
-
     return LinkageConfig.preset("pseudonymised") if pseudonymisation_of(staged_dirs) else LinkageConfig()
 
 

@@ -15,8 +15,9 @@ from typing import Any
 import yaml
 
 from stairs_link.errors import LinkageError
+from stairs_link.linkage.comparisons import Comparison, kind, kind_names
 
-COMPARISON_KINDS = ("name", "date", "exact", "string", "postcode", "identifier", "bloom")
+COMPARISON_KINDS = kind_names()  # the built-in kinds (linkage/comparisons/); validation asks the registry
 # upn_permanent: a temporary UPN (letter in position 13) counts as no UPN, so it never
 # conflicts with the child's permanent UPN (schools issue one until the permanent is known).
 VALIDATORS = ("nhs_number", "upn", "upn_permanent", "pnc_id")
@@ -25,65 +26,6 @@ KEY_TRANSFORMS = ("fold", "metaphone", "soundex", "nysiis", "first1", "first2", 
                   "year", "month", "day", "swapfree", "outward", "valid",
                   # pseudonymised mode: MinHash bands of a Bloom encoding (linkage/bloom_comparisons.py)
                   *(f"minhash{b}" for b in range(8)))
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """One comparison of a column between two records, giving an int8 level (gamma).
-
-    kind:
-      ``name``        exact / nickname / Jaro-Winkler / swap with ``other_column`` / shared
-                      token (hyphenated or multiple names) / phonetic levels;
-      ``date``        exact / day-month swap / one-digit typo / one day, month or year off;
-      ``exact``       exact agreement only (e.g. sex);
-      ``string``      exact / Jaro-Winkler thresholds (generic column);
-      ``postcode``    full / outward code;
-      ``identifier``  exact (valid) / one-character difference / two valid different values;
-      ``bloom``       Bloom-filter encodings (pseudonymised mode): exact / Dice >= thresholds,
-                      swap with ``other_column`` (see ``bloom_comparisons``).
-    Missing values (null, or invalid for a validated identifier) give gamma -1: no evidence.
-    """
-
-    name: str
-    kind: str
-    column: str
-    other_column: str | None = None
-    thresholds: tuple[float, ...] = (0.92, 0.80)
-    phonetic: bool = False
-    nicknames: bool = False
-    tokens: bool = False
-    term_frequency: bool = False
-    validator: str | None = None
-    fuzzy: bool = True
-    null_values: tuple[str, ...] = ()  # values meaning "not known" (compared as missing)
-
-    def levels(self) -> list[str]:
-        """Level labels from the lowest (gamma 0, disagreement) to the highest."""
-        if self.kind == "name":
-            top = ["exact"] + (["nickname"] if self.nicknames else [])
-            top.append(f"jaro_winkler>={self.thresholds[0]}")
-            mid = (["swap"] if self.other_column else []) + (["token"] if self.tokens else [])
-            mid += ["phonetic"] if self.phonetic else []
-            low = [f"jaro_winkler>={t}" for t in self.thresholds[1:]]
-            return ["else", *reversed(top + mid + low)]
-        if self.kind == "date":
-            return ["else", "one_unit_off", "one_digit", "day_month_swap", "exact"]
-        if self.kind == "exact":
-            return ["else", "exact"]
-        if self.kind == "string":
-            return ["else", *[f"jaro_winkler>={t}" for t in reversed(self.thresholds)], "exact"]
-        if self.kind == "postcode":
-            return ["else", "outward", "exact"]
-        if self.kind == "identifier":
-            return ["else", "one_character", "exact"] if self.fuzzy else ["else", "exact"]
-        if self.kind == "bloom":  # Dice levels on Bloom encodings (pseudonymised mode)
-            from stairs_link.linkage.bloom_comparisons import bloom_levels
-
-            return bloom_levels(self)
-        raise _bad_kind(self)
-
-    def columns(self) -> list[str]:
-        return [self.column] + ([self.other_column] if self.other_column else [])
 
 
 @dataclass(frozen=True)
@@ -182,14 +124,14 @@ class LinkageConfig:
         if len(set(names)) != len(names):
             problems.append("comparison names must be unique")
         for c in self.comparisons:
-            if c.kind not in COMPARISON_KINDS:
+            if c.kind not in kind_names():
                 problems.append(f"comparison '{c.name}': unknown kind '{c.kind}' "
-                                f"(valid: {', '.join(COMPARISON_KINDS)})")
+                                f"(valid: {', '.join(kind_names())})")
             if c.validator is not None and c.validator not in VALIDATORS:
                 problems.append(f"comparison '{c.name}': unknown validator '{c.validator}' "
                                 f"(valid: {', '.join(VALIDATORS)})")
-            if c.term_frequency and c.kind == "date":
-                problems.append(f"comparison '{c.name}': term_frequency is not supported for dates")
+            if c.term_frequency and c.kind in kind_names() and not kind(c.kind).term_frequency:
+                problems.append(f"comparison '{c.name}': term_frequency is not supported for {c.kind}s")
             if not c.thresholds or any(not 0 < t <= 1 for t in c.thresholds) \
                     or list(c.thresholds) != sorted(c.thresholds, reverse=True):
                 problems.append(f"comparison '{c.name}': thresholds must be in (0, 1], descending")
@@ -294,8 +236,3 @@ def _comparison(data: dict[str, Any]) -> Comparison:
     if "null_values" in data:
         data["null_values"] = tuple(str(v) for v in data["null_values"])
     return Comparison(**data)
-
-
-def _bad_kind(c: Comparison) -> LinkageError:
-    return LinkageError(f"comparison '{c.name}': unknown kind '{c.kind}'", reason="bad_config",
-                        fix=f"use one of: {', '.join(COMPARISON_KINDS)}")

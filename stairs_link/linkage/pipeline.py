@@ -18,6 +18,7 @@ import pandas as pd
 from stairs_link import progress as progress_report
 from stairs_link.errors import LinkageError
 from stairs_link.linkage.blocking import BlockingPlan, blocked_pairs, plan_blocking
+from stairs_link.linkage.bloom_comparisons import config_for_person, config_for_staged, pseudonymisation_of
 from stairs_link.linkage.cluster import CannotLink, cluster
 from stairs_link.linkage.compare import compare
 from stairs_link.linkage.config import Comparison, LinkageConfig
@@ -46,6 +47,7 @@ from stairs_link.linkage.shared import (
     thresholds_summary,
     write_json,
 )
+from stairs_link.schema import read_table
 from stairs_link.schema.extracts import FILE_COLUMN, Superseded, supersede
 from stairs_link.schema.tables import columns_of
 
@@ -166,8 +168,6 @@ def link_table(person: pd.DataFrame, config: LinkageConfig | None = None, *, mod
     if model is not None:
         fs, config = FSModel.from_dict(model)
     if config is None:  # pseudonymised input gets the `pseudonymised` preset (Bloom encodings)
-        from stairs_link.linkage.bloom_comparisons import config_for_person
-
         config = config_for_person(person)
     _check_person(person, config)
     person = person.reset_index(drop=True)
@@ -425,8 +425,6 @@ def read_person(staged_dirs: list[Path], stats: Superseded | None = None,
     see :mod:`stairs_link.schema.extracts`). ``earlier``: person rows of a previous dataset
     (with ``_staged_file``), an extract older than every staged directory; with it the result
     keeps ``_staged_file`` so callers can tell which rows came from where."""
-    from stairs_link.schema import read_table
-
     frames = [] if earlier is None else [earlier]
     for directory in staged_dirs:
         path = Path(directory) / "person.parquet"
@@ -460,8 +458,6 @@ class Previous:
 
 def read_previous(dataset: Path) -> Previous:
     """A dataset written by `stairs-link build` as the base of incremental linkage."""
-    from stairs_link.schema import read_table
-
     dataset = Path(dataset)
     path = dataset / "person_records.parquet"
     if not path.exists():
@@ -581,8 +577,6 @@ def link(staged_dirs: list[Path], out_dir: Path, *, config_path: Path | None = N
         model, model_config = load_model(model_path)
         model = model_with_overrides(model, config)
     decisions = read_decisions(decisions_path) if decisions_path else None
-    from stairs_link.linkage.bloom_comparisons import config_for_staged, pseudonymisation_of
-
     pseudonymisation = pseudonymisation_of([Path(d) for d in staged_dirs])  # refuses mixed keys or parameters
     if config is None and model is None:
         config = config_for_staged([Path(d) for d in staged_dirs])
@@ -607,7 +601,7 @@ def link(staged_dirs: list[Path], out_dir: Path, *, config_path: Path | None = N
                                          "total": round(time.perf_counter() - start, 3)}
     write_json(Path(out_dir) / "summary.json", result.summary)
     if pages:
-        from stairs_link.linkage.workbench import write_pages
+        from stairs_link.linkage.workbench import write_pages  # only when pages are written (jinja2, page data)
 
         write_pages(Path(out_dir))
     return result

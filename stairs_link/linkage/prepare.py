@@ -15,8 +15,11 @@ import jellyfish
 import numpy as np
 import pandas as pd
 
+from stairs_link import standardise as std
 from stairs_link.errors import LinkageError
+from stairs_link.linkage.bloom_comparisons import minhash_key_codes
 from stairs_link.standardise.dates import as_seconds
+from stairs_link.standardise.text import fold_name
 
 MISSING = -1
 
@@ -30,8 +33,7 @@ def _norm(values: pd.Series) -> pd.Series:
 
 
 def _fold(values: pd.Series) -> pd.Series:
-    from stairs_link.standardise.text import fold_name  # Arrow kernels, accents/punctuation
-
+    # fold_name: Arrow kernels, accents/punctuation
     return fold_name(values.astype(ARROW_STRING)).astype(ARROW_STRING)
 
 
@@ -55,8 +57,6 @@ _PHONETIC: dict[str, Callable[[str], str]] = {
 
 def _validator(name: str) -> Callable[[pd.Series], pd.Series]:
     """The standardiser checking an identifier's check digit, returning a valid-flag series."""
-    import stairs_link.standardise as std
-
     func = getattr(std, name, None)
     if func is None:
         raise LinkageError(f"identifier validator '{name}' is not available in stairs_link.standardise",
@@ -201,8 +201,6 @@ class Features:
         """Blocking-key codes for ``column[:transform]`` (int64, -1 missing)."""
         column, _, transform = key.partition(":")
         if transform.startswith("minhash"):  # MinHash band of a Bloom encoding (pseudonymised mode)
-            from stairs_link.linkage.bloom_comparisons import minhash_key_codes
-
             return minhash_key_codes(self, column, transform)
         if "|" in column:
             return self._unordered_key(column.split("|"), transform or "norm")

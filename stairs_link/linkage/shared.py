@@ -16,8 +16,10 @@ import pandas as pd
 
 from stairs_link import progress
 from stairs_link.errors import LinkageError
+from stairs_link.linkage.comparisons import kind
 from stairs_link.linkage.config import LinkageConfig
 from stairs_link.linkage.model import FSModel, estimate_prior, fit_m, unpack
+from stairs_link.linkage.review import decision_estimates, unsure_pairs
 
 
 class Clock:
@@ -67,17 +69,19 @@ def deterministic_fields(config: LinkageConfig) -> tuple[list[int], list[int], l
     them). Demographics are names, dates, exact fields and their Bloom encodings, not the
     postcode (siblings share an address)."""
     comps = config.comparisons
+    role = [kind(c.kind).role for c in comps]  # each kind's role (linkage/comparisons/)
     det_ks = [k for k, c in enumerate(comps) if c.name in config.deterministic_identifiers]
-    ident_ks = [k for k, c in enumerate(comps) if c.kind == "identifier"]
-    demo_ks = [k for k in range(len(comps)) if k not in ident_ks
-               and comps[k].kind in ("name", "date", "exact") + ("bloom",) * (comps[k].column != "postcode_bf")]
-    name_date_ks = [k for k in demo_ks if comps[k].kind in ("name", "date", "bloom")]
+    ident_ks = [k for k in range(len(comps)) if role[k] == "identifier"]
+    # a Bloom encoding of the postcode is an address, not a demographic
+    demo_ks = [k for k in range(len(comps)) if k not in ident_ks and role[k] in ("name_date", "demographic")
+               and not (comps[k].kind == "bloom" and comps[k].column == "postcode_bf")]
+    name_date_ks = [k for k in demo_ks if role[k] == "name_date"]
     return det_ks, ident_ks, demo_ks, name_date_ks
 
 
-def tf_form(kind: str) -> str:
+def tf_form(name: str) -> str:
     """The string form term frequencies are counted on for a comparison kind."""
-    return {"name": "fold", "identifier": "compact", "postcode": "compact"}.get(kind, "norm")
+    return kind(name).tf_form
 
 
 def deterministic_pass(gamma: np.ndarray, pw: np.ndarray, config: LinkageConfig, det_ks: list[int],
@@ -145,8 +149,6 @@ def add_decision_figures(summary: dict[str, Any], decisions: pd.DataFrame | None
     ``decision_estimates`` (precision and recall among the decided pairs, whose model
     ``probability`` and reviewer ``is_match`` are given; see ``review.decision_estimates``).
     ``threshold_from_decisions``: off / applied / not enough decisions."""
-    from stairs_link.linkage.review import decision_estimates, unsure_pairs
-
     unsure = len(unsure_pairs(decisions))
     summary["decisions"]["unsure"] = unsure
     summary["decisions"]["given"] += unsure

@@ -24,11 +24,11 @@ import pandas as pd
 from stairs_link.linkage.bloom_comparisons import (
     ROWS_PER_BAND,
     bit_counts,
-    is_binary_values,
     minhash_band,
     minhash_signature,
     set_bit_counts,
 )
+from stairs_link.linkage.comparisons.bloom import is_binary_values
 from stairs_link.linkage.config import LinkageConfig
 from stairs_link.linkage.prepare import Features
 from stairs_link.linkage.shared import tf_form
