@@ -4,8 +4,8 @@ One row per (definition, group): the ``by`` columns (``all`` where a coarser lev
 one), ``level`` (which columns the row is broken down by), ``n_units``, ``numerator``,
 ``denominator``, ``value`` (= scale x numerator / denominator), ``unit``, the denominator's
 wording and the parameters the definition read. With ``margins`` every coarser level of ``by``
-(its prefixes, down to the overall total) is computed too, so a reader whose cells are too small
-can use the next coarser breakdown.
+(:func:`margin_levels`, down to the overall total) is computed too, so a reader whose cells are
+too small can use the next coarser breakdown.
 """
 
 from __future__ import annotations
@@ -56,6 +56,17 @@ def check_by(by: list[str]) -> list[str]:
     return list(by)
 
 
+def margin_levels(by: list[str]) -> list[list[str]]:
+    """``by`` and every coarser breakdown, finest first: all subsets of up to three columns (so
+    ``site_id,setting_type,year`` also gives setting type by year, setting type alone, all years
+    of a site ...), else the prefixes of ``by`` (order the columns coarse to fine)."""
+    from itertools import combinations
+
+    if len(by) > 3:
+        return [by[:k] for k in range(len(by), -1, -1)]
+    return [list(c) for k in range(len(by), -1, -1) for c in combinations(by, k)]
+
+
 def _parameters(definition: Definition, params: Params) -> str:
     described = params.describe()
     used = [p for p in definition.parameters if p not in ("as_at",)]
@@ -76,7 +87,7 @@ def compute(frames: Frames, definitions: list[Definition], by: list[str], params
             margins: bool = True) -> pd.DataFrame:
     """The unsuppressed tidy table of ``definitions`` grouped by ``by`` (see module docstring)."""
     by = check_by(by)
-    levels = [by[:k] for k in range(len(by), -1, -1)] if margins else [by]
+    levels = margin_levels(by) if margins else [by]
     pieces = []
     for definition in definitions:
         units = definition.units(frames, params, by)
@@ -148,8 +159,8 @@ def publish(table: pd.DataFrame, definitions: list[Definition], disclosure: Disc
     value = out["value"].where(~counted, share)
     value = value.round(1).where(percent, value.round(2))
     out["n_units"] = n_pub.where(~suppressed).astype("Int64")
-    out["numerator"] = num_pub.where(counted & ~suppressed)
-    out["denominator"] = den_pub.where(counted & ~suppressed)
+    out["numerator"] = num_pub.where(counted & ~suppressed).round().astype("Int64")  # published counts are whole
+    out["denominator"] = den_pub.where(counted & ~suppressed).round().astype("Int64")
     out["value"] = value.where(~suppressed)
     out["suppressed"] = suppressed.to_numpy()
     out["publication"] = disclosure.label()

@@ -35,7 +35,9 @@ unsuppressed table; `write_indicators(...)` writes what the command writes.
 `OUT/indicators.csv` (UTF-8 with BOM) and `OUT/indicators.parquet`: one row per indicator and
 group, with the `--by` columns (`all` where a row sums over a column), `level` (which columns
 the row is broken down by: every coarser level of `--by` down to the total is included unless
-`--no-margins`, so a reader whose cells are too small can use the next coarser one),
+`--no-margins` — for up to three columns every combination of them (`site_id,setting_type,year`
+also gives `setting_type+year`, `setting_type`, `year` ...), for more the prefixes — so a
+reader whose cells are too small can use the next coarser one),
 `n_units` (children, stays, moves or meetings counted), `numerator`, `denominator`, `value`,
 `unit`, `counts` (what a unit is), `denominator_label` (the denominator in words),
 `parameters` (the window, tie rule, incident kinds ... that the indicator read), `as_at`,

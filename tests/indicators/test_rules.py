@@ -113,7 +113,7 @@ def test_involvement_leaves_out_meetings_that_do_not_record_it():
 
 def test_groups_and_margins():
     table = indicators(frames(), ["setting_type", "site_id"], Params(), ["formulation.stays_with_formulation"])
-    assert set(table["level"]) == {"setting_type+site_id", "setting_type", "all"}
+    assert set(table["level"]) == {"setting_type+site_id", "setting_type", "site_id", "all"}
     total = table[table["level"] == "all"].iloc[0]
     assert total["setting_type"] == "all" and total["denominator"] == 3
     with pytest.raises(IndicatorError, match="cannot group by 'colour'"):
