@@ -203,3 +203,23 @@ def test_urls_need_engine_spark(world, tmp_path):
     assert "is a URL: that needs --engine spark" in result.output
     missing = CliRunner().invoke(cli, ["build", str(tmp_path / "nowhere"), *staged, "--out", str(tmp_path / "d")])
     assert missing.exit_code == 2 and "does not exist" in missing.output
+
+
+def test_conflicting_extracts_are_the_embedded_error(spark, world, tmp_path):
+    from stairs_link.engine.spark.build import spark_build
+    from stairs_link.errors import SchemaError
+    from stairs_link.schema import read_table
+
+    root, staged = world
+    conflict = tmp_path / "systmone-conflict"
+    shutil.copytree(staged[3], conflict)
+    person = read_table(conflict / "person.parquet", "person")
+    person.loc[0, "given_name"] = "Someone Else"
+    write_table("person", person, conflict / "person.parquet")
+    inputs = [*staged[:-1], str(conflict)]
+    with pytest.raises(SchemaError) as embedded:
+        build(root / "linked", inputs, tmp_path / "e")
+    with pytest.raises(SchemaError) as on_spark:
+        spark_build(root / "linked", inputs, tmp_path / "s", spark=spark)
+    assert on_spark.value.reason == embedded.value.reason == "conflicting_extracts"
+    assert str(staged[3]) in str(on_spark.value) and str(conflict) in str(on_spark.value)

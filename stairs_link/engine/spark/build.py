@@ -168,6 +168,7 @@ def spark_build(
         job = _Job(shuffled, staging, rules, tuple(fields), has_pairs, history is None)
         stats = (spark.sparkContext.parallelize(range(n_buckets), n_buckets)
                  .map(lambda b: _run_bucket(b, job)).collect())
+        _raise_bucket_error(stats)
         clock.lap("children")
         files = _publish(stats, staging, out)
         if history is not None:
@@ -588,6 +589,30 @@ def _parquet_type(kind: pa.DataType) -> pa.DataType:
 
 
 def _run_bucket(bucket: int, job: _Job) -> dict[str, Any]:
+    """:func:`_build_bucket`, with an input error (e.g. conflicting extracts of a record) sent
+    back to the driver as data, so that it is raised there as the embedded engine raises it
+    instead of failing the Spark task with a traceback."""
+    from stairs_link.errors import StairsLinkError
+
+    try:
+        return _build_bucket(bucket, job)
+    except StairsLinkError as exc:
+        return {"error": {"type": type(exc).__name__, "message": exc.message, "reason": exc.reason,
+                          "file": exc.file, "row": exc.row, "column": exc.column, "fix": exc.fix}}
+
+
+def _raise_bucket_error(stats: list[dict[str, Any]]) -> None:
+    """Raise the first input error a bucket reported (see :func:`_run_bucket`)."""
+    from stairs_link import errors
+
+    failed = [s["error"] for s in stats if "error" in s]
+    if failed:
+        info = dict(failed[0])
+        kind = getattr(errors, info.pop("type"), errors.StairsLinkError)
+        raise kind(info.pop("message"), **info)
+
+
+def _build_bucket(bucket: int, job: _Job) -> dict[str, Any]:
     """Build the children of one bucket and write their part of every per-child output."""
     frames = {name: _staged_frame(job, name, bucket) for name in STAGED_TABLES}
     dropped = {}
