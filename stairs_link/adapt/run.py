@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,7 @@ from stairs_link.io.readers import open_export
 from stairs_link.mapping.loader import load_mapping
 from stairs_link.mapping.model import NESTED_FORMATS, FieldSpec, Mapping, SourceSpec, TableSpec
 from stairs_link.schema.io import to_arrow
+from stairs_link.schema.outputs import file_record, output_lock, publishing, write_atomic
 from stairs_link.schema.tables import SCHEMA_VERSION, TABLES, arrow_schema
 
 if TYPE_CHECKING:
@@ -207,6 +208,27 @@ def adapt(
     ``show_values=True`` and never when pseudonymising: otherwise each is a label ``#`` +
     16 hex characters (:func:`value_labels`), with its count.
     """
+    out = Path(out_dir)
+    with output_lock(out, "adapt"):
+        return _adapt(mapping_path, inputs, out, extracted_at=extracted_at, encoding=encoding, progress=progress,
+                      block_bytes=block_bytes, pseudonymise_key=pseudonymise_key, privacy_params=privacy_params,
+                      show_values=show_values)
+
+
+def _adapt(
+    mapping_path: str | Path,
+    inputs: list[Path] | list[str],
+    out_dir: str | Path,
+    *,
+    extracted_at: str | None = None,
+    encoding: str | None = None,
+    progress: bool = False,
+    block_bytes: int = DEFAULT_BLOCK_BYTES,
+    pseudonymise_key: bytes | None = None,
+    privacy_params: PrivacyParams | None = None,
+    show_values: bool = False,
+) -> AdaptResult:
+    """:func:`adapt` with the output directory locked."""
     mapping = load_mapping(mapping_path)
     inputs = [Path(p) for p in inputs]
     out_dir = Path(out_dir)
@@ -277,6 +299,19 @@ def adapt(
         for table in TABLES:
             if table not in plan:
                 (out_dir / f"{table}.parquet").unlink(missing_ok=True)
+    # The manifest is the completion record: it goes first and comes back last, so a run
+    # killed while publishing leaves tables without a manifest, which no later stage reads.
+    with publishing(out_dir):
+        return _publish(out_dir, plan, mapping, stamp, checksums, sources, table_rows, rejects_total, warnings,
+                        borrowed_notes, pseudo, rejects_tmp, rejects_path)
+
+
+def _publish(out_dir: Path, plan: dict, mapping: Mapping, stamp: str | None, checksums: dict, sources: list[dict],
+             table_rows: dict[str, int], rejects_total: int, warnings: list[str], borrowed_notes: Any,
+             pseudo: SitePseudonymiser | None, rejects_tmp: Path, rejects_path: Path) -> AdaptResult:
+    """Rename the finished tables into place and write the manifest (the completion record,
+    with each file's rows, bytes and sha256) last, atomically."""
+    (out_dir / "manifest.json").unlink(missing_ok=True)
     written = []
     for table in plan:
         final = out_dir / f"{table}.parquet"
@@ -289,7 +324,9 @@ def adapt(
         manifest["person_fields_from_other_tables"] = borrowed_notes
     if pseudo is not None:
         manifest["pseudonymisation"] = pseudo.manifest()
-    (out_dir / "manifest.json").write_text(manifest_text(manifest), encoding="utf-8")
+    for entry in [*manifest["tables"].values(), manifest["rejects"]]:
+        entry.update(file_record(out_dir / entry["file"]))
+    write_atomic(out_dir / "manifest.json", manifest_text(manifest))
     return AdaptResult(out_dir=out_dir, manifest=manifest, tables=written, rejects=rejects_path)
 
 

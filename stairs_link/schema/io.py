@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from stairs_link.errors import SchemaError
+from stairs_link.schema.outputs import check_not_locked
 from stairs_link.schema.tables import (
     SCHEMA_VERSION,
     SCHEMA_VERSION_KEY,
@@ -70,6 +71,7 @@ def read_table(path: str | Path, table: str, *, as_pandas: bool = True) -> pd.Da
             file=str(path),
             fix="run `stairs-link adapt` first, or point at the directory that holds it",
         )
+    check_not_locked(path.parent)
     try:
         data = pq.read_table(path)
     except (pa.ArrowInvalid, OSError) as exc:
@@ -96,4 +98,36 @@ def read_table(path: str | Path, table: str, *, as_pandas: bool = True) -> pd.Da
             file=str(path),
             column=missing[0],
         )
+    check_completion(path, data.num_rows)
     return data.to_pandas() if as_pandas else data
+
+
+def check_completion(path: Path, rows: int) -> None:
+    """A table whose directory's manifest.json (adapt's completion record) lists it with a
+    row count it does not have was written by another run, or by a run that did not finish:
+    refused. A table with ``.partial`` files beside it and no manifest is refused
+    too. (Directories not written by adapt, with neither, are read as they are.)"""
+    import json
+
+    manifest_path = path.parent / "manifest.json"
+    if not manifest_path.exists():
+        if any(path.parent.glob("*.parquet.partial")):
+            raise SchemaError("the directory holds unfinished output (.partial files) and no manifest.json",
+                              reason="incomplete_output", file=str(path.parent),
+                              fix="re-run `stairs-link adapt` into this directory (a run was interrupted)")
+        return
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise SchemaError("manifest.json cannot be read", reason="bad_manifest", file=str(manifest_path),
+                          fix="re-run `stairs-link adapt` into this directory; do not edit manifest.json by hand") from None
+    entries = [e for e in [*dict(manifest.get("tables") or {}).values(), manifest.get("rejects") or {}]
+               if isinstance(e, dict) and e.get("file") == path.name]
+    for entry in entries:
+        # rows, not bytes: tools may rewrite a table's file with the same rows (bytes and
+        # sha256 stay in the manifest for audit: `sha256sum` against them)
+        if "rows" in entry and entry["rows"] != rows:
+            raise SchemaError(
+                f"{path.name} holds {rows:,} rows but the manifest says {entry['rows']:,}: it comes from another run, "
+                "or a run was interrupted", reason="incomplete_output", file=str(path),
+                fix="re-run `stairs-link adapt` into an empty directory")
