@@ -115,6 +115,7 @@ def _read_yaml(path: Path) -> _Doc:
     except UnicodeDecodeError as exc:
         raise MappingError(f"mapping file is not UTF-8 text ({exc.reason})", reason="bad_encoding", file=origin,
                            fix="save the mapping as UTF-8") from None
+    _check_yaml_size(text, origin)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
@@ -127,6 +128,35 @@ def _read_yaml(path: Path) -> _Doc:
     doc = _Doc(data=None)
     doc.data = {} if node is None else _to_data(node, (), origin, doc)
     return doc
+
+
+MAX_YAML_ALIASES = 20  # a mapping has no use for many; a "billion laughs" file has thousands
+MAX_YAML_DEPTH = 30  # mappings nest about 6 deep
+
+
+def _check_yaml_size(text: str, origin: str) -> None:
+    """Refuse YAML built to blow up when loaded: more than MAX_YAML_ALIASES aliases (each can
+    repeat a whole block: 9 levels of 9 aliases are 387 million nodes) or nesting deeper than
+    MAX_YAML_DEPTH. Counted on the parser's events, before any node is built."""
+    aliases = depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                aliases += 1
+                if aliases > MAX_YAML_ALIASES:
+                    raise MappingError(f"more than {MAX_YAML_ALIASES} YAML aliases (*name)", reason="yaml_too_complex",
+                                       file=origin, line=event.start_mark.line + 1,
+                                       fix="write the repeated blocks out, or use `extends:` with a template")
+            elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    raise MappingError(f"YAML nested more than {MAX_YAML_DEPTH} levels deep", reason="yaml_too_complex",
+                                       file=origin, line=event.start_mark.line + 1,
+                                       fix="a mapping nests about 6 levels; check the file is a stairs-link mapping")
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        return  # reported with its line by compose below
 
 
 FIELD_SOURCES = ("column", "columns", "value")
