@@ -147,26 +147,25 @@ def _scan_runs(path: Path, start: int, delimiter: int, chunk_bytes: int) -> tupl
                 handle.seek(-1, io.SEEK_CUR)
             data = np.frombuffer(chunk, dtype=np.uint8)
             ends.append(np.flatnonzero(data == LF) + offset)
-            is_quote = data == QUOTE
-            if is_quote.any():
-                before = np.empty_like(data)
-                before[0] = previous
-                before[1:] = data[:-1]
-                next_byte = np.empty_like(data)
-                next_byte[:-1] = data[1:]
-                next_byte[-1] = following[0] if following else LF
-                first = np.flatnonzero(is_quote & (before != QUOTE))
-                last = np.flatnonzero(is_quote & (next_byte != QUOTE))
+            q = np.flatnonzero(data == QUOTE)
+            if q.size:
+                # runs of consecutive quotes from the quote positions alone (no per-byte arrays)
+                step = np.diff(q)
+                first = q[np.concatenate([[True], step != 1])]
+                last = q[np.concatenate([step != 1, [True]])]
                 odd = (last - first) % 2 == 0  # run length last - first + 1 is odd
                 first, last = first[odd], last[odd]
+                before = np.where(first > 0, data[np.maximum(first - 1, 0)], previous).astype(np.uint8)
+                after_run = np.where(last + 1 < data.size, data[np.minimum(last + 1, data.size - 1)],
+                                     following[0] if following else LF).astype(np.uint8)
                 runs.append(first.astype(np.int64) + offset)
-                at_start.append(field_start[before[first]])
-                after.append(next_byte[last])
+                at_start.append(field_start[before])
+                after.append(after_run)
             previous = int(data[-1])
             offset += data.size
 
     def cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
-        return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
+        return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
 
     return cat(ends, np.int64), cat(runs, np.int64), cat(at_start, bool), cat(after, np.uint8), offset
 
@@ -183,7 +182,8 @@ def _pair(runs_at_start: np.ndarray, first: int, literal: set[int]) -> tuple[np.
     if f.size == 0:
         return f, f
     # after opener f[j] (closed by run f[j] + 1) the next opener is the first f >= f[j] + 2
-    nxt = np.searchsorted(f, f + 2)
+    # (f is strictly increasing, so that is f[j+1] unless f[j+1] == f[j] + 1, then f[j+2])
+    nxt = np.arange(1, f.size + 1) + np.append(np.diff(f) == 1, False)
     chosen = np.zeros(f.size, dtype=bool)
     jumps = np.flatnonzero(nxt != np.arange(1, f.size + 1))  # chain does not simply step on
     j = 0
@@ -226,33 +226,41 @@ def scan_quotes(path: Path, *, data_start: int | None, header_lines: int, delimi
     rounds = 0
     verdicts: dict[tuple[int, int, int, int], bool] = {}  # (opener, closer, record start, end) -> swallows
     field_end = _byte_set(delim, LF, CR)
+    inside = np.zeros(ends.size, dtype=bool)  # line feeds inside quoted values (final pairing)
     with path.open("rb") as handle:
         while True:
             openers, closers = _pair(at_start, 0, literal)
             if openers.size == 0:
+                inside = np.zeros(ends.size, dtype=bool)
                 break
-            unclosed = closers < 0
+            unclosed_all = closers < 0
             open_at = runs[openers]
-            close_at = np.where(unclosed, size, runs[np.maximum(closers, 0)])
-            open_line = np.searchsorted(ends, open_at)  # index of the line holding the opener
-            close_line = np.searchsorted(ends, close_at)
-            spans = close_line > open_line
-            bad_close = ~unclosed & ~field_end[after[np.maximum(closers, 0)]]
-            suspicious = spans & (unclosed | bad_close)
-            candidates = np.flatnonzero(spans & ~suspicious)
+            close_at = np.where(unclosed_all, size, runs[np.maximum(closers, 0)])
+            # a value spans lines when a line feed lies inside it: one search per line feed
+            idx = np.searchsorted(open_at, ends) - 1
+            inside = (idx >= 0) & (close_at[np.maximum(idx, 0)] > ends)
+            span = np.unique(idx[inside])  # the values that span lines (few in a real export)
+            if span.size == 0:
+                break
+            open_line = np.searchsorted(ends, open_at[span])  # index of the line holding the opener
+            close_line = np.searchsorted(ends, close_at[span])
+            unclosed = unclosed_all[span]
+            bad_close = ~unclosed & ~field_end[after[np.maximum(closers[span], 0)]]
+            suspicious = unclosed | bad_close
+            candidates = np.flatnonzero(~suspicious)
             if candidates.size:
-                idx = np.searchsorted(open_at, ends) - 1
-                inside = (idx >= 0) & (close_at[np.maximum(idx, 0)] > ends)
                 bounds = ends[~inside]
                 # each candidate's record: from the bound before its opener to the one after its closer
                 lows = np.concatenate([[data_start - 1], bounds])
                 highs = np.concatenate([bounds, [size]])
-                starts = lows[np.searchsorted(lows, open_at[candidates]) - 1] + 1
-                stops = highs[np.minimum(np.searchsorted(highs, close_at[candidates], side="right"), highs.size - 1)]
+                c_open, c_close = open_at[span[candidates]], close_at[span[candidates]]
+                starts = lows[np.searchsorted(lows, c_open) - 1] + 1
+                stops = highs[np.minimum(np.searchsorted(highs, c_close, side="right"), highs.size - 1)]
                 for c, start, stop in zip(candidates.tolist(), starts.tolist(), stops.tolist()):
-                    key = (int(openers[c]), int(closers[c]), start, stop)  # the verdict depends on the record
+                    j = int(span[c])
+                    key = (int(openers[j]), int(closers[j]), start, stop)  # the verdict depends on the record
                     if key not in verdicts:
-                        verdicts[key] = _swallows(handle, int(open_at[c]), int(close_at[c]),
+                        verdicts[key] = _swallows(handle, int(open_at[j]), int(close_at[j]),
                                                   int(line_starts[open_line[c] + 1]), start, stop, open_at, close_at,
                                                   delim, columns)
                     suspicious[c] = verdicts[key]
@@ -272,7 +280,7 @@ def scan_quotes(path: Path, *, data_start: int | None, header_lines: int, delimi
                 )
             # A stray found before earlier findings may have caused them (they were read
             # through its swallow): drop those later ones and look again from here.
-            opener = int(openers[k])
+            opener = int(openers[span[k]])
             rounds += 1
             if rounds <= 4 * MAX_STRAY_QUOTES:
                 literal = {x for x in literal if x < opener}
@@ -281,11 +289,10 @@ def scan_quotes(path: Path, *, data_start: int | None, header_lines: int, delimi
             why = ("is never closed" if unclosed[k] else
                    "is closed by a quote followed by more text" if bad_close[k] else
                    "swallows what look like whole rows")
-            found[opener] = StrayRecord(start=int(open_at[k]), end=0, record=0, first_line=0, last_line=0,
+            found[opener] = StrayRecord(start=int(open_at[span[k]]), end=0, record=0, first_line=0, last_line=0,
                                         quote_line=int(open_line[k]),
                                         closed_at_line=None if unclosed[k] else int(close_line[k]), why=why)
     scan.stray = list(found.values())
-    inside = _inside_values(runs, at_start, literal, ends, size)
     bounds = ends[~inside]
     scan.quoted_line_breaks = int(inside.sum())
     # a line is blank (skipped by readers) when it is empty and starts a record
