@@ -82,6 +82,40 @@ def test_minhash_bands_agree_for_equal_and_mostly_for_similar_names():
     assert sum(near) > 3 * max(sum(unrelated), 1), (near, unrelated)
 
 
+def test_minhash_keeps_the_less_common_half_of_diffused_encodings(monkeypatch):
+    import stairs_link.linkage.bloom_comparisons as bc
+    from stairs_link.linkage.blocking import count_pairs
+    from stairs_link.privacy import PrivacyParams
+    from stairs_link.synth import person_records
+
+    person, _ = person_records(400, 1)
+    shares = {}
+    for scheme, params in (("v1", PrivacyParams.v1()), ("v2", PrivacyParams())):
+        counts, records = bc.bit_counts(Features(pseudonymise_frame("person", person, KEY, params)), "given_name_bf")
+        shares[scheme] = counts / records
+    # v1: many set bits are rare, the 10% rule stands; v2 (diffusion): hardly any bit is under
+    # 10%, so the rule keeps the bits at or under the median share instead
+    assert bc.max_bit_share(shares["v1"]) == bc.MINHASH_MAX_BIT_SHARE
+    used = shares["v2"][shares["v2"] > 0]
+    assert bc.max_bit_share(shares["v2"]) == pytest.approx(float(np.median(used)))
+    assert bc.max_bit_share(shares["v2"]) > 0.2
+    # ... which makes v2's bands more selective than the fixed 10% rule (most signatures
+    # falling back to all their bits)
+    enc = pseudonymise_frame("person", person, KEY, PrivacyParams())
+
+    def pairs() -> int:
+        feats, total = Features(enc), 0
+        for column in ("given_name_bf", "family_name_bf"):
+            for b in range(3):
+                key = minhash_key_codes(feats, column, f"minhash{b}")
+                total += count_pairs(np.where(key >= 0, pd.factorize(key)[0], -1))
+        return total
+
+    adaptive = pairs()
+    monkeypatch.setattr(bc, "MINHASH_MIN_KEPT", 0.0)  # the fixed 10% rule alone
+    assert adaptive < 0.8 * pairs()
+
+
 def test_preset_is_picked_for_pseudonymised_tables_only():
     from stairs_link.synth import person_records
 
