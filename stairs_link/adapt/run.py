@@ -28,12 +28,15 @@ import pyarrow.parquet as pq
 
 from stairs_link import __version__
 from stairs_link import progress as progress_report
-from stairs_link.adapt.transform import TEXT, SeenIds, TableContext, transform_batch
+from stairs_link import standardise as std
+from stairs_link.adapt.pseudonymise_step import SitePseudonymiser
+from stairs_link.adapt.transform import TEXT, SeenIds, TableContext, _dates, _raw, transform_batch
 from stairs_link.errors import InputFileError, MappingError, Problem
 from stairs_link.io.base import DEFAULT_BLOCK_BYTES, Batch, FileInfo
 from stairs_link.io.readers import open_export
 from stairs_link.mapping.loader import load_mapping
 from stairs_link.mapping.model import NESTED_FORMATS, FieldSpec, Mapping, SourceSpec, TableSpec
+from stairs_link.privacy.tokens import keyed_token
 from stairs_link.schema.io import to_arrow
 from stairs_link.schema.outputs import file_record, output_lock, publishing, write_atomic
 from stairs_link.schema.tables import SCHEMA_VERSION, TABLES, arrow_schema
@@ -238,8 +241,6 @@ def _adapt(
     plan = {table: find_files(spec.source, inputs, table, mapping) for table, spec in mapping.tables.items()}
     pseudo = None
     if pseudonymise_key is not None:
-        from stairs_link.adapt.pseudonymise_step import SitePseudonymiser
-
         pseudo = SitePseudonymiser(pseudonymise_key, privacy_params)
         plan = dict(sorted(plan.items(), key=lambda item: item[0] != "person"))  # dates of birth first
     labels = value_labels(mapping, show_values=show_values, key=pseudonymise_key)
@@ -338,8 +339,6 @@ def borrowed_values(mapping: Mapping, plan: dict[str, list[tuple[Path, str]]], s
     latest ``latest_by`` date (ties and undated rows: the later row in file order). Returns
     local id -> raw value per field (standardised later, as if it were in the person file) and
     the manifest notes: rows read, children with a value, children with differing values."""
-    from stairs_link.adapt.transform import _dates, _raw
-
     values: dict[str, pd.Series] = {}
     notes: list[dict] = []
     person = mapping.tables.get("person")
@@ -382,15 +381,11 @@ def borrowed_values(mapping: Mapping, plan: dict[str, list[tuple[Path, str]]], s
 
 
 def std_tidy(raw: pd.Series) -> pd.Series:
-    from stairs_link import standardise as std
-
     return std.tidy_text(raw).astype(TEXT)
 
 
 def _join_columns(spec: FieldSpec, frame: pd.DataFrame) -> pd.Series:
     """A borrowed field's raw text in its own table's frame (its columns, joined)."""
-    from stairs_link.adapt.transform import _raw
-
     plain = FieldSpec(name=spec.name, columns=spec.columns, join=spec.join)
     return _raw(plain, frame).astype(TEXT).fillna("")
 
@@ -414,8 +409,6 @@ def _hashed(salt: str, values: list[str]) -> dict[str, str]:
 
 
 def _keyed(key: bytes, values: list[str]) -> dict[str, str]:
-    from stairs_link.privacy.tokens import keyed_token
-
     tokens = keyed_token(pd.Series(values, dtype="string"), key, "unknown-code", length=16)
     return {v: "#" + str(t) for v, t in zip(values, tokens.tolist())}
 

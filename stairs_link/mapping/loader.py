@@ -22,6 +22,7 @@ import yaml
 
 from stairs_link.errors import MappingError, Problem
 from stairs_link.io import extension_formats
+from stairs_link.io.paths import PathSyntaxError, parse_path
 from stairs_link.mapping.builtin_maps import BUILTIN_MAPS
 from stairs_link.mapping.jsonschema import SCHEMA_PATH
 from stairs_link.mapping.model import (
@@ -40,6 +41,7 @@ from stairs_link.mapping.model import (
     mappable_fields,
 )
 from stairs_link.mapping.synonyms import synonym_for
+from stairs_link.resources import data_dir
 from stairs_link.schema.codes import CODE_LISTS, SETTING_TYPE, SYSTEM_KIND
 from stairs_link.schema.tables import TABLES
 
@@ -200,8 +202,6 @@ def _merge(base: _Doc, over: _Doc) -> _Doc:
 def _template_folders(start: Path) -> list[Path]:
     """``_templates`` folders above the mapping, then the bundled one (mappings/_templates: the
     standard layouts such as FHIR, CTF and SSDA903, usable from a mapping anywhere)."""
-    from stairs_link.resources import data_dir
-
     folders = [folder / TEMPLATE_DIR for folder in [start.parent, *start.parent.parents]]
     return [f for f in [*folders, data_dir("mappings") / TEMPLATE_DIR] if f.is_dir()]
 
@@ -538,8 +538,6 @@ def _borrowed_problems(table: str, spec: FieldSpec, raw_tables: dict[str, Any]) 
 
 def _path_problems(table: str, fields: dict[str, FieldSpec], source: SourceSpec) -> list[Problem]:
     """Field paths of a nested source that do not parse, each with the accepted forms."""
-    from stairs_link.io.paths import PathSyntaxError, parse_path
-
     problems = []
     for name, spec in fields.items():
         for column in spec.columns:

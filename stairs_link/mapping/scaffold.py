@@ -20,6 +20,8 @@ from rapidfuzz import fuzz, process
 from stairs_link.errors import MappingError
 from stairs_link.io.base import FileInfo, close_batches, extension_formats, sha256_and_encoding
 from stairs_link.io.csv import detect_delimiter
+from stairs_link.io.nested import sample_records
+from stairs_link.io.paths import parse_path, scalar_text, select
 from stairs_link.io.readers import open_export
 from stairs_link.mapping.builtin_maps import BUILTIN_MAPS
 from stairs_link.mapping.jsonschema import SCHEMA_PATH
@@ -382,14 +384,11 @@ def _checked_yaml(text: str, export: Path) -> str:
 def nested_sample(path: Path, source: SourceSpec) -> tuple[FileInfo, pd.DataFrame]:
     """(info, sample frame) of a JSON/NDJSON/XML export: one column per leaf key path seen,
     holding the first value of that path in each sampled record."""
-    from stairs_link.io.nested import sample_records
-    from stairs_link.io.paths import select
 
     info, records = sample_records(path, source, SAMPLE_ROWS)
     chains = list(info.header)
     leaves = [c for c in chains if not any(o.startswith(c + ".") for o in chains)]
     info.header = leaves
-    from stairs_link.io.paths import parse_path, scalar_text
 
     parsed = {c: parse_path(c) for c in leaves}
     columns = {}

@@ -34,6 +34,7 @@ from stairs_link.privacy.bloom import (
 )
 from stairs_link.privacy.keys import SecretKey
 from stairs_link.privacy.tokens import TOKEN_LENGTH, keyed_token
+from stairs_link.standardise import fold_name
 from stairs_link.standardise.dates import as_seconds
 
 SCHEME = "stairs-link-pseudonymised-v1"
@@ -113,8 +114,6 @@ def _yyyymmdd(dates: pd.Series) -> pd.Series:
 
 
 def _pseudonymise_person(frame: pd.DataFrame, key: bytes, params: PrivacyParams) -> pd.DataFrame:
-    from stairs_link.standardise import fold_name
-
     out = frame.copy()
     dob = as_seconds(frame["date_of_birth"]) if "date_of_birth" in frame else None
     for new, (source, space) in BLOOM_COLUMNS.items():

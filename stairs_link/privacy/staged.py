@@ -26,13 +26,12 @@ from stairs_link.privacy.pseudonymise import (
     pseudonymisation_manifest,
     pseudonymise_frame,
 )
+from stairs_link.schema import arrow_schema, read_table, to_arrow
 
 _EXTRA_TYPES = {"year_of_birth": pa.int32(), "age_at_admission": pa.int32()}
 
 
 def _to_arrow_with_extras(table: str, frame: pd.DataFrame) -> pa.Table:
-    from stairs_link.schema import arrow_schema, to_arrow
-
     canonical = to_arrow(table, frame)
     names = set(arrow_schema(table).names)
     for column in frame.columns:
@@ -65,8 +64,6 @@ def pseudonymise_staged(
     Refuses to write into the input directory or over existing files. The manifest is the
     input's, plus a ``"pseudonymisation"`` entry (scheme, parameters, key id; never the key).
     """
-    from stairs_link.schema import read_table
-
     staged_dir, out_dir = Path(staged_dir), Path(out_dir)
     manifest_path = staged_dir / "manifest.json"
     if not manifest_path.is_file():

@@ -24,8 +24,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from stairs_link import standardise
-from stairs_link.errors import QualityError
+from stairs_link.errors import PrivacyError, QualityError, StairsLinkError
+from stairs_link.privacy.pseudonymise import BLOOM_COLUMNS, PrivacyParams
 from stairs_link.quality.results import CRITICAL, WARNING, Outcome
+from stairs_link.quality.suites import PLAIN, PSEUDONYMISED, TOKEN_CHECKS
 from stairs_link.schema import read_table, to_arrow
 from stairs_link.schema.codes import INSTRUMENT_RANGE
 from stairs_link.schema.tables import SCHEMA_VERSION, SCHEMA_VERSION_KEY, TABLES, arrow_schema
@@ -69,8 +71,6 @@ class Staged:
     @property
     def variant(self) -> str:
         """The suite variant this directory is checked with."""
-        from stairs_link.quality.suites import PLAIN, PSEUDONYMISED
-
         return PLAIN if self.pseudonymisation is None else PSEUDONYMISED
 
     @property
@@ -131,8 +131,6 @@ def detect_pseudonymisation(directory: Path, person: pd.DataFrame) -> Pseudonymi
     naming manifest.json); without one, a person table with Bloom encodings filled and the
     names, date of birth and postcode all null is pseudonymised too, with the default
     parameters (reported by the ``pseudonymisation.manifest`` warning)."""
-    from stairs_link.errors import PrivacyError, StairsLinkError
-    from stairs_link.privacy.pseudonymise import BLOOM_COLUMNS, PrivacyParams
 
     entry = (_manifest(directory) or {}).get("pseudonymisation")
     if entry is not None:
@@ -204,8 +202,6 @@ def filter_length_ok(values: pd.Series, nbytes: int) -> pd.Series:
 def _pseudonymised_columns(name: str, frame: pd.DataFrame, out: pd.DataFrame,
                            pseudo: Pseudonymisation) -> None:
     """The derived columns of the pseudonymised suites (token shapes, filter lengths)."""
-    from stairs_link.quality.suites import TOKEN_CHECKS
-
     for column in TOKEN_CHECKS.get(name, ()):
         out[f"_q_{column}_token_ok"] = token_ok(frame[column], pseudo.token_length,
                                                 record_key=column == "record_key")

@@ -47,6 +47,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from stairs_link.errors import QualityError
 from stairs_link.resources import data_dir
 from stairs_link.schema.codes import CODE_LISTS, INSTRUMENT_RANGE
 from stairs_link.schema.tables import SCHEMA_VERSION, TABLES
@@ -537,8 +538,6 @@ def load_suite(table: str, suites_dir: Path | None = None, variant: str = PLAIN)
     """Read the committed suite for ``table`` and ``variant``; fall back to the builder when
     the repository's ``expectations/`` folder is not shipped (an installed wheel), which
     yields the same JSON."""
-    from stairs_link.errors import QualityError
-
     path = suite_path(table, variant, SUITES_DIR if suites_dir is None else Path(suites_dir))
     if not path.exists():
         if suites_dir is None:

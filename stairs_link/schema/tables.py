@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from stairs_link.errors import SchemaError
 from stairs_link.schema.codes import CODE_LISTS
 
 SCHEMA_VERSION = "1"
@@ -164,8 +165,6 @@ def columns_of(table: str) -> list[Column]:
     try:
         return TABLES[table]
     except KeyError:
-        from stairs_link.errors import SchemaError
-
         raise SchemaError(
             f"unknown canonical table '{table}'",
             reason="unknown_table",

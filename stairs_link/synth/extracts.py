@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from stairs_link.schema import write_table
+from stairs_link.synth.canonical import canonical_table
 from stairs_link.synth.damage import DamageConfig
 from stairs_link.synth.exports import (
     Drawn,
@@ -41,6 +43,7 @@ from stairs_link.synth.exports import (
     write_site_system,
     write_systems_json,
 )
+from stairs_link.synth.layouts import LAYOUTS
 from stairs_link.synth.sites import Site
 from stairs_link.synth.world import WORLD_CUTOFF, WORLD_START
 
@@ -198,8 +201,6 @@ def canonical_extracts(n_children: int, seed: int, years: list[int] | tuple[int,
                        ) -> tuple[AnnualExtracts, Iterator[tuple[Extract, Site, str, dict[str, pd.DataFrame]]]]:
     """The extracts as canonical tables (what a perfect adapter would stage from each
     extract's exports): (the extracts, an iterator of (extract, site, system, tables))."""
-    from stairs_link.synth.canonical import canonical_table
-    from stairs_link.synth.layouts import LAYOUTS
 
     drawn = drawn if drawn is not None else draw(n_children, seed, damage)
     result = annual_extracts(drawn, years, style, edit_rate, full)
@@ -222,8 +223,6 @@ def write_staged_extracts(out_dir: Path, n_children: int, seed: int, years: list
     """Stage every extract directly (as a perfect adapter would), for tests and benchmarks:
     ``OUT/<style>/<year>/<site>/<system>/<table>.parquet``, plus ``OUT/truth/``.
     Returns {style: {year: [staged directories]}}."""
-    from stairs_link.schema import write_table
-
     out_dir = Path(out_dir)
     drawn = draw(n_children, seed, damage)
     full = list(site_system_frames(drawn))

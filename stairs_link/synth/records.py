@@ -10,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from stairs_link.schema import columns_of
 from stairs_link.schema.codes import ETHNIC_GROUP
+from stairs_link.standardise import identifiers as std
 from stairs_link.synth import damage as dmg
 from stairs_link.synth.damage import DamageConfig
 from stairs_link.synth.names import NICKNAMES, variant_table
@@ -315,8 +317,6 @@ def _neighbour_ethnicity(codes: np.ndarray, rng: np.random.Generator) -> np.ndar
 def _valid(field: str, values: np.ndarray) -> np.ndarray:
     """True where a keyed identifier passes its check, by the project's own standardisers
     (exactly what an adapter would accept)."""
-    from stairs_link.standardise import identifiers as std
-
     if len(values) == 0:
         return np.zeros(0, dtype=bool)
     check = {"nhs_number": std.nhs_number, "upn": std.upn, "pnc_id": std.pnc_id}[field]
@@ -340,8 +340,6 @@ def person_records(
 
 
 def _canonical(rec: pd.DataFrame) -> pd.DataFrame:
-    from stairs_link.schema import columns_of
-
     cols = {c.name: rec[c.name].to_numpy() for c in columns_of("person") if c.name in rec.columns}
     for field in CHECKED_IDENTIFIERS:
         cols[field] = np.where(rec[f"{field}_valid"].to_numpy(), rec[field].to_numpy(), None)
