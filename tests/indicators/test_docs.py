@@ -10,7 +10,11 @@ from stairs_link.indicators import registry
 from stairs_link.indicators.docs import render
 
 ROOT = Path(__file__).resolve().parents[2]
-REPORT = ROOT.parent.parent / "shared" / "context" / "000_39b8bae7e4aa9f4a.txt"
+# shared/ stands beside the checkout (CI, /work/main) or beside its parent (a worktree under
+# /work/wt/); the first that exists is read
+REPORT = next((p for p in (base / "shared" / "context" / "000_39b8bae7e4aa9f4a.txt"
+                           for base in (ROOT.parent, ROOT.parent.parent)) if p.exists()),
+              ROOT.parent / "shared" / "context" / "000_39b8bae7e4aa9f4a.txt")
 
 
 def test_docs_are_generated_from_the_registry():
