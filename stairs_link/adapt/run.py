@@ -38,7 +38,7 @@ from stairs_link.mapping.loader import load_mapping
 from stairs_link.mapping.model import NESTED_FORMATS, FieldSpec, Mapping, SourceSpec, TableSpec
 from stairs_link.privacy.tokens import keyed_token
 from stairs_link.schema.io import to_arrow
-from stairs_link.schema.outputs import file_record, output_lock, publishing, write_atomic
+from stairs_link.schema.outputs import file_record, locks_output, publishing, write_atomic
 from stairs_link.schema.tables import SCHEMA_VERSION, TABLES, arrow_schema
 
 if TYPE_CHECKING:
@@ -188,6 +188,7 @@ def _rejects_frame(bad_rows: list[tuple[int, str, str, str]], source_file: str, 
     })
 
 
+@locks_output("adapt")
 def adapt(
     mapping_path: str | Path,
     inputs: list[Path] | list[str],
@@ -211,27 +212,6 @@ def adapt(
     ``show_values=True`` and never when pseudonymising: otherwise each is a label ``#`` +
     16 hex characters (:func:`value_labels`), with its count.
     """
-    out = Path(out_dir)
-    with output_lock(out, "adapt"):
-        return _adapt(mapping_path, inputs, out, extracted_at=extracted_at, encoding=encoding, progress=progress,
-                      block_bytes=block_bytes, pseudonymise_key=pseudonymise_key, privacy_params=privacy_params,
-                      show_values=show_values)
-
-
-def _adapt(
-    mapping_path: str | Path,
-    inputs: list[Path] | list[str],
-    out_dir: str | Path,
-    *,
-    extracted_at: str | None = None,
-    encoding: str | None = None,
-    progress: bool = False,
-    block_bytes: int = DEFAULT_BLOCK_BYTES,
-    pseudonymise_key: bytes | None = None,
-    privacy_params: PrivacyParams | None = None,
-    show_values: bool = False,
-) -> AdaptResult:
-    """:func:`adapt` with the output directory locked."""
     mapping = load_mapping(mapping_path)
     inputs = [Path(p) for p in inputs]
     out_dir = Path(out_dir)
