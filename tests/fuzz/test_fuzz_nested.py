@@ -13,6 +13,17 @@ from fuzz_world import World, run_adapt, zip_replace
 
 OK, ERROR, EITHER = (0,), (2,), (0, 2)
 
+# real bugs found here, in files other helpers own (reported; see test_fuzz_found.py's docstring)
+KNOWN_BUGS = {
+    ("xlsx", "sheet_xml_broken"): "known bug (issue 12 fuzz): io/xlsx.py: a workbook whose sheet XML is cut short "
+                                  "ends in the catch-all 'unexpected ParseError (a stairs-link bug ...)'",
+}
+
+
+def _cases(fmt: str, cases: dict) -> list:
+    return [pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[(fmt, name)]))
+            if (fmt, name) in KNOWN_BUGS else name for name in sorted(cases)]
+
 # --- JSON document (case-manager young_people.json: {"export": ..., "data": {"youngPeople": [...]}})
 
 
@@ -92,7 +103,7 @@ JSON_CASES: dict[str, tuple[Callable[[bytes], bytes], int | None, tuple[int, ...
 }
 
 
-@pytest.mark.parametrize("case", sorted(JSON_CASES))
+@pytest.mark.parametrize("case", _cases("json", JSON_CASES))
 def test_json(world: World, case: str) -> None:
     mutate, extra, allowed = JSON_CASES[case]
     base = world.json
@@ -131,7 +142,7 @@ NDJSON_CASES: dict[str, tuple[Callable[[bytes], bytes], int | None, tuple[int, .
 }
 
 
-@pytest.mark.parametrize("case", sorted(NDJSON_CASES))
+@pytest.mark.parametrize("case", _cases("ndjson", NDJSON_CASES))
 def test_ndjson(world: World, case: str) -> None:
     mutate, extra, allowed = NDJSON_CASES[case]
     base = world.ndjson
@@ -169,7 +180,7 @@ XML_CASES: dict[str, tuple[Callable[[bytes], bytes], int | None, tuple[int, ...]
 }
 
 
-@pytest.mark.parametrize("case", sorted(XML_CASES))
+@pytest.mark.parametrize("case", _cases("xml", XML_CASES))
 def test_xml(world: World, case: str) -> None:
     mutate, extra, allowed = XML_CASES[case]
     base = world.xml
@@ -214,7 +225,7 @@ XLSX_CASES: dict[str, tuple[Callable[[bytes], bytes], int | None, tuple[int, ...
 }
 
 
-@pytest.mark.parametrize("case", sorted(XLSX_CASES))
+@pytest.mark.parametrize("case", _cases("xlsx", XLSX_CASES))
 def test_xlsx(world: World, case: str) -> None:
     mutate, extra, allowed = XLSX_CASES[case]
     base = world.xlsx

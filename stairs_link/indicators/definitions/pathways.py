@@ -55,10 +55,13 @@ def _formulation_before_leaving(transition_only: bool):
         f = frames.events["formulation"]
         if transition_only:
             f = f[f["formulation_type"] == "transition"]
-        hit = m[["from_stay_id", "move_date"]].reset_index().merge(
+        # moves numbered by position: the join in _moves leaves no index to rely on (an empty
+        # one comes back indexed by the stay column, so reset_index() gave no 'index' column)
+        hit = m[["from_stay_id", "move_date"]].assign(move_row=range(len(m))).merge(
             f[["stay_id", "date"]], left_on="from_stay_id", right_on="stay_id")
-        hit = hit.loc[hit["date"] <= hit["move_date"], "index"].unique()
-        return m[["child_id", *by]].assign(numerator=m.index.isin(hit).astype("float64"), denominator=1.0)
+        hit = hit.loc[hit["date"] <= hit["move_date"], "move_row"].unique()
+        numerator = pd.Series(range(len(m))).isin(hit).to_numpy(dtype="float64")
+        return m[["child_id", *by]].assign(numerator=numerator, denominator=1.0)
     return units
 
 
