@@ -33,7 +33,10 @@ a run in the middle of an unquoted value is literal text. Inside a quoted value,
 run closes it (pairs are escaped quotes) and an even run does not. So the only runs that
 change state are odd ones: openers are odd runs at a field start, and each opener is
 closed by the very next odd run. The pairing is computed with numpy; a Python loop runs
-only over the rare places where two field-start runs follow each other.
+only over the rare places where two field-start runs follow each other. Most exports need
+no pairing at all: when the odd runs alternate opener, closer and none has a line feed
+between it and its closer (checked chunk by chunk while reading), no quoted value spans
+lines and there is nothing to find (see ``_Runs``).
 
 Only encodings in which ``"``, the delimiter and the line feed are single bytes that stand
 for themselves are scanned (UTF-8, cp1252, Latin-1, ASCII); for others the check is skipped
@@ -230,22 +233,20 @@ def _before_trailing_quotes(data: np.ndarray) -> int:
         window *= 16
 
 
-def _pair(runs_at_start: np.ndarray, first: int, literal: set[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Opener run indices (from run ``first`` on) and their closer indices (-1: unclosed),
-    following pyarrow's state machine; runs in ``literal`` never open."""
+def _pair(runs_at_start: np.ndarray, literal: set[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Opener run indices and their closer indices (-1: unclosed), following pyarrow's
+    state machine; runs in ``literal`` never open."""
     n = runs_at_start.size
     can_open = runs_at_start.copy()
     if literal:
         can_open[list(literal)] = False
-    can_open[:first] = False
     f = np.flatnonzero(can_open)
     if f.size == 0:
         return f, f
     # after opener f[j] (closed by run f[j] + 1) the next opener is the first f >= f[j] + 2
     # (f is strictly increasing, so that is f[j+1] unless f[j+1] == f[j] + 1, then f[j+2])
-    nxt = np.arange(1, f.size + 1) + np.append(np.diff(f) == 1, False)
+    jumps = np.flatnonzero(f[1:] == f[:-1] + 1)  # the chain does not simply step on: skips j + 1
     chosen = np.zeros(f.size, dtype=bool)
-    jumps = np.flatnonzero(nxt != np.arange(1, f.size + 1))  # chain does not simply step on
     j = 0
     while j < f.size:
         at = np.searchsorted(jumps, j)
@@ -254,7 +255,7 @@ def _pair(runs_at_start: np.ndarray, first: int, literal: set[int]) -> tuple[np.
             break
         e = int(jumps[at])
         chosen[j:e + 1] = True
-        j = int(nxt[e])
+        j = e + 2
     openers = f[chosen]
     closers = openers + 1
     closers[closers >= n] = -1
@@ -286,6 +287,7 @@ def scan_quotes(path: Path, *, data_start: int | None, header_lines: int, delimi
         scan.blank_lines = int(empty.sum())
         return scan
     runs, at_start, after = scanned.arrays()
+    run_or_end = np.append(runs, size)
     literal: set[int] = set()
     found: dict[int, StrayRecord] = {}  # opener run index -> its record
     rounds = 0
@@ -294,13 +296,13 @@ def scan_quotes(path: Path, *, data_start: int | None, header_lines: int, delimi
     inside = np.zeros(ends.size, dtype=bool)  # line feeds inside quoted values (final pairing)
     with path.open("rb") as handle:
         while True:
-            openers, closers = _pair(at_start, 0, literal)
+            openers, closers = _pair(at_start, literal)
             if openers.size == 0:
                 inside = np.zeros(ends.size, dtype=bool)
                 break
             unclosed_all = closers < 0
             open_at = runs[openers]
-            close_at = np.where(unclosed_all, size, runs[np.maximum(closers, 0)])
+            close_at = run_or_end[openers + 1]  # the closer's offset (the file size: unclosed)
             # a value spans lines when a line feed lies inside it: one search per line feed
             idx = np.searchsorted(open_at, ends) - 1
             inside = (idx >= 0) & (close_at[np.maximum(idx, 0)] > ends)

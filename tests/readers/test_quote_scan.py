@@ -13,6 +13,7 @@ import io
 from pathlib import Path
 from unittest import mock
 
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -114,3 +115,25 @@ def test_shortcut_not_taken_when_a_value_spans_lines_or_a_quote_strays(tmp_path:
         scan = scan_quotes(path, data_start=data_start(path, 1), header_lines=1, delimiter=",", columns=3,
                            encoding="utf-8")
         assert (scan.physical_lines, scan.quoted_line_breaks, len(scan.stray)) == (lines, quoted_breaks, strays), text
+
+
+def _reference_pair(at_start: list[bool], literal: set[int]) -> tuple[list[int], list[int]]:
+    """pyarrow's state machine over the odd runs: outside a value, a run that starts a field
+    (and is not read as text) opens one; the next run closes it."""
+    openers, closers, i = [], [], 0
+    while i < len(at_start):
+        if at_start[i] and i not in literal:
+            openers.append(i)
+            closers.append(i + 1 if i + 1 < len(at_start) else -1)
+            i += 2
+        else:
+            i += 1
+    return openers, closers
+
+
+@SETTINGS
+@given(at_start=st.lists(st.booleans(), max_size=60), literal=st.sets(st.integers(min_value=0, max_value=59)))
+def test_pairing_follows_the_state_machine(at_start: list[bool], literal: set[int]) -> None:
+    literal = {x for x in literal if x < len(at_start)}
+    openers, closers = quoting._pair(np.array(at_start, dtype=bool), literal)
+    assert (openers.tolist(), closers.tolist()) == _reference_pair(at_start, literal)
