@@ -30,16 +30,26 @@ class Doc:
     delimiter: str = ","
     strays: tuple[int, ...] = ()  # line numbers holding a stray quote (kept apart, see stray_quote)
     values: tuple[str, ...] = ()  # personal values the mutations wrote
+    expect: tuple[tuple[str, str], ...] = ()  # (local id, given name) the staged table must hold
     notes: tuple[str, ...] = ()  # what was done (shown when an invariant breaks)
 
     def fields(self, line: int) -> list[str]:
         return self.lines[line].split(self.delimiter)
 
+    def local_id(self, line: int) -> str | None:
+        names = [name.strip() for name in self.fields(0)]
+        fields = self.fields(line)
+        return fields[names.index("Patient ID")] if "Patient ID" in names and len(fields) == len(names) else None
+
     def with_line(self, line: int, fields: list[str] | str, note: str, **kw) -> Doc:  # noqa: ANN003
+        """The document with one line replaced; an expected value of that record no longer holds."""
         text = fields if isinstance(fields, str) else self.delimiter.join(fields)
         lines = list(self.lines)
         lines[line] = text
-        return dataclasses.replace(self, lines=tuple(lines), notes=self.notes + (note,), **kw)
+        changed = self.local_id(line) if line > 0 else "*"
+        expect = tuple(e for e in self.expect if changed != "*" and e[0] != changed)
+        return dataclasses.replace(self, lines=tuple(lines), notes=self.notes + (note,),
+                                   expect=kw.pop("expect", expect), **kw)
 
     def data_lines(self) -> list[int]:
         """Line numbers of the data records (the header is line 0; blank lines are not records)."""
@@ -118,6 +128,29 @@ def bad_byte(doc: Doc, draw: Draw) -> Doc:
     k = draw(len(fields[j]) + 1)
     fields[j] = fields[j][:k] + chr(0xDC00 + BAD_BYTES[draw(len(BAD_BYTES))]) + fields[j][k:]
     return doc.with_line(line, fields, f"bad byte line {line} field {j}")
+
+
+ACCENTED = ["Zoë", "Séan", "Anaïs", "Björn", "Øystein", "Jürgen"]  # all in cp1252 too
+
+
+def accented_names(doc: Doc, draw: Draw) -> Doc:
+    """Names with letters beyond ASCII, each expected staged exactly as written: a reader that
+    switched a UTF-8 file to cp1252 because of one bad byte would stage "ZoÃ«"."""
+    names = [name.strip() for name in doc.fields(0)]
+    if "Forename" not in names:
+        return doc
+    col = names.index("Forename")
+    for _ in range(3):
+        line = _pick_record(doc, draw)
+        local = doc.local_id(line) if line is not None else None
+        if local is None:
+            continue
+        fields = doc.fields(line)
+        name = ACCENTED[draw(len(ACCENTED))]
+        fields[col] = name
+        doc = doc.with_line(line, fields, f"accented {name} line {line}")
+        doc = dataclasses.replace(doc, expect=doc.expect + ((local, name),))
+    return doc
 
 
 def nul_byte(doc: Doc, draw: Draw) -> Doc:
@@ -238,10 +271,12 @@ def truncate(doc: Doc, draw: Draw) -> Doc:
     last = lines[-1]
     keep = 1 + draw(max(1, len(doc.lines[last]) - 1))
     cut = list(doc.lines[:last + 1])
+    gone = doc.local_id(last)
     cut[last] = cut[last][:keep]
     ends = None if doc.ends is None else doc.ends[:last + 1]
     # the cut record is still a record (perhaps ragged); blank lines after it are gone
     return dataclasses.replace(doc, lines=tuple(cut), final_newline=False, ends=ends,
+                               expect=tuple(e for e in doc.expect if e[0] != gone),
                                notes=doc.notes + (f"cut after {keep} chars of line {last}",))
 
 
@@ -325,6 +360,7 @@ def empty_file(doc: Doc, draw: Draw) -> Doc:
 # header group may make it unreadable (exit 2 with Error/Fix allowed).
 ROW_MUTATIONS: dict[str, Callable[[Doc, Draw], Doc]] = {
     "stray_quote": stray_quote, "quote_inside_value": quote_inside_value, "bad_byte": bad_byte,
+    "accented_names": accented_names,
     "nul_byte": nul_byte, "ragged": ragged, "blank_lines": blank_lines, "empty_record": empty_record,
     "line_ends": line_ends, "no_final_newline": no_final_newline, "date_sentinel": date_sentinel,
     "huge_field": huge_field, "duplicate_record": duplicate_record, "trailer": trailer,

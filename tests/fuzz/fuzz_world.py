@@ -260,11 +260,12 @@ class Outcome:
 def run_adapt(world: World, base: Base, files: dict[str, bytes], *, records: int | None,
               allowed: Iterable[int] = (0,), pseudonymise: bool = False,
               extra_values: Iterable[str] = (), mapping: Path | None = None,
-              args: Iterable[str] = ()) -> Outcome:
+              args: Iterable[str] = (), expect: Iterable[tuple[str, str]] = ()) -> Outcome:
     """Run `stairs-link adapt` on ``files`` (name -> bytes) and check every invariant.
 
     ``records``: the data records the files hold by construction (None: not known, e.g.
-    a truncated document); ``allowed``: the exit codes this case may end with."""
+    a truncated document); ``allowed``: the exit codes this case may end with; ``expect``:
+    (local id, given name) pairs a staged person row must hold exactly (plain runs only)."""
     case = world.fresh()
     try:
         export = case / "export"
@@ -293,6 +294,8 @@ def run_adapt(world: World, base: Base, files: dict[str, bytes], *, records: int
             manifest_text = (out / "manifest.json").read_text(encoding="utf-8")
             manifest = json.loads(manifest_text)
             _check_counts(manifest, out, records, where)
+            if not pseudonymise:
+                _check_values(out, dict(expect), where)
             texts = {"manifest.json": manifest_text, "output": text}
         else:
             texts = {"output": text}
@@ -320,6 +323,15 @@ def _check_counts(manifest: dict, out: Path, records: int | None, where: str) ->
     assert on_disk == staged == sum(t["rows"] for t in tables.values()), (on_disk, staged, where)
     if records is not None:
         assert sum(s["rows_in"] for s in sources) == records, (records, sources, where)
+
+
+def _check_values(out: Path, expect: dict[str, str], where: str) -> None:
+    if not expect:
+        return
+    person = pq.read_table(out / "person.parquet", columns=["local_id", "given_name"]).to_pandas()
+    staged = dict(zip(person["local_id"], person["given_name"]))
+    wrong = {k: (v, staged[k]) for k, v in expect.items() if k in staged and staged[k] != v}
+    assert not wrong, (f"staged names differ from what was written: {wrong}", where)
 
 
 def zip_replace(data: bytes, member: str, change: Callable[[bytes], bytes]) -> bytes:

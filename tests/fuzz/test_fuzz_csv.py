@@ -8,7 +8,7 @@ combines several on the same file."""
 from __future__ import annotations
 
 import pytest
-from csv_mutations import ALL, FATAL_MUTATIONS, FILE_MUTATIONS, ROW_MUTATIONS, Doc, known_gap, parse
+from csv_mutations import ALL, FATAL_MUTATIONS, FILE_MUTATIONS, ROW_MUTATIONS, Doc, accented_names, known_gap, parse
 from fuzz_world import World, fuzz, run_adapt
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -20,7 +20,8 @@ def _base(world: World) -> Doc:
 
 def _run(world: World, doc: Doc, pseudonymise: bool) -> dict | None:
     outcome = run_adapt(world, world.csv, {"patients.csv": doc.to_bytes()}, records=doc.records,
-                        allowed=doc.allowed, pseudonymise=pseudonymise, extra_values=doc.values)
+                        allowed=doc.allowed, pseudonymise=pseudonymise, extra_values=doc.values,
+                        expect=doc.expect)
     return outcome.manifest
 
 
@@ -52,3 +53,14 @@ def test_mutations_combined(world: World, data: st.DataObject, names: list[str],
         doc = ALL[name](doc, lambda n: data.draw(st.integers(0, n - 1)) if n > 1 else 0)
     assume(known_gap(doc) is None)  # each known bug has its own strict xfail in test_fuzz_found.py
     _run(world, doc, pseudonymise)
+
+
+def test_one_bad_byte_does_not_garble_the_other_names(world: World) -> None:
+    # the issue's case: one Word apostrophe in a UTF-8 file once turned "Zoë" into "ZoÃ«"
+    doc = accented_names(_base(world), lambda n: 2 % n)
+    line = max(doc.data_lines())
+    fields = doc.fields(line)
+    fields[2] = "O\udc92" + fields[2]  # a cp1252 apostrophe in a surname (not UTF-8)
+    doc = doc.with_line(line, fields, "Word apostrophe")
+    assert doc.expect
+    _run(world, doc, pseudonymise=False)
