@@ -81,8 +81,8 @@ def _shape_within(value: Any, tree: dict) -> Any:
     return _shape(value)
 
 
-def _needed(paths: list[FieldPath]) -> dict:
-    """The key tree the paths (and their filters) touch."""
+def key_tree(paths: list[FieldPath]) -> dict:
+    """The key tree the paths (and their filters) touch: {key: {subkey: {...}}}, lists implicit."""
     tree: dict = {}
     for path in paths:
         nodes = [tree]
@@ -124,7 +124,7 @@ def schema_for(paths: list[FieldPath], sample: list[Any]) -> pa.Schema:
 
     Raises ShapeError when a key has two shapes (e.g. a list in one record and an object in
     another): then the reader uses the per-record evaluator instead."""
-    tree = _needed(paths)
+    tree = key_tree(paths)
     shape: Any = None
     try:
         for record in sample:

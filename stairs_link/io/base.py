@@ -16,17 +16,18 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import io
+import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from stairs_link.errors import InputFileError
-from stairs_link.registry import Registry
 
 if TYPE_CHECKING:
     from stairs_link.io.quoting import QuoteScan
@@ -86,6 +87,8 @@ class FileInfo:
     quotes: QuoteScan | None = None  # CSV: row integrity (stray quotes, physical lines), io.quoting
     header_lines: int = 0  # CSV: lines before the data (header_row)
     encoding_detail: dict = field(default_factory=dict)  # how the encoding was chosen (manifest)
+    header_cells: dict[str, str] = field(default_factory=dict)  # header name read with -> the cell as written,
+    # for cells whose whitespace was normalised (a line break typed in a header cell); see match_header
 
 Opener = Callable[..., tuple[FileInfo, Iterator[Batch]]]
 """``open(path, options, *, encoding, used, block_bytes) -> (FileInfo, batches)``."""
@@ -104,23 +107,26 @@ class Reader:
     nested: bool = False  # columns are field paths (stairs_link.io.paths), not header names
 
 
-# in registration order: csv, xlsx, json, ndjson, xml
-READERS: Registry[Reader] = Registry("export format", InputFileError, reason="unknown_format")
+READERS: dict[str, Reader] = {}  # in registration order: csv, xlsx, json, ndjson, xml
 
 
 def register(reader: Reader) -> Reader:
     """Add ``reader`` to the registry (each format module calls this once, at import)."""
-    return READERS.add(reader.name, reader)
+    READERS[reader.name] = reader
+    return reader
 
 
 def reader(name: str) -> Reader:
     """The registered reader for format ``name``; an unknown name lists the valid ones."""
-    return READERS.lookup(name)
+    if name not in READERS:
+        raise InputFileError(f"unknown export format '{name}'", reason="unknown_format",
+                             fix=f"use one of: {', '.join(READERS)}")
+    return READERS[name]
 
 
 def format_names() -> tuple[str, ...]:
     """Every registered format, in registration order."""
-    return READERS.names()
+    return tuple(READERS)
 
 
 def nested_formats() -> tuple[str, ...]:
@@ -131,6 +137,68 @@ def nested_formats() -> tuple[str, ...]:
 def extension_formats() -> dict[str, str]:
     """File extension (lower case, with the dot) -> the format it means."""
     return {ext: name for name, r in READERS.items() for ext in r.extensions}
+
+
+class HashingReader(io.RawIOBase):
+    """A read-only binary stream that hashes and counts every byte read through it. Readers
+    read a source through one, so the manifest's sha256 and bytes are those of exactly the
+    bytes the rows were parsed from (not of a separate pass, which a file still being
+    written could make cover other bytes)."""
+
+    def __init__(self, handle: Any, path: Path | None = None) -> None:
+        self._handle = handle
+        self.digest = hashlib.sha256()
+        self.bytes = 0
+        self.path = path
+        self.before = os.fstat(handle.fileno()) if path is not None else None
+
+    @classmethod
+    def open(cls, path: Path) -> HashingReader:
+        """``path`` opened for reading, its size and modification time noted (see :meth:`finish`)."""
+        return cls(path.open("rb"), path)
+
+    def finish(self, info: FileInfo) -> None:
+        """After the last row: ``info``'s sha256 and size become those of the bytes read;
+        a file that changed meanwhile is refused (:func:`require_unchanged`)."""
+        if self.path is not None and self.before is not None:
+            require_unchanged(self.path, self.before, self.bytes)
+        info.sha256, info.size = self.digest.hexdigest(), self.bytes
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._handle.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self.digest.update(data)
+        self.bytes += n
+        return n
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._handle.read(size)
+        self.digest.update(data)
+        self.bytes += len(data)
+        return data
+
+    def close(self) -> None:
+        self._handle.close()
+        super().close()
+
+
+def require_unchanged(path: Path, before: os.stat_result, consumed: int | None = None) -> None:
+    """Refuse a source that changed while it was read (reason ``source_changed``): its size
+    or modification time now differ from when it was opened, or the reader consumed another
+    number of bytes than it had then (an export still being written, or replaced mid-run).
+    Staging it could hold a half-written last row, and no checksum would describe it."""
+    now = path.stat()
+    if (now.st_size, now.st_mtime_ns) == (before.st_size, before.st_mtime_ns) and consumed in (None, before.st_size):
+        return
+    read = f", {consumed:,} read" if consumed is not None and consumed != before.st_size else ""
+    raise InputFileError(f"the file changed while it was being read ({before.st_size:,} bytes when opened{read}, "
+                         f"{now.st_size:,} now)", reason="source_changed", file=str(path),
+                         fix="wait until the export has finished writing (or copy it to a folder nothing else "
+                             "writes to) and run adapt again")
 
 
 FALLBACK_ENCODING = "utf-8-cp1252-fallback"  # UTF-8; the few bytes invalid in UTF-8 read as cp1252
@@ -333,6 +401,29 @@ def _auto_without_bom(path: Path) -> EncodingCheck:
     return EncodingCheck(sha, best.encoding, {"chosen_by": "guessed by charset-normalizer",
                                               "confidence": round(1.0 - float(best.percent_chaos) / 100, 3),
                                               "first_invalid_utf8": listed})
+
+
+def _spaced(text: str) -> str:
+    return " ".join(text.split())
+
+
+def match_header(cells: list[str], used: list[str] | None) -> tuple[list[str], dict[str, str]]:
+    """The names to read a header's cells with, and {name: cell as written} where they differ.
+
+    A header cell holding a line break (Alt+Enter in Excel: "Date of\nBirth"), a tab or a run
+    of spaces matches the mapping column that has the same words with single spaces ("Date of
+    Birth"); it is then read with the mapping's spelling. Cells the mapping does not name
+    have their whitespace runs made single spaces. A cell equal to a mapping column as
+    written is left alone, so no mapping that matched before stops matching."""
+    wanted = {_spaced(u): u for u in used or []}
+    names: list[str] = []
+    changed: dict[str, str] = {}
+    for cell in cells:
+        name = cell if (used is not None and cell in used) else wanted.get(_spaced(cell), _spaced(cell))
+        if name != cell:
+            changed[name] = cell
+        names.append(name)
+    return names, changed
 
 
 def unique_header(header: list[str], path: Path, used: list[str] | None) -> list[str]:

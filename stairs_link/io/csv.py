@@ -22,9 +22,11 @@ from stairs_link.io.base import (
     TEXT,
     Batch,
     FileInfo,
+    HashingReader,
     Reader,
     ReadOptions,
     check_encoding,
+    match_header,
     register,
     unique_header,
 )
@@ -62,17 +64,34 @@ def open_csv(path: Path, source: ReadOptions, *, encoding: str | None, used: lis
                              file=str(path), line=source.header_row,
                              fix="set `header_row:` in the mapping's source to the line holding the column names")
     delimiter = source.delimiter or detect_delimiter(lines[-1])
-    header = next(csv.reader([lines[-1].rstrip("\r\n")], delimiter=delimiter))
-    header = [h.strip() for h in header]
+    cells, header_lines = _header_record(path, detected, source.header_row, delimiter)
+    header, info.header_cells = match_header([h.strip() for h in cells], used)
     info.delimiter = delimiter
     info.header = header
     names = unique_header(header, path, used)
     info.names = names
-    info.header_lines = source.header_row
-    info.quotes = scan_quotes(path, data_start=data_start(path, source.header_row), header_lines=source.header_row,
+    info.header_lines = header_lines
+    info.quotes = scan_quotes(path, data_start=data_start(path, header_lines), header_lines=header_lines,
                               delimiter=delimiter, columns=len(names), encoding=detected)
     return info, csv_batches(path, path=path, names=names, delimiter=delimiter, encoding=detected,
-                             skip_rows=source.header_row, block_bytes=block_bytes, quotes=info.quotes)
+                             skip_rows=header_lines, block_bytes=block_bytes, quotes=info.quotes, info=info)
+
+
+def _header_record(path: Path, encoding: str, header_row: int, delimiter: str) -> tuple[list[str], int]:
+    """The header's cells, read as a CSV record from line ``header_row`` (a quoted cell may hold
+    a line break), and the physical lines up to its end (the lines before the data)."""
+    with path.open("r", encoding=encoding, newline="") as handle:
+        for _ in range(header_row - 1):
+            handle.readline()
+        reader = csv.reader(handle, delimiter=delimiter)
+        try:
+            cells = next(reader)
+        except (csv.Error, StopIteration) as exc:
+            raise InputFileError(f"the header on line {header_row} cannot be read as a CSV record ({exc})",
+                                 reason="missing_header", file=str(path), line=header_row,
+                                 fix="check the header's quotes (a quote opened in a column name and never "
+                                     "closed), or set `header_row:` to the line holding the column names") from None
+        return cells, header_row - 1 + reader.line_num
 
 
 def arrow_encoding(encoding: str) -> str:
@@ -97,7 +116,7 @@ def _arrow_csv(source: Path | pa.NativeFile, *, names: list[str], delimiter: str
 
 def csv_batches(source: Path | pa.NativeFile, *, path: Path, names: list[str], delimiter: str, encoding: str,
                 skip_rows: int, block_bytes: int = DEFAULT_BLOCK_BYTES, row_offset: int = 0,
-                quotes: QuoteScan | None = None) -> Iterator[Batch]:
+                quotes: QuoteScan | None = None, info: FileInfo | None = None) -> Iterator[Batch]:
     """Batches of a CSV file (or of a byte range of one, for the Spark engine) as text.
 
     ``skip_rows`` raw lines are skipped first (the header: pyarrow skips lines, not quoted
@@ -105,17 +124,21 @@ def csv_batches(source: Path | pa.NativeFile, *, path: Path, names: list[str], d
     not rows (pyarrow skips them), ragged rows take their number and go to ``bad_rows``.
     Records that ``quotes`` found holding a stray quote (whole file only) are left out of
     what pyarrow reads and go to ``bad_rows`` as ``quote_imbalance``, keeping their number.
+    With ``info`` (a whole file at a path), the file is read through a :class:`HashingReader`
+    and, after the last row, ``info.sha256`` and ``info.size`` become those of the bytes the
+    rows were parsed from; a file that changed meanwhile is refused (``source_changed``).
     """
     bad: list[tuple[int, str, str, str]] = []
     stray = quotes.stray if quotes is not None else []
     # data row numbers taken by quote-imbalance rejects: pyarrow's numbers skip over them
     taken = np.array([r.record for r in stray], dtype=np.int64)
     first_bad: list[tuple[int, str, str, str]] = []
+    hashing = HashingReader.open(source) if isinstance(source, Path) and info is not None else None
     if quotes is not None and stray:
         if isinstance(source, Path):
             first_bad = stray_rows(quotes, encoding, partial(_read_range, source))
-            source = pa.PythonFile(io.BufferedReader(SkippingReader(source.open("rb"), [(r.start, r.end) for r in stray])),
-                                   mode="r")
+            source = pa.PythonFile(io.BufferedReader(SkippingReader(hashing or source.open("rb"),
+                                                                    [(r.start, r.end) for r in stray])), mode="r")
         else:
             data = source.read()
             first_bad = stray_rows(quotes, encoding, lambda start, end: data[start:end])
@@ -125,6 +148,8 @@ def csv_batches(source: Path | pa.NativeFile, *, path: Path, names: list[str], d
                 at = record.end
             kept.append(data[at:])
             source = pa.BufferReader(b"".join(kept))
+    elif hashing is not None:
+        source = pa.PythonFile(io.BufferedReader(hashing, buffer_size=1 << 20), mode="r")
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
         # row.number counts every row of the source from 1, skipped header lines included
@@ -162,6 +187,9 @@ def csv_batches(source: Path | pa.NativeFile, *, path: Path, names: list[str], d
     if bad or first_bad:  # ragged rows after the last good row
         yield Batch(frame=pd.DataFrame({n: pd.Series([], dtype=TEXT) for n in names}),
                     source_rows=np.zeros(0, dtype=np.int64), bad_rows=first_bad + bad[:])
+    if hashing is not None and info is not None:
+        hashing.finish(info)
+        hashing.close()
 
 
 def _read_range(path: Path, start: int, end: int) -> bytes:

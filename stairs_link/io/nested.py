@@ -17,9 +17,9 @@ a repeated child becomes a list), so the same paths work on JSON and XML.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 from stairs_link.errors import InputFileError
-from stairs_link.io.base import Batch, FileInfo, Reader, ReadOptions, register
+from stairs_link.io.arrow_paths import NOT_SCALAR, ShapeError, evaluate_arrow, key_tree, schema_for
+from stairs_link.io.base import Batch, FileInfo, HashingReader, Reader, ReadOptions, register
 from stairs_link.io.paths import (
     NOT_A_SCALAR,
     SEVERAL_VALUES,
@@ -44,7 +45,7 @@ TEXT = pd.StringDtype("pyarrow")
 BATCH_RECORDS = 50_000
 SAMPLE_RECORDS = 1_000  # records looked at to list the paths present (for mapping check/new)
 ARROW_BLOCK_BYTES = 16 << 20  # NDJSON fast path: bytes of lines Arrow parses per batch
-MAX_DEPTH = 64  # XML elements nested deeper than this inside one record: a bad row
+MAX_DEPTH = 64  # a record nesting deeper than this: a bad row (too_deep); the document outside records: an error
 try:  # orjson parses NDJSON lines 2-3x faster; the standard library is the fallback
     import orjson
 
@@ -53,34 +54,6 @@ try:  # orjson parses NDJSON lines 2-3x faster; the standard library is the fall
 except ImportError:  # pragma: no cover - orjson is declared, but keep working without it
     _loads = json.loads
     _JSONError = (json.JSONDecodeError, UnicodeDecodeError)
-
-
-class _Hashing(io.RawIOBase):
-    """A read-only binary stream that hashes every byte read through it."""
-
-    def __init__(self, handle: io.BufferedReader) -> None:
-        self._handle = handle
-        self.digest = hashlib.sha256()
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self._handle.read(len(buffer))
-        n = len(data)
-        buffer[:n] = data
-        self.digest.update(data)
-        return n
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._handle.read(size)
-        self.digest.update(data)
-        return data
-
-    def finish(self) -> str:
-        while data := self._handle.read(1 << 20):  # bytes after the last record (a trailer)
-            self.digest.update(data)
-        return self.digest.hexdigest()
 
 
 def key_chains(record: Any, prefix: str = "", out: dict[str, None] | None = None, depth: int = 0) -> dict[str, None]:
@@ -181,8 +154,9 @@ class RecordBatcher:
 
 
 def _batches(records: Iterator[tuple[int, Any]], batcher: RecordBatcher, info: FileInfo,
-             finish: Any) -> Iterator[Batch]:
-    """Batches from numbered records; fills info.sha256 and info.unmatched at the end."""
+             stream: HashingReader | None) -> Iterator[Batch]:
+    """Batches from numbered records; at the end fills info.unmatched, and info.sha256 and
+    info.size from ``stream`` (the bytes the records were parsed from)."""
     try:
         for number, record in records:
             if record is _SKIP:
@@ -195,12 +169,15 @@ def _batches(records: Iterator[tuple[int, Any]], batcher: RecordBatcher, info: F
             if batcher.size >= batcher.batch_records:
                 yield batcher.flush()
         yield batcher.flush()
-        info.sha256 = finish()
+        if stream is not None:
+            stream.finish(info)
         info.unmatched = [c for c, n in batcher.filled.items() if n == 0]
     finally:
         close = getattr(records, "close", None)
         if close:
             close()
+        if stream is not None:
+            stream.close()
 
 
 class _Bad:
@@ -223,12 +200,12 @@ def _sampled(records: Iterator[tuple[int, Any]], info: FileInfo) -> Iterator[tup
         yield number, record
 
 
-def _open(path: Path, fmt: str) -> tuple[FileInfo, _Hashing]:
+def _open(path: Path, fmt: str) -> tuple[FileInfo, HashingReader]:
     info = FileInfo(path=path, name=path.name, sha256="", size=path.stat().st_size, format=fmt, encoding="utf-8")
     if info.size == 0:
         raise InputFileError("the file is empty", reason="empty_file", file=str(path), row=0,
                              fix="re-export it; an export with no records still has its outer structure")
-    return info, _Hashing(path.open("rb"))
+    return info, HashingReader.open(path)
 
 
 def _where(source: ReadOptions, path: Path):  # noqa: ANN202 - a predicate or None
@@ -255,21 +232,96 @@ def _filtered(records: Iterator[tuple[int, Any]], keep: Any) -> Iterator[tuple[i
 # NDJSON: one JSON record per line (FHIR bulk data export)
 # ------------------------------------------------------------------------------------------
 
-def _ndjson_records(handle: Any, skip: int = 0, number: int = 0) -> Iterator[tuple[int, Any]]:
-    """(record number, record) per non-blank line, after skipping ``skip`` non-blank lines."""
-    for line_no, line in enumerate(handle, start=1):
-        if not line.strip():
+def _ndjson_records(handle: Any, skip: int = 0, number: int = 0, chains: frozenset[str] = frozenset(),
+                    line: int = 0) -> Iterator[tuple[int, Any]]:
+    """(record number, record) per non-blank line, after skipping ``skip`` non-blank lines
+    (``number`` records and ``line`` lines come before ``handle``'s first).
+    A line nested deeper than :data:`MAX_DEPTH`, or repeating a key on a chain in ``chains``
+    (what the mapping reads), is a bad row (``too_deep`` / ``duplicate_key``)."""
+    for line_no, text in enumerate(handle, start=line + 1):
+        if not text.strip():
             continue  # blank lines (a trailing newline) are not records
         if skip:
             skip -= 1
             continue
         number += 1
         try:
-            yield number, _loads(line)
+            record = _loads(text)
         except _JSONError as exc:
             yield number, _Bad("bad_json_line", f"line {line_no} is not a JSON record ({type(exc).__name__}: "
                                                 f"{str(exc).splitlines()[0][:80]}); row not staged. Fix: "
                                                 "re-export the file, each line must be one complete JSON object")
+            continue
+        problem = record_problem(record, text, chains)
+        yield number, record if problem is None else _Bad(*problem)
+
+
+_KEY_END = re.compile(rb'"\s*:')  # ends every key of a JSON text (and, rarely, text inside a string)
+
+
+def _walk(record: Any) -> int | None:
+    """How many keys the record's objects hold, or None when it nests deeper than MAX_DEPTH
+    (iterative: a record deeper than Python's stack is no problem)."""
+    keys = 0
+    stack = [(record, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return None
+        items = value.values() if isinstance(value, dict) else value
+        if isinstance(value, dict):
+            keys += len(value)
+        stack.extend((v, depth + 1) for v in items if isinstance(v, (dict, list)))
+    return keys
+
+
+def record_problem(record: Any, line: bytes, chains: frozenset[str]) -> tuple[str, str] | None:
+    """(reason, message) when a parsed NDJSON line nests too deep or repeats a key the mapping
+    reads, else None. Cheap when neither: parsers keep one value per key, so the line holds a
+    repeated key only if it has more key ends (``":``) than the record has keys; only then is
+    the line parsed again, keeping every key, to name the repeated one."""
+    if not isinstance(record, (dict, list)):
+        return None
+    keys = _walk(record)
+    if keys is None:
+        return "too_deep", _TOO_DEEP_MESSAGE
+    if not chains or len(_KEY_END.findall(line)) <= keys:
+        return None
+    found: list[str] = []
+
+    def visit(value: Any, prefix: str) -> None:
+        if isinstance(value, list):
+            for item in value:
+                visit(item, prefix)
+        elif isinstance(value, _Pairs):
+            found.extend(f"{prefix}{key}" for key in value.repeated if f"{prefix}{key}" in chains)
+            for key, item in value.items():
+                visit(item, f"{prefix}{key}.")
+
+    visit(json.loads(line, object_pairs_hook=_Pairs.of), "")
+    return None if not found else ("duplicate_key", _duplicate_message(found[0]))
+
+
+class _Pairs(dict):
+    """A JSON object that remembers the keys it saw twice (``object_pairs_hook``)."""
+
+    __slots__ = ("repeated",)
+    repeated: list[str]
+
+    @classmethod
+    def of(cls, pairs: list[tuple[str, Any]]) -> _Pairs:
+        out = cls()
+        out.repeated = []
+        for key, value in pairs:
+            if key in out:
+                out.repeated.append(key)
+            out[key] = value
+        return out
+
+
+def _duplicate_message(chain: str) -> str:
+    return (f"key '{chain}' appears twice in one object of the record, so its value is ambiguous; row not "
+            "staged. Fix: correct the export (the system that wrote it, or a hand edit, repeated the key)")
 
 
 def open_ndjson(path: Path, source: ReadOptions, *, encoding: str | None = None, used: list[str] | None = None,
@@ -285,8 +337,6 @@ def open_ndjson(path: Path, source: ReadOptions, *, encoding: str | None = None,
     paths = parse_paths(used or [], path)
     where = {k: parse_paths([k], path)[k] for k in (source.records_where or {})}
     if keep is None and paths:
-        from stairs_link.io.arrow_paths import ShapeError, schema_for
-
         with path.open("rb") as handle:
             sample = [r for _, r in zip(range(SAMPLE_RECORDS), _ndjson_records(handle))]
         try:
@@ -299,63 +349,109 @@ def open_ndjson(path: Path, source: ReadOptions, *, encoding: str | None = None,
                 if isinstance(record, dict):
                     key_chains(record, out=chains)
             info.header = list(chains)
-            stream.close()
-            return info, _ndjson_arrow(path, source, paths, where, schema, info, batch_records)
+            return info, _ndjson_arrow(stream, source, paths, where, schema, info, batch_records)
     buffered = io.BufferedReader(stream, buffer_size=1 << 20)
-    numbered = _filtered(_sampled(_ndjson_records(buffered), info), _where(source, path))
-    return info, _batches(numbered, RecordBatcher(paths, batch_records=batch_records, keep=keep), info, stream.finish)
+    read = read_chains([*paths.values(), *where.values()])
+    numbered = _filtered(_sampled(_ndjson_records(buffered, chains=read), info), _where(source, path))
+    return info, _batches(numbered, RecordBatcher(paths, batch_records=batch_records, keep=keep), info, stream)
 
 
-def _line_blocks(path: Path, size: int, digest: Any = None) -> Iterator[bytes]:
-    """The file in blocks of about ``size`` bytes, each ending at a line end (the last may not);
-    every byte read is added to ``digest`` (a hashlib object) on the way."""
-    rest = b""
-    with path.open("rb") as handle:
-        while chunk := handle.read(size):
-            if digest is not None:
-                digest.update(chunk)
-            data = rest + chunk
+class _LineBlocks:
+    """A stream in blocks of about ``size`` bytes, each ending at a line end (the last may
+    not). :meth:`rest` is the stream from a given block on (for the per-record reader), so the
+    file is read once: its sha256 (:class:`HashingReader`) covers the bytes staged."""
+
+    def __init__(self, stream: HashingReader, size: int) -> None:
+        self.stream, self.size = stream, size
+        self.pending = b""  # read, not yet in a block
+
+    def __iter__(self) -> Iterator[bytes]:
+        while chunk := self.stream.read(self.size):
+            data = self.pending + chunk
             cut = data.rfind(b"\n") + 1
             if cut == 0:
-                rest = data
+                self.pending = data
                 continue
-            rest = data[cut:]
+            self.pending = data[cut:]
             yield data[:cut]
-    if rest.strip():
-        yield rest
+        if self.pending.strip():
+            block, self.pending = self.pending, b""
+            yield block
+
+    def rest(self, block: bytes) -> io.BufferedReader:
+        """``block``, what was read after it, then the rest of the stream, as one binary file."""
+        return io.BufferedReader(_Prefixed(block + self.pending, self.stream), buffer_size=1 << 20)
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(8 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+class _Prefixed(io.RawIOBase):
+    """Bytes already read, then the rest of a stream."""
+
+    def __init__(self, head: bytes, stream: Any) -> None:
+        self._head, self._stream = memoryview(head), stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._head:
+            n = min(len(buffer), len(self._head))
+            buffer[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        data = self._stream.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
 
 
-def _ndjson_arrow(path: Path, source: ReadOptions, paths: dict[str, FieldPath], where: dict[str, FieldPath],
-                  schema: Any, info: FileInfo, batch_records: int) -> Iterator[Batch]:
+def _deep_line(block: bytes) -> bool:
+    """Whether a line of ``block`` nests deeper than MAX_DEPTH (Arrow parses any depth and
+    ignores unread keys, so the fast path checks): only lines with more than MAX_DEPTH
+    brackets can, and only those are parsed here."""
+    if block.count(b"{") + block.count(b"[") <= MAX_DEPTH:
+        return False
+    data = np.frombuffer(block, dtype=np.uint8)
+    opens = ((data == 0x7B) | (data == 0x5B)).view(np.uint8)
+    starts = np.concatenate([[0], np.flatnonzero(data == 0x0A) + 1])
+    starts = starts[starts < len(data)]
+    counts = np.add.reduceat(opens, starts, dtype=np.int64)
+    ends = np.append(starts[1:], len(data))
+    for at in np.flatnonzero(counts > MAX_DEPTH).tolist():
+        try:
+            record = _loads(block[starts[at]:ends[at]])
+        except _JSONError:
+            return True  # the per-record reader says what is wrong with the line
+        if isinstance(record, (dict, list)) and _walk(record) is None:
+            return True
+    return False
+
+
+def _ndjson_arrow(stream: HashingReader, source: ReadOptions, paths: dict[str, FieldPath],
+                  where: dict[str, FieldPath], schema: Any, info: FileInfo, batch_records: int) -> Iterator[Batch]:
     """Batches of an NDJSON file through Arrow (see open_ndjson); falls back per record on
-    the first block Arrow cannot read with the sampled schema."""
+    the first block Arrow cannot read with the sampled schema (a key repeated on a path
+    Arrow reads is such a block), or holding a line nested too deep."""
     import pyarrow as pa
     import pyarrow.json as pajson
-
-    from stairs_link.io.arrow_paths import NOT_SCALAR, evaluate_arrow
 
     filled = dict.fromkeys(paths, 0)
     done = 0
     # Blocks of whole lines are handed to Arrow one at a time (pyarrow's own streaming JSON
     # reader parses ahead of its consumer, so its memory grows with the file).
     parse = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
-    failed = False
-    digest = hashlib.sha256()
-    for block in _line_blocks(path, ARROW_BLOCK_BYTES, digest):
+    failed: bytes | None = None
+    blocks = _LineBlocks(stream, ARROW_BLOCK_BYTES)
+    lines = 0
+    for block in blocks:
+        if _deep_line(block):
+            failed = block
+            break
         try:  # one Arrow block per call: a block size beyond the data, so no record straddles two
             table = pajson.read_json(pa.BufferReader(block), parse_options=parse,
                                      read_options=pajson.ReadOptions(use_threads=False, block_size=len(block) + 1))
         except (pa.ArrowInvalid, pa.ArrowException):
-            failed = True  # another shape or a bad line: this block and the rest record by record
+            failed = block  # another shape or a bad line: this block and the rest record by record
             break
+        lines += block.count(b"\n")
         if table.num_rows == 0:
             continue
         batch = table.combine_chunks().to_batches()[0]
@@ -395,15 +491,18 @@ def _ndjson_arrow(path: Path, source: ReadOptions, paths: dict[str, FieldPath], 
         out = Batch(frame.reset_index(drop=True), numbers[good], bad_rows)
         out.skipped = skipped
         yield out
-    if failed:  # the rest record by record, numbered on from where Arrow stopped
-        with path.open("rb") as handle:
-            rest = _ndjson_records(io.BufferedReader(handle, buffer_size=1 << 20), skip=done, number=done)
+    try:
+        if failed is not None:  # the rest record by record, numbered on from where Arrow stopped
+            chains = read_chains([*paths.values(), *where.values()])
+            rest = _ndjson_records(blocks.rest(failed), number=done, chains=chains, line=lines)
             batcher = RecordBatcher(paths, batch_records=batch_records)
-            for batch in _batches(_filtered(rest, _where(source, path)), batcher, info, lambda: ""):
+            for batch in _batches(_filtered(rest, _where(source, stream.path or Path())), batcher, info, None):
                 yield batch
             for column, count in batcher.filled.items():
                 filled[column] += count
-    info.sha256 = _file_sha256(path) if failed else digest.hexdigest()  # a fallback read the file twice
+        stream.finish(info)
+    finally:
+        stream.close()
     info.unmatched = [c for c, count in filled.items() if count == 0]
 
 
@@ -421,36 +520,153 @@ def open_json(path: Path, source: ReadOptions, *, encoding: str | None = None, u
     paths = parse_paths(used or [], path)
     wanted = source.records_path or ""
     prefix, list_prefix = _exact_prefix(path, wanted)
+    record_prefix = prefix or (f"{list_prefix}.item" if list_prefix is not None else None)
+    where = parse_paths(list(source.records_where or {}), path)
+    scan = JsonScan(stream, path, record_prefix, list_prefix, read_chains([*paths.values(), *where.values()]))
 
     def records() -> Iterator[tuple[int, Any]]:
         number = 0
-        list_seen = prefix is not None
-
-        def events() -> Iterator[Any]:
-            nonlocal list_seen
-            for event in ijson.parse(stream, use_float=True):
-                if event[1] == "start_array" and event[0] == list_prefix:
-                    list_seen = True
-                yield event
-
         try:
-            if prefix is None and list_prefix is None:  # read on: a syntax error is reported first
-                for _ in events():
+            if record_prefix is None:  # read on: a syntax error (or too deep a document) is reported first
+                for _ in scan.events():
                     pass
             else:
-                for number, record in enumerate(ijson.items(events(), prefix or f"{list_prefix}.item"), start=1):
-                    yield number, record
+                for number, record in enumerate(ijson.items(scan.events(), record_prefix), start=1):
+                    problem = scan.bad.pop(number, None)
+                    yield number, record if problem is None else _Bad(*problem)
         except ijson.JSONError as exc:
             line, message = _json_error_line(path), str(exc).splitlines()[0][:120]
             raise InputFileError(f"not valid JSON after record {number}"
                                  + (f", line {line}" if line else "") + f": {message}",
                                  reason="bad_json", file=str(path), row=number or None, line=line,
                                  fix="re-export the file; it looks cut short or hand-edited") from None
-        if not list_seen:
+        if not scan.list_seen and prefix is None:
             raise _missing_records(path, source)
 
     numbered = _filtered(_sampled(records(), info), _where(source, path))
-    return info, _batches(numbered, RecordBatcher(paths, batch_records=batch_records, keep=keep), info, stream.finish)
+    return info, _batches(numbered, RecordBatcher(paths, batch_records=batch_records, keep=keep), info, stream)
+
+
+def read_chains(paths: Iterable[FieldPath]) -> frozenset[str]:
+    """Every key chain the paths read ('name', 'name.use', 'name.family' for
+    name[use=official].family): a duplicated key on one of them changes a staged value."""
+    chains: set[str] = set()
+
+    def walk(tree: dict, prefix: str) -> None:
+        for key, sub in tree.items():
+            chains.add(prefix + key)
+            walk(sub, f"{prefix}{key}.")
+
+    walk(key_tree(list(paths)), "")
+    return frozenset(chains)
+
+
+class _Item:
+    """Marks an array level in :class:`JsonScan`'s path (a key may be called 'item')."""
+
+
+_ITEM = _Item()
+_TOO_DEEP_MESSAGE = (f"the record nests deeper than {MAX_DEPTH} levels; row not staged. Fix: re-export the file "
+                     "(no real export nests this deep: it looks damaged or hostile)")
+
+
+class JsonScan:
+    """ijson's basic events turned into the prefixed events ``ijson.parse`` gives, checking on
+    the way what ``ijson`` does not: nesting depth and duplicated keys.
+
+    Prefixes are built only outside the records (inside one they are not needed, and
+    building them for a 100,000-deep document costs quadratic time and memory). A record
+    nested deeper than :data:`MAX_DEPTH` levels is recorded in ``bad`` (reason ``too_deep``)
+    and its deep part is never built (one null stands for it); the document nested deeper
+    than that outside the records is an error. A key that appears twice in one object of a
+    record, on a key chain in ``chains`` (what the mapping reads), is recorded in ``bad``
+    (reason ``duplicate_key``): JSON parsers keep the last value silently. ``bad`` maps the
+    record number (1-based, as ``ijson.items`` numbers them) to (reason, message).
+    """
+
+    def __init__(self, stream: Any, path: Path, record_prefix: str | None, list_prefix: str | None = None,
+                 chains: frozenset[str] = frozenset()) -> None:
+        self.stream, self.path = stream, path
+        self.record_prefix, self.list_prefix, self.chains = record_prefix, list_prefix, chains
+        self.bad: dict[int, tuple[str, str]] = {}
+        self.records = 0
+        self.list_seen = False
+
+    def events(self) -> Iterator[tuple[str, str, Any]]:
+        import ijson
+
+        path: list[Any] = []  # per open container: its current key, or _ITEM (an array)
+        own: list[str] = []  # per open container: its own prefix
+        keys: list[set | None] = []  # per open container: the keys seen (objects)
+        current = ""  # the prefix of a value event here
+        base = -1  # len(path) when the current record started (-1: outside the records)
+        basic = ijson.basic_parse(self.stream, use_float=True)
+        for event, value in basic:
+            if event == "map_key":
+                seen = keys[-1]
+                if seen is not None:
+                    if value in seen and base >= 0:
+                        self._duplicate(path[base:-1], value)
+                    seen.add(value)
+                path[-1] = value
+                if base < 0:
+                    current = f"{own[-1]}.{value}" if own[-1] else value
+                yield own[-1], event, value
+            elif event == "start_map" or event == "start_array":
+                if base < 0 and current == self.record_prefix:
+                    self.records += 1
+                    base = len(path)
+                if event == "start_array" and base < 0 and current == self.list_prefix:
+                    self.list_seen = True
+                if base >= 0 and len(path) - base >= MAX_DEPTH:
+                    self.bad[self.records] = ("too_deep", _TOO_DEEP_MESSAGE)
+                    _skip_subtree(basic)
+                    yield current, "null", None  # the deep part, never built
+                    continue
+                if base < 0 and len(path) >= MAX_DEPTH:
+                    raise InputFileError(f"the document nests deeper than {MAX_DEPTH} levels outside its records "
+                                         f"(after record {self.records})", reason="too_deep", file=str(self.path),
+                                         row=self.records or None,
+                                         fix="re-export the file (no real export nests this deep: it looks "
+                                             "damaged or hostile), and check `records_path:`")
+                yield current, event, value
+                own.append(current)
+                if event == "start_map":
+                    path.append(None)
+                    keys.append(set())
+                else:
+                    path.append(_ITEM)
+                    keys.append(None)
+                    if base < 0:
+                        current = f"{current}.item" if current else "item"
+            elif event == "end_map" or event == "end_array":
+                path.pop()
+                keys.pop()
+                current = own.pop()
+                if len(path) == base:
+                    base = -1
+                yield current, event, value
+            else:
+                if base < 0 and current == self.record_prefix:
+                    self.records += 1  # a scalar where a record belongs (not_a_record)
+                yield current, event, value
+
+    def _duplicate(self, within: list[Any], key: str) -> None:
+        chain = ".".join([k for k in within if k is not _ITEM and k is not None] + [key])
+        if chain in self.chains and self.records not in self.bad:
+            self.bad[self.records] = ("duplicate_key", _duplicate_message(chain))
+
+
+def _skip_subtree(basic: Iterator[tuple[str, Any]]) -> None:
+    """Consume basic events up to the end of the container just started (without building it)."""
+    depth = 1
+    for event, _ in basic:
+        if event == "start_map" or event == "start_array":
+            depth += 1
+        elif event == "end_map" or event == "end_array":
+            depth -= 1
+            if depth == 0:
+                return
 
 
 def _strip_items(prefix: str) -> str:
@@ -466,7 +682,7 @@ def _exact_prefix(path: Path, wanted: str) -> tuple[str | None, str | None]:
     empty_list = None
     try:
         with path.open("rb") as handle:
-            for prefix, event, _ in ijson.parse(handle):
+            for prefix, event, _ in JsonScan(handle, path, None).events():
                 if _strip_items(prefix) != wanted or "item" not in prefix.split("."):
                     if event == "start_array" and _strip_items(prefix) == wanted and empty_list is None:
                         empty_list = prefix
@@ -495,14 +711,12 @@ def _missing_records(path: Path, source: ReadOptions) -> InputFileError:
     """The records path is not a list in this document: say which step is missing and the keys there."""
     import difflib
 
-    import ijson
-
     steps = source.records_path.split(".") if source.records_path else []
     levels = {".".join(steps[:i]): i for i in range(len(steps) + 1)}
     keys: dict[int, list[str]] = {}
     try:
         with path.open("rb") as handle:
-            for prefix, event, value in ijson.parse(handle):
+            for prefix, event, value in JsonScan(handle, path, None).events():
                 if event == "map_key" and prefix in levels:
                     keys.setdefault(levels[prefix], []).append(value)
     except Exception:  # noqa: BLE001 - only for the message
@@ -528,7 +742,8 @@ def _local(tag: str) -> str:
 
 
 def element_data(element: Any, depth: int = 0) -> Any:
-    """An element as plain data: text for a leaf, else a dict of '@attr', children, '#text'."""
+    """An element as plain data: text for a leaf, else a dict of '@attr', children, '#text'.
+    (The reader never passes a record nesting deeper than MAX_DEPTH; the guard is for callers.)"""
     if depth > MAX_DEPTH:
         raise RecursionError
     children = list(element)
@@ -583,6 +798,9 @@ def open_xml(path: Path, source: ReadOptions, *, encoding: str | None = None, us
         stack: list[Any] = []
         tags: list[str] = []
         root_seen: str | None = None
+        levels = len(record_tags)
+        absolute_levels = {len(k) for k in absolute_tags}
+        inside = deep = False  # within a record; that record nests deeper than MAX_DEPTH
         try:
             for event, element in iterparse(stream, events=("start", "end"), forbid_dtd=False,
                                             forbid_entities=True, forbid_external=True):
@@ -590,20 +808,33 @@ def open_xml(path: Path, source: ReadOptions, *, encoding: str | None = None, us
                     stack.append(element)
                     tags.append(_local(element.tag))
                     root_seen = root_seen or tags[0]
+                    if not inside and len(tags) == levels and tuple(tags) == record_tags:
+                        inside, deep = True, False
+                    elif inside and len(tags) - levels > MAX_DEPTH:
+                        deep = True
+                    elif not inside and len(tags) > MAX_DEPTH:
+                        raise InputFileError(f"the document nests elements deeper than {MAX_DEPTH} levels outside "
+                                             f"its records (after record {number})", reason="too_deep",
+                                             file=str(path), row=number or None,
+                                             fix="re-export the file (no real export nests this deep: it looks "
+                                                 "damaged or hostile), and check `records_path:`")
                     continue
-                key = tuple(tags)
-                if key == record_tags:
+                depth = len(tags)
+                if inside and depth - levels > MAX_DEPTH:  # never kept: memory stays bounded by the limit
+                    element.clear()
+                    del stack[-2][-1]
+                elif inside and depth == levels:
+                    inside = False
                     number += 1
-                    try:
+                    if deep:
+                        yield number, _Bad("too_deep", _TOO_DEEP_MESSAGE)
+                    else:
                         record = element_data(element)
                         yield number, record if isinstance(record, dict) else {TEXT_KEY: record}
-                    except RecursionError:
-                        yield number, _Bad("too_deep", f"the record nests elements deeper than {MAX_DEPTH} levels; "
-                                                       "row not staged. Fix: re-export the file (it looks damaged)")
                     element.clear()
                     if len(stack) > 1:
                         del stack[-2][-1]  # the record is its parent's last child so far: O(1)
-                elif key in absolute_tags:
+                elif not inside and depth in absolute_levels and (key := tuple(tags)) in absolute_tags:
                     absolute[absolute_tags[key]] = (element.text or "").strip() or None
                 stack.pop()
                 tags.pop()
@@ -622,7 +853,7 @@ def open_xml(path: Path, source: ReadOptions, *, encoding: str | None = None, us
                                  fix=f"set `records_path:` to the element path of one record, starting '{root_seen}/'")
 
     numbered = _filtered(_sampled(records(), info), _where(source, path))
-    return info, _batches(numbered, batcher, info, stream.finish)
+    return info, _batches(numbered, batcher, info, stream)
 
 
 OPENERS = {"json": open_json, "ndjson": open_ndjson, "xml": open_xml}

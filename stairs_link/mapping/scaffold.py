@@ -17,12 +17,13 @@ from pathlib import Path
 import pandas as pd
 from rapidfuzz import fuzz, process
 
-from stairs_link.errors import InputFileError, MappingError
+from stairs_link.errors import MappingError
 from stairs_link.io.base import FileInfo, close_batches, extension_formats, sha256_and_encoding
 from stairs_link.io.csv import detect_delimiter
 from stairs_link.io.nested import sample_records
 from stairs_link.io.paths import parse_path, scalar_text, select
 from stairs_link.io.readers import open_export
+from stairs_link.io.xlsx import load_workbook
 from stairs_link.mapping.builtin_maps import BUILTIN_MAPS
 from stairs_link.mapping.jsonschema import SCHEMA_PATH
 from stairs_link.mapping.model import NAME_FIELDS, SourceSpec, field_kind, mappable_fields
@@ -130,21 +131,8 @@ def guess_records_path(path: Path) -> str | None:
     return best[1] or None
 
 
-def _workbook(path: Path):  # noqa: ANN202
-    """The workbook, read-only; a file that is not one (a text export named .xlsx, a cut-short
-    copy) is an input error naming the file, as `adapt` reports it."""
-    import openpyxl
-
-    try:
-        return openpyxl.load_workbook(path, read_only=True)
-    except Exception as exc:  # openpyxl raises many types for a corrupt or non-xlsx file
-        raise InputFileError(f"not a readable XLSX workbook ({type(exc).__name__})", reason="bad_xlsx",
-                             file=str(path), fix="save the export as .xlsx (Excel Workbook); a text export "
-                             "named .xlsx: give it its real extension (.csv, .txt)") from None
-
-
 def sheet_names(path: Path) -> list[str]:
-    book = _workbook(path)
+    book = load_workbook(path)
     names = list(book.sheetnames)
     book.close()
     return names
@@ -156,7 +144,7 @@ def guess_header_row(path: Path, fmt: str, sheet_name: str | None = None) -> tup
     if fmt == "json":
         return 1, None
     if fmt == "xlsx":
-        book = _workbook(path)
+        book = load_workbook(path)
         sheet = book[sheet_name] if sheet_name else book.worksheets[0]
         counts = [sum(c is not None for c in row) for row in sheet.iter_rows(max_row=15, values_only=True)]
         title = sheet.title
@@ -308,8 +296,7 @@ def draft_mapping(export: Path, *, kind: str, site_id: str, source_system: str |
             info, sample = nested_sample(path, source)
         else:
             info, batches = open_export(path, source, used=[])
-            first = next(iter(batches), None) if info.header else None  # a header-only file has no batch
-            sample = first.frame.head(SAMPLE_ROWS) if first is not None else pd.DataFrame(columns=info.names or [])
+            sample = next(iter(batches)).frame.head(SAMPLE_ROWS) if info.header else pd.DataFrame()
             if fmt == "xlsx":
                 close_batches(batches)
         done.add(table)

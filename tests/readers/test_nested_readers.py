@@ -154,17 +154,20 @@ def test_deeply_nested_xml_record_is_a_counted_reject(tmp_path: Path) -> None:
 
 
 def test_deeply_nested_json_does_not_break_the_reader(tmp_path: Path) -> None:
-    """5,000 levels of nesting (beyond Python's recursion limit): paths are evaluated without
-    recursion, so the record's own fields are staged and nothing crashes."""
+    """5,000 levels of nesting (beyond Python's recursion limit): the record is a counted
+    reject (too_deep), the next record is staged, nothing crashes (100,000 levels and memory:
+    tests/readers/test_hostile_nested.py)."""
     deep = '{"id": "p1", "x": ' + "[" * 5000 + "]" * 5000 + "}"
     (tmp_path / "p.ndjson").write_text(deep + "\n" + json.dumps(patient(2)) + "\n", encoding="utf-8")
     m = mapping(tmp_path, "{files: p.ndjson}", "    fields:\n      local_id: id\n      given_name: x[0][0]\n")
     result = adapt(m, [tmp_path / "p.ndjson"], tmp_path / "out")
     source = result.manifest["sources"][0]
-    assert (source["rows_in"], source["rows_staged"]) == (2, 2)
+    assert (source["rows_in"], source["rows_staged"], source["rows_rejected"]) == (2, 1, 1)
+    assert pd.read_parquet(tmp_path / "out" / "rejects.parquet")["reason"].tolist() == ["too_deep"]
     (tmp_path / "b.json").write_text('{"entry": [' + deep + "]}", encoding="utf-8")
     m = mapping(tmp_path, "{files: b.json, records_path: entry}", "    fields:\n      local_id: id\n")
-    assert adapt(m, [tmp_path / "b.json"], tmp_path / "out2").manifest["sources"][0]["rows_staged"] == 1
+    source = adapt(m, [tmp_path / "b.json"], tmp_path / "out2").manifest["sources"][0]
+    assert (source["rows_in"], source["rows_staged"], source["rows_rejected"]) == (1, 0, 1)
 
 
 def test_footer_rows_are_skipped_and_counted(tmp_path: Path) -> None:
@@ -182,7 +185,7 @@ def test_ndjson_fast_path_equals_per_record_reader(tmp_path: Path, monkeypatch: 
     """The Arrow fast path and the per-record reader give the same staged rows and rejects; a
     record of another shape late in the file makes the rest go per record, numbering intact."""
     import stairs_link.io.arrow_paths as arrow_paths
-    import stairs_link.io.nested as nested
+    import stairs_link.io.nested as nested  # it imports the arrow_paths functions: patched there
 
     records = [patient(i, address=[{"use": "home", "postalCode": f"AB{i % 9} 1CD"}]) for i in range(1500)]
     records[7]["name"].append({"use": "official", "family": "Twin", "given": ["X"]})  # several official names
@@ -195,14 +198,14 @@ def test_ndjson_fast_path_equals_per_record_reader(tmp_path: Path, monkeypatch: 
     monkeypatch.setattr(nested, "ARROW_BLOCK_BYTES", 64 << 10)  # several blocks in a small file
     calls = []
     real = arrow_paths.evaluate_arrow
-    monkeypatch.setattr(arrow_paths, "evaluate_arrow", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(nested, "evaluate_arrow", lambda *a, **k: calls.append(1) or real(*a, **k))
     fast = adapt(m, [tmp_path / "Patient.ndjson"], tmp_path / "fast").manifest
     assert calls  # the fast path ran (then fell back at the block holding record 1200)
 
     def no_fast_path(*args: object) -> None:
         raise arrow_paths.ShapeError("forced")
 
-    monkeypatch.setattr(arrow_paths, "schema_for", no_fast_path)
+    monkeypatch.setattr(nested, "schema_for", no_fast_path)
     slow = adapt(m, [tmp_path / "Patient.ndjson"], tmp_path / "slow").manifest
     assert fast["sources"] == slow["sources"]
     assert fast["sources"][0]["rows_rejected"] == 2
