@@ -38,7 +38,7 @@ from stairs_link.mapping.loader import load_mapping
 from stairs_link.mapping.model import NESTED_FORMATS, FieldSpec, Mapping, SourceSpec, TableSpec
 from stairs_link.privacy.tokens import keyed_token
 from stairs_link.schema.io import to_arrow
-from stairs_link.schema.outputs import file_record, output_lock, publishing, write_atomic
+from stairs_link.schema.outputs import file_record, locks_output, publishing, write_atomic
 from stairs_link.schema.tables import SCHEMA_VERSION, TABLES, arrow_schema
 
 if TYPE_CHECKING:
@@ -188,6 +188,7 @@ def _rejects_frame(bad_rows: list[tuple[int, str, str, str]], source_file: str, 
     })
 
 
+@locks_output("adapt")
 def adapt(
     mapping_path: str | Path,
     inputs: list[Path] | list[str],
@@ -211,38 +212,16 @@ def adapt(
     ``show_values=True`` and never when pseudonymising: otherwise each is a label ``#`` +
     16 hex characters (:func:`value_labels`), with its count.
     """
-    out = Path(out_dir)
-    with output_lock(out, "adapt"):
-        return _adapt(mapping_path, inputs, out, extracted_at=extracted_at, encoding=encoding, progress=progress,
-                      block_bytes=block_bytes, pseudonymise_key=pseudonymise_key, privacy_params=privacy_params,
-                      show_values=show_values)
-
-
-def _adapt(
-    mapping_path: str | Path,
-    inputs: list[Path] | list[str],
-    out_dir: str | Path,
-    *,
-    extracted_at: str | None = None,
-    encoding: str | None = None,
-    progress: bool = False,
-    block_bytes: int = DEFAULT_BLOCK_BYTES,
-    pseudonymise_key: bytes | None = None,
-    privacy_params: PrivacyParams | None = None,
-    show_values: bool = False,
-) -> AdaptResult:
-    """:func:`adapt` with the output directory locked."""
     mapping = load_mapping(mapping_path)
     inputs = [Path(p) for p in inputs]
     out_dir = Path(out_dir)
     stamp = extracted_at if extracted_at is not None else mapping.extracted_at
     reference = _parse_extracted_at(stamp, "--extracted-at" if extracted_at else str(mapping.path)) if stamp else None
 
-    plan = {table: find_files(spec.source, inputs, table, mapping) for table, spec in mapping.tables.items()}
+    plan = adapt_plan(mapping, inputs)
     pseudo = None
     if pseudonymise_key is not None:
         pseudo = SitePseudonymiser(pseudonymise_key, privacy_params)
-        plan = dict(sorted(plan.items(), key=lambda item: item[0] != "person"))  # dates of birth first
     labels = value_labels(mapping, show_values=show_values, key=pseudonymise_key)
     warnings = start_warnings(mapping, reference)
     borrowed, borrowed_notes = borrowed_values(mapping, plan, stamp, extracted_at, reference, encoding)
@@ -259,6 +238,7 @@ def _adapt(
     rejects_total = 0
     writers: list[pq.ParquetWriter] = [rejects_writer]
     background = _BackgroundWrites()
+    persons = SeenIds() if "person" in plan else None  # the person table's local ids, for orphan_event
     try:
         for table, files in plan.items():
             spec = mapping.tables[table]
@@ -270,7 +250,7 @@ def _adapt(
             seen = SeenIds()
             for path, name in files:
                 source, info = _adapt_file(path, name, table, mapping, ctx_args={
-                    **context_args(spec, stamp, extracted_at, reference), "seen": seen,
+                    **context_args(spec, stamp, extracted_at, reference), "seen": seen, "persons": persons,
                     **({"borrowed": borrowed} if table == "person" else {}), "labels": labels,
                 }, encoding=encoding, block_bytes=block_bytes, writers=(writer, rejects_writer),
                     background=background, pseudo=pseudo, progress=progress)
@@ -278,6 +258,8 @@ def _adapt(
                 table_rows[table] += source["rows_staged"]
                 rejects_total += source.pop("rejects")
                 sources.append(source)
+            if table == "person":
+                persons = seen
         background.finish()
         for writer in writers:
             writer.close()
@@ -319,7 +301,7 @@ def _publish(out_dir: Path, plan: dict, mapping: Mapping, stamp: str | None, che
         (out_dir / f"{table}.parquet.partial").replace(final)
         written.append(final)
     rejects_tmp.replace(rejects_path)
-    orphans = _orphan_event_rows(out_dir, list(plan))
+    orphans = orphan_counts(list(plan), sources)
     manifest = build_manifest(mapping, stamp, checksums, sources, table_rows, rejects_total, orphans, warnings)
     if borrowed_notes:
         manifest["person_fields_from_other_tables"] = borrowed_notes
@@ -329,6 +311,14 @@ def _publish(out_dir: Path, plan: dict, mapping: Mapping, stamp: str | None, che
         entry.update(file_record(out_dir / entry["file"]))
     write_atomic(out_dir / "manifest.json", manifest_text(manifest))
     return AdaptResult(out_dir=out_dir, manifest=manifest, tables=written, rejects=rejects_path)
+
+
+def adapt_plan(mapping: Mapping, inputs: list[Path]) -> dict[str, list[tuple[Path, str]]]:
+    """The files of each table, in the order they are adapted (both engines): the person
+    table first, so each event's person row is known (orphan_event) and, pseudonymising,
+    the dates of birth that give episodes their age at admission."""
+    plan = {table: find_files(spec.source, inputs, table, mapping) for table, spec in mapping.tables.items()}
+    return dict(sorted(plan.items(), key=lambda item: item[0] != "person"))
 
 
 def borrowed_values(mapping: Mapping, plan: dict[str, list[tuple[Path, str]]], stamp: str | None,
@@ -484,8 +474,9 @@ def build_manifest(mapping: Mapping, stamp: str | None, checksums: dict[str, dic
                             "(run `stairs-link mapping check --against` for the paths present)")
     for table, count in orphans.items():
         if count:
-            warnings.append(f"{count:,} {table} row(s) belong to a local id with no staged person row "
-                            "(missing or rejected in the person file): they cannot be linked to a child")
+            warnings.append(f"{count:,} {table} row(s) moved to rejects as orphan_event: their local id has no "
+                            "staged person row (the person row was rejected, or is missing from the person "
+                            "file); the other rows are staged and build proceeds. See rejects.parquet")
     return {
         "stairs_link_version": __version__,
         "schema_version": SCHEMA_VERSION,
@@ -597,20 +588,13 @@ def _listable(codes: Counter, labels: Labels | None = None) -> dict[str, int]:
     return {f"(not listed: {len(codes)} distinct values; is this the right column?)": sum(codes.values())}
 
 
-def _orphan_event_rows(out_dir: Path, tables: list[str]) -> dict[str, int]:
-    """Per event table, rows whose record_key has no row in the staged person table (only
-    when this mapping fills person; reading one column keeps it cheap)."""
+def orphan_counts(tables: list[str], sources: list[dict]) -> dict[str, int]:
+    """The manifest's ``orphan_event_rows``: per event table, the rows rejected as
+    orphan_event (every event table, 0 included, when the mapping fills person; else {})."""
     if "person" not in tables:
         return {}
-    import pyarrow.compute as pc
-
-    keys = pq.read_table(out_dir / "person.parquet", columns=["record_key"]).column("record_key")
-    counts = {}
-    for table in tables:
-        if table != "person":
-            event_keys = pq.read_table(out_dir / f"{table}.parquet", columns=["record_key"]).column("record_key")
-            counts[table] = int(pc.sum(pc.invert(pc.is_in(event_keys, value_set=keys.combine_chunks()))).as_py() or 0)
-    return counts
+    return {table: sum(s.get("orphan_event_rows", 0) for s in sources if s["table"] == table)
+            for table in tables if table != "person"}
 
 
 @dataclass
@@ -626,6 +610,7 @@ class BatchOutput:
     invalid_values: dict[str, Counter]
     rows_skipped: int = 0
     identifier_codes: dict[str, Counter] = field(default_factory=dict)
+    orphan_rows: int = 0
 
 
 def process_batch(batch: Batch, ctx: TableContext, table: str, mapping_id: str,
@@ -651,6 +636,7 @@ def process_batch(batch: Batch, ctx: TableContext, table: str, mapping_id: str,
     out.unknown_codes = result.unknown_codes
     out.invalid_values = result.invalid_values
     out.identifier_codes = result.identifier_codes
+    out.orphan_rows = result.orphan_rows
     return out
 
 
@@ -665,6 +651,8 @@ def add_counts(output: BatchOutput, counts: dict, unknown: dict[str, Counter], i
             key = f"{IDENTIFIER_CODES}:{name}:{code}"
             counts[key] = counts.get(key, 0) + n
     counts["rejects"] += sum(t.num_rows for t in output.rejects)
+    if output.orphan_rows:  # only when there are some: a file's entry says orphan_event_rows then
+        counts["orphan_event_rows"] = counts.get("orphan_event_rows", 0) + output.orphan_rows
     for name, c in output.unknown_codes.items():
         unknown.setdefault(name, Counter()).update(c)
     for name, c in output.invalid_values.items():

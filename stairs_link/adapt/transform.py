@@ -35,6 +35,11 @@ ISO_DATE_FORMATS = ("%Y-%m-%d",)
 ISO_DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
 DUPLICATE_MESSAGE = ("a person row with this local id was already staged (the first one is kept); row not staged. "
                      "Fix: remove the duplicate from the export, or check the id column is right")
+ORPHAN_EVENT = "orphan_event"
+ORPHAN_MESSAGE = ("no person row with this local id was staged from this system's person file(s): its person row was "
+                  "rejected (see that row's own reject, table person) or is missing from the export; event not "
+                  "staged, so the rest of the evaluation can go on without it. Fix: correct the person row in the "
+                  "source system (or export the missing person) and re-run adapt")
 
 
 class SeenIds:
@@ -70,6 +75,10 @@ class TableContext:
     extracted_at: str | None
     reference_date: dt.date | None
     seen: SeenIds = field(default_factory=lambda: SeenIds())  # person local ids staged so far
+    # event tables: the local ids of the person rows this mapping staged (the person table is
+    # adapted first); an event whose id is not among them is an orphan_event reject. None: the
+    # mapping fills no person table, so there is nothing to check against here (build checks)
+    persons: SeenIds | None = None
     mostly_distinct: set[str] = field(default_factory=set)  # identifier fields not worth factorizing
     # person fields read from another table's files (from_table): local id -> raw value
     borrowed: dict[str, pd.Series] = field(default_factory=dict)
@@ -87,6 +96,8 @@ class BatchResult:
     invalid_values: dict[str, Counter] = field(default_factory=dict)
     # identifier values kept or nulled on purpose, counted: {'upn': {'UN2': 3, 'temporary': 5}}
     identifier_codes: dict[str, Counter] = field(default_factory=dict)
+    #: event rows rejected as orphan_event (their person row was not staged)
+    orphan_rows: int = 0
 
 
 class _Collector:
@@ -367,6 +378,12 @@ def transform_batch(frame: pd.DataFrame, rows: np.ndarray, ctx: TableContext) ->
         out.add(dup, spec.fields["local_id"].label, local_id, "duplicate_local_id", DUPLICATE_MESSAGE,
                 reject_row=True)
         ctx.seen.add(local_id[~out.row_rejected])
+    elif ctx.persons is not None:
+        # an event is staged only if its person row was: otherwise build would meet an event
+        # of no child. Rows rejected for their own reasons already are not counted again.
+        orphan = ~out.row_rejected & ~ctx.persons.contains(local_id)
+        out.add(orphan, spec.fields["local_id"].label, local_id, ORPHAN_EVENT, ORPHAN_MESSAGE, reject_row=True)
+        result.orphan_rows = int(orphan.sum())
     keep = ~out.row_rejected
     staged = pd.DataFrame({name: series[keep].reset_index(drop=True) for name, series in values.items()})
     m = ctx.mapping

@@ -72,6 +72,11 @@ def _id(name: str, what: str) -> Col:
     return Col(name, "string", what, "copied", required=True)
 
 
+def _count(name: str, description: str, derivation: str, unit: str) -> Col:
+    """An integer column that is never empty (a count or a number of days)."""
+    return Col(name, "integer", description, derivation, unit=unit, required=True)
+
+
 CHILD_ID = Col("child_id", "string", "Stable pseudonymous id of the child (the dataset's child_id).",
                "children.parquet child_id: 'C' + 12 hex digits of SHA-256 of the child's smallest record key, kept "
                "across runs (docs/dataset.md, Stable child ids)", required=True)
@@ -104,21 +109,15 @@ TABLES: dict[str, list[Col]] = {
             "age at the earliest stay's admission from the date (or year) of birth, banded", codes="age_band",
             required=True),
         _month("first_admission_month", "first admission"),
-        Col("n_stays", "integer", "Stays of the child.", "rows of stays", unit="stays", required=True),
-        Col("n_sites", "integer", "Different sites the child stayed at.", "distinct stays.site_id", unit="sites",
-            required=True),
-        Col("n_moves", "integer", "Moves of the child (admissions, transfers, releases ...).", "rows of transitions",
-            unit="moves", required=True),
-        Col("n_formulations", "integer", "Formulation meetings recorded for the child.", "rows of formulations",
-            unit="meetings", required=True),
-        Col("n_incidents", "integer", "Incidents recorded for the child.", "rows of incidents", unit="incidents",
-            required=True),
-        Col("n_measures", "integer", "Outcome measure scores recorded for the child.", "rows of measures",
-            unit="scores", required=True),
-        Col("n_records", "integer", "Source records linked into the child.", "children.parquet n_records",
-            unit="records", required=True),
-        Col("n_systems", "integer", "Source systems (system at a site) holding a record of the child.",
-            "children.parquet n_systems", unit="systems", required=True),
+        _count("n_stays", "Stays of the child.", "rows of stays", "stays"),
+        _count("n_sites", "Different sites the child stayed at.", "distinct stays.site_id", "sites"),
+        _count("n_moves", "Moves of the child (admissions, transfers, releases ...).", "rows of transitions", "moves"),
+        _count("n_formulations", "Formulation meetings recorded for the child.", "rows of formulations", "meetings"),
+        _count("n_incidents", "Incidents recorded for the child.", "rows of incidents", "incidents"),
+        _count("n_measures", "Outcome measure scores recorded for the child.", "rows of measures", "scores"),
+        _count("n_records", "Source records linked into the child.", "children.parquet n_records", "records"),
+        _count("n_systems", "Source systems (system at a site) holding a record of the child.",
+               "children.parquet n_systems", "systems"),
         Col("min_match_probability", "number", "Lowest match probability of the links inside the child "
             "(link confidence; empty for a single record).", "children.parquet min_match_probability",
             unit="probability 0-1"),
@@ -132,9 +131,8 @@ TABLES: dict[str, list[Col]] = {
         _month("discharge_month", "discharge (empty while still there)"),
         Col("open", "boolean", "Still there at the data-as-at date (no discharge recorded).",
             "stays.discharge_date is empty", required=True),
-        Col("length_days", "integer", "Days in the stay, counting admission and last day.",
-            "discharge (or, for an open stay, observed_until: the latest extract date) - admission + 1",
-            unit="days", required=True),
+        _count("length_days", "Days in the stay, counting admission and last day.",
+               "discharge (or, for an open stay, observed_until: the latest extract date) - admission + 1", "days"),
         Col("age_band", "string", "Age band at admission.", "age at admission banded", codes="age_band",
             required=True),
         Col("legal_basis", "string", "Legal basis of the stay.", "stays.legal_basis (earliest episode recording "
@@ -145,25 +143,21 @@ TABLES: dict[str, list[Col]] = {
               f"stays.recorded_by_{kind}: an episode or event of a {kind.replace('_', ' ')} system is in the stay",
               required=True)
           for kind in ("health", "operations", "education", "social_care")],
-        Col("n_formulations", "integer", "Formulation meetings in the stay.", "formulations with this stay_id",
-            unit="meetings", required=True),
+        _count("n_formulations", "Formulation meetings in the stay.", "formulations with this stay_id", "meetings"),
         Col("days_to_first_formulation", "integer", "Days from admission to the first formulation meeting "
             "(0 = admission day); empty without one.", "first formulation date - admission date", unit="days"),
         Col("transition_formulation", "boolean", "A formulation of type 'transition' was held in the stay.",
             "any formulation in the stay with formulation_type = transition", required=True),
-        Col("n_incidents", "integer", "Incidents in the stay (all kinds).", "incidents with this stay_id",
-            unit="incidents", required=True),
-        *[Col(f"n_{kind}", "integer", f"Incidents of kind '{kind}' in the stay.",
-              f"incidents with this stay_id and incident_kind = {kind}", unit="incidents", required=True)
-          for kind in INCIDENT_KIND],
-        Col("education_days", "integer", "Days covered by the stay's education records.",
-            "sum over education rows of (period_end - period_start + 1)", unit="days", required=True),
+        _count("n_incidents", "Incidents in the stay (all kinds).", "incidents with this stay_id", "incidents"),
+        *[_count(f"n_{kind}", f"Incidents of kind '{kind}' in the stay.",
+                 f"incidents with this stay_id and incident_kind = {kind}", "incidents") for kind in INCIDENT_KIND],
+        _count("education_days", "Days covered by the stay's education records.",
+               "sum over education rows of (period_end - period_start + 1)", "days"),
         Col("hours_offered", "number", "Education hours offered over those days.", "sum of hours_offered",
             unit="hours", required=True),
         Col("hours_attended", "number", "Education hours attended over those days.", "sum of hours_attended",
             unit="hours", required=True),
-        Col("n_ors", "integer", "ORS scores in the stay.", "measures with instrument ORS", unit="scores",
-            required=True),
+        _count("n_ors", "ORS scores in the stay.", "measures with instrument ORS", "scores"),
         Col("first_ors", "number", "ORS score on the stay's first ORS date (mean of that date's scores).",
             "earliest ORS date in the stay, mean score", unit="ORS points 0-40"),
         Col("last_ors", "number", "ORS score on the stay's last ORS date (mean of that date's scores); empty with "

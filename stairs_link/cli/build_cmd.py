@@ -84,6 +84,14 @@ def build(linked: Path | str, staged: tuple[Path | str, ...], out_dir: Path | st
     if dropped:
         click.echo(f"{dropped} row(s) of earlier or repeated extracts dropped: the latest version of each record "
                    "and event is kept; see build.json")
+    orphans = result.orphan_events or {}
+    if orphans.get("total"):
+        where = "; ".join(f"{table}: " + ", ".join(f"{n} from {source}" for source, n in by.items())
+                          for table, by in orphans["tables"].items())
+        click.echo(f"warning: {orphans['total']} event row(s) have no person row in the staged directories "
+                   f"(orphan_event) and were left out of the dataset ({where}); the rest was built. Fix: re-run "
+                   "`stairs-link adapt` for those systems (it rejects such rows and says why); see build.json",
+                   err=True)
     if previous is not None and combined.get("previous_years_carried") is False:
         click.echo(f"note: {previous} holds no person_records.parquet (built by an older version or --engine "
                    "spark): its child ids are continued, its years are not carried into this dataset")
@@ -93,6 +101,7 @@ def build(linked: Path | str, staged: tuple[Path | str, ...], out_dir: Path | st
     emit({"out": str(out_dir), "children": result.n_children, "records": result.n_records, "stays": result.n_stays,
           "transitions": result.n_transitions, "id_events": dict(result.id_events),
           "duplicates_dropped": dict(result.duplicates_dropped), "extracts_combined": combined,
+          "orphan_events": orphans,
           "build_json": f"{out_dir}/build.json"}, lines, as_json=as_json)
 
 

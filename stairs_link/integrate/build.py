@@ -31,10 +31,11 @@ from stairs_link.integrate.inputs import (
     EVENT_TABLES,
     PERSON_RECORDS,
     check_clusters_cover,
-    check_event_keys,
+    drop_orphan_events,
     load_clusters,
     load_pairs,
     load_staged,
+    orphan_summary,
     previous_frames,
     read_record_map,
 )
@@ -83,6 +84,9 @@ class BuildResult:
     #: several extracts combined: their order, what was superseded or repeated, and the
     #: records carried from the previous dataset (docs/dataset.md, *Year after year*)
     extracts_combined: dict = field(default_factory=dict)
+    #: event rows of no staged person left out: rule, total, rows per table and source
+    #: (integrate.inputs.orphan_summary)
+    orphan_events: dict = field(default_factory=lambda: orphan_summary({}))
 
 
 def build(
@@ -106,7 +110,7 @@ def build(
     prev_map, prev_history = _load_previous(previous) if previous is not None else (None, None)
     earlier = previous_frames(Path(previous)) if previous is not None else None
     staged = load_staged([Path(d) for d in staged_dirs], earlier=earlier)
-    check_event_keys(staged)
+    orphans = drop_orphan_events(staged)  # left out and counted (build.json orphan_events), never refused
     clusters = load_clusters(linked_dir)
     person = staged.tables["person"]
     carried = None
@@ -160,6 +164,7 @@ def build(
         files=files,
         extracts_combined=extracts_summary(staged.extract_order, staged.superseded.to_dict(), previous, carried,
                                            staged.sources),
+        orphan_events=orphan_summary(orphans),
     )
     summary = build_summary(result, rules, tables.transition_kinds, tables.stay_rules, tables.extracts)
     (out_dir / "build.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")

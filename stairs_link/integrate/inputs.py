@@ -200,24 +200,44 @@ def dedupe_staged(name: str, frame: pd.DataFrame, stats: Superseded | None = Non
     return frame.reset_index(drop=True), before - len(frame)
 
 
-def check_event_keys(staged: StagedData) -> None:
-    """Every event row must refer to a person record staged alongside it."""
-    keys = staged.tables["person"]["record_key"]
+#: how build treats event rows of no person (build.json ``orphan_events.rule``)
+ORPHAN_RULE = ("an event row whose record_key has no person row in the staged directories (after the latest "
+               "extract of each record and event is kept) belongs to no child: it is left out of the dataset and "
+               "counted here per table and source (site_id:source_system); the rest of the evaluation is built")
+
+
+def orphan_mask(staged: StagedData, name: str) -> pd.Series:
+    """Rows of event table ``name`` whose record_key has no staged person row."""
+    return ~staged.tables[name]["record_key"].isin(staged.tables["person"]["record_key"])
+
+
+def count_orphans(frame: pd.DataFrame) -> dict[str, int]:
+    """Orphan event rows per source ("site_id:source_system"), sorted (both engines)."""
+    if not len(frame):
+        return {}
+    source = frame["site_id"].astype(str) + ":" + frame["source_system"].astype(str)
+    return {str(k): int(v) for k, v in sorted(source.value_counts().items())}
+
+
+def drop_orphan_events(staged: StagedData) -> dict[str, dict[str, int]]:
+    """Leave out of ``staged`` every event row whose person row is not staged (see
+    ORPHAN_RULE) and return how many per table and source. ``adapt`` already rejects such
+    rows as ``orphan_event`` within one system; these are what reaches build anyway (a
+    staged folder from elsewhere, or edited by hand). Reported, never a reason to refuse."""
+    counts: dict[str, dict[str, int]] = {}
     for name in EVENT_TABLES:
-        frame = staged.tables[name]
-        bad = ~frame["record_key"].isin(keys)
+        bad = orphan_mask(staged, name)
         if bad.any():
-            first = frame[bad].iloc[0]
-            raise orphan_event_error(name, int(bad.sum()), first["_staged_file"], int(first["_staged_row"]))
+            frame = staged.tables[name]
+            counts[name] = count_orphans(frame[bad])
+            staged.tables[name] = frame[~bad].reset_index(drop=True)
+    return counts
 
 
-def orphan_event_error(name: str, count: int, file: str, row: int) -> IntegrationError:
-    """Event rows whose record_key has no person row (``row``: 0-based row in ``file``)."""
-    return IntegrationError(
-        f"{count} {name} row(s) refer to a record_key with no person row in the staged directories",
-        reason="orphan_event", file=file, row=row + 1, column="record_key",
-        fix="stage the person table of the same site and system (re-run `stairs-link adapt` on the full export)",
-    )
+def orphan_summary(counts: dict[str, dict[str, int]]) -> dict:
+    """build.json's ``orphan_events``: the rule, the total, and rows per table and source."""
+    return {"rule": ORPHAN_RULE, "total": sum(n for by in counts.values() for n in by.values()),
+            "tables": {t: dict(sorted(by.items())) for t, by in sorted(counts.items()) if by}}
 
 
 def unclustered_error(count: int, file: str, row: int, linked_dir: str | Path) -> IntegrationError:

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from stairs_link.errors import InputFileError
+from stairs_link.registry import Registry
 
 if TYPE_CHECKING:
     from stairs_link.io.quoting import QuoteScan
@@ -107,26 +108,23 @@ class Reader:
     nested: bool = False  # columns are field paths (stairs_link.io.paths), not header names
 
 
-READERS: dict[str, Reader] = {}  # in registration order: csv, xlsx, json, ndjson, xml
+# in registration order: csv, xlsx, json, ndjson, xml
+READERS: Registry[Reader] = Registry("export format", InputFileError, reason="unknown_format")
 
 
 def register(reader: Reader) -> Reader:
     """Add ``reader`` to the registry (each format module calls this once, at import)."""
-    READERS[reader.name] = reader
-    return reader
+    return READERS.add(reader.name, reader)
 
 
 def reader(name: str) -> Reader:
     """The registered reader for format ``name``; an unknown name lists the valid ones."""
-    if name not in READERS:
-        raise InputFileError(f"unknown export format '{name}'", reason="unknown_format",
-                             fix=f"use one of: {', '.join(READERS)}")
-    return READERS[name]
+    return READERS.lookup(name)
 
 
 def format_names() -> tuple[str, ...]:
     """Every registered format, in registration order."""
-    return tuple(READERS)
+    return READERS.names()
 
 
 def nested_formats() -> tuple[str, ...]:

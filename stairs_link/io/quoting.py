@@ -33,7 +33,10 @@ a run in the middle of an unquoted value is literal text. Inside a quoted value,
 run closes it (pairs are escaped quotes) and an even run does not. So the only runs that
 change state are odd ones: openers are odd runs at a field start, and each opener is
 closed by the very next odd run. The pairing is computed with numpy; a Python loop runs
-only over the rare places where two field-start runs follow each other.
+only over the rare places where two field-start runs follow each other. Most exports need
+no pairing at all: when the odd runs alternate opener, closer and none has a line feed
+between it and its closer (checked chunk by chunk while reading), no quoted value spans
+lines and there is nothing to find (see ``_Runs``).
 
 Only encodings in which ``"``, the delimiter and the line feed are single bytes that stand
 for themselves are scanned (UTF-8, cp1252, Latin-1, ASCII); for others the check is skipped
@@ -50,7 +53,9 @@ from pathlib import Path
 
 import numpy as np
 
-SCAN_BYTES = 16 << 20
+from stairs_link.errors import InputFileError
+
+SCAN_BYTES = 1 << 20
 SCANNABLE_ENCODINGS = ("utf-8", "utf-8-sig", "utf-8-cp1252-fallback", "cp1252", "latin-1", "iso-8859-1", "iso-8859-15", "ascii")
 QUOTE, LF, CR = 0x22, 0x0A, 0x0D
 MAX_STRAY_QUOTES = 200  # beyond this the file's quoting is not "a few stray quotes"
@@ -125,67 +130,123 @@ def data_start(path: Path, header_row: int) -> int | None:
     return end
 
 
-def _scan_runs(path: Path, start: int, delimiter: int, chunk_bytes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                                                   np.ndarray, int]:
+@dataclass
+class _Runs:
+    """What :func:`_scan_runs` finds: line-feed offsets, the file size, and per chunk the
+    odd runs of quotes (offset, starts a field, byte after it).
+
+    ``simple``: no quoted value holds a line feed, known without the pairing, so there is
+    nothing more to find (the per-chunk arrays are then never joined). It holds when the
+    odd runs alternate opener, closer: every even-numbered run (counting from 0 over the
+    file) starts a field, so pyarrow opens a value there and the next run closes it; a
+    line feed is then inside a value exactly when an odd number of runs lies before it,
+    and none may. Any other file (a quote inside an unquoted value, an unclosed quote, a
+    real multi-line value) takes the full pairing in :func:`scan_quotes`."""
+
+    ends: np.ndarray
+    size: int
+    simple: bool
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every odd run's offset, whether it starts a field, and the byte after it."""
+        if not self.parts:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool), np.zeros(0, dtype=np.uint8)
+        runs, at_start, after = zip(*self.parts)
+        return np.concatenate(runs), np.concatenate(at_start), np.concatenate(after)
+
+
+def _scan_runs(path: Path, start: int, delimiter: int, chunk_bytes: int) -> _Runs:
     """One streaming pass from ``start``: line-feed offsets, and for each odd run of quotes
     its offset, whether it starts a field, and the byte after it (LF at the end of the
-    file); plus the file size. Chunks are extended so that no run of quotes is cut."""
+    file). A chunk that ends in quotes is cut before them (they are read again with the
+    next chunk), so that no run of quotes is cut.
+
+    The work is on quote positions, not on per-byte arrays beyond the two comparisons:
+    runs are told apart by gaps between consecutive quote positions, their lengths by the
+    distance between run starts. Chunks are small enough (1 MB by default) for numpy's
+    temporary arrays to be reused from the heap rather than mapped afresh each time. The
+    file is read, not memory-mapped: a file truncated while it is mapped kills the
+    process (SIGBUS) instead of raising an error."""
     ends: list[np.ndarray] = []
-    runs: list[np.ndarray] = []
-    at_start: list[np.ndarray] = []
-    after: list[np.ndarray] = []
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     field_start = _byte_set(delimiter, LF, CR)
     previous = LF  # the byte before ``start`` ends the header line
     offset = start
+    parity = 0  # odd runs so far, modulo 2
+    simple = True
     with path.open("rb") as handle:
         handle.seek(start)
         while chunk := handle.read(chunk_bytes):
-            while chunk[-1] == QUOTE and (more := handle.read(1)):
-                chunk += more  # never cut a run of quotes
-            following = handle.read(1)
-            if following:
-                handle.seek(-1, io.SEEK_CUR)
             data = np.frombuffer(chunk, dtype=np.uint8)
-            ends.append(np.flatnonzero(data == LF) + offset)
+            if data[-1] == QUOTE:
+                cut = _before_trailing_quotes(data)
+                while cut == 0 and (more := handle.read(chunk_bytes)):  # a chunk of quotes only: read on
+                    chunk += more
+                    data = np.frombuffer(chunk, dtype=np.uint8)
+                    cut = _before_trailing_quotes(data)
+                if 0 < cut < data.size:
+                    handle.seek(cut - data.size, io.SEEK_CUR)
+                    data = data[:cut]
+            line_feeds = np.flatnonzero(data == LF)
+            ends.append(line_feeds + offset)
             q = np.flatnonzero(data == QUOTE)
             if q.size:
-                # runs of consecutive quotes from the quote positions alone (no per-byte arrays)
-                step = np.diff(q)
-                first = q[np.concatenate([[True], step != 1])]
-                last = q[np.concatenate([step != 1, [True]])]
-                odd = (last - first) % 2 == 0  # run length last - first + 1 is odd
-                first, last = first[odd], last[odd]
-                before = np.where(first > 0, data[np.maximum(first - 1, 0)], previous).astype(np.uint8)
-                after_run = np.where(last + 1 < data.size, data[np.minimum(last + 1, data.size - 1)],
-                                     following[0] if following else LF).astype(np.uint8)
-                runs.append(first.astype(np.int64) + offset)
-                at_start.append(field_start[before])
-                after.append(after_run)
+                # a run starts where the gap to the previous quote is more than one byte
+                run_first = np.flatnonzero(np.diff(q) != 1) + 1
+                lengths = np.diff(run_first, prepend=0, append=q.size)
+                odd = (lengths & 1).astype(bool)
+                first = q[np.concatenate(([0], run_first))[odd]]
+                after_run = first + lengths[odd]  # the byte after each odd run
+                before = data[first - 1]  # first - 1 == -1 wraps to the last byte: replaced just below
+                if first.size and first[0] == 0:
+                    before[0] = previous
+                starts = field_start[before]
+                if after_run.size and after_run[-1] == data.size:  # only at the end of the file (see the cut)
+                    after = np.append(data[after_run[:-1]], np.uint8(LF))
+                else:
+                    after = data[after_run]
+                parts.append((first + offset, starts, after))
+                # runs whose number in the file is even must open; no line feed inside a pair
+                simple = simple and bool(starts[parity::2].all()) and \
+                    not ((np.searchsorted(first, line_feeds) + parity) & 1).any()
+                parity = (parity + first.size) % 2
+            elif parity and line_feeds.size:  # line feeds after an opener still to be closed
+                simple = False
             previous = int(data[-1])
             offset += data.size
-
-    def cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
-        return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
-
-    return cat(ends, np.int64), cat(runs, np.int64), cat(at_start, bool), cat(after, np.uint8), offset
+    line_ends = np.concatenate(ends) if ends else np.zeros(0, dtype=np.int64)
+    return _Runs(ends=line_ends, size=offset, simple=simple and parity == 0, parts=parts)
 
 
-def _pair(runs_at_start: np.ndarray, first: int, literal: set[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Opener run indices (from run ``first`` on) and their closer indices (-1: unclosed),
-    following pyarrow's state machine; runs in ``literal`` never open."""
+def _before_trailing_quotes(data: np.ndarray) -> int:
+    """Length of ``data`` without its trailing run of quotes (0: all quotes); looks back
+    through a growing window so that a normal chunk costs a few bytes, not a pass."""
+    window = 64
+    while True:
+        low = max(data.size - window, 0)
+        others = np.flatnonzero(data[low:] != QUOTE)
+        if others.size:
+            return low + int(others[-1]) + 1
+        if low == 0:
+            return 0
+        window *= 16
+
+
+def _pair(runs_at_start: np.ndarray, literal: set[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Opener run indices and their closer indices (-1: unclosed), following pyarrow's
+    state machine; runs in ``literal`` never open."""
     n = runs_at_start.size
     can_open = runs_at_start.copy()
     if literal:
         can_open[list(literal)] = False
-    can_open[:first] = False
     f = np.flatnonzero(can_open)
     if f.size == 0:
         return f, f
     # after opener f[j] (closed by run f[j] + 1) the next opener is the first f >= f[j] + 2
     # (f is strictly increasing, so that is f[j+1] unless f[j+1] == f[j] + 1, then f[j+2])
-    nxt = np.arange(1, f.size + 1) + np.append(np.diff(f) == 1, False)
+    jumps = np.flatnonzero(f[1:] == f[:-1] + 1)  # the chain does not simply step on: skips j + 1
     chosen = np.zeros(f.size, dtype=bool)
-    jumps = np.flatnonzero(nxt != np.arange(1, f.size + 1))  # chain does not simply step on
     j = 0
     while j < f.size:
         at = np.searchsorted(jumps, j)
@@ -194,7 +255,7 @@ def _pair(runs_at_start: np.ndarray, first: int, literal: set[int]) -> tuple[np.
             break
         e = int(jumps[at])
         chosen[j:e + 1] = True
-        j = int(nxt[e])
+        j = e + 2
     openers = f[chosen]
     closers = openers + 1
     closers[closers >= n] = -1
@@ -212,7 +273,8 @@ def scan_quotes(path: Path, *, data_start: int | None, header_lines: int, delimi
     if data_start is None:
         return QuoteScan(checked=False, note="the header lines end irregularly (a bare carriage return?)")
     delim = ord(delimiter)
-    ends, runs, at_start, after, size = _scan_runs(path, data_start, delim, chunk_bytes)
+    scanned = _scan_runs(path, data_start, delim, chunk_bytes)
+    ends, size = scanned.ends, scanned.size
     last_open = size > (int(ends[-1]) + 1 if ends.size else data_start)  # a last line with no line feed
     physical = int(ends.size) + int(last_open)
     scan = QuoteScan(checked=True, physical_lines=physical)
@@ -221,6 +283,11 @@ def scan_quotes(path: Path, *, data_start: int | None, header_lines: int, delimi
     line_starts = np.concatenate([[data_start], ends + 1])[:physical]
     line_ends = np.concatenate([ends, [size]])[:physical]  # offset of the line feed (or the file end)
     empty = _empty_lines(path, line_starts, line_ends)
+    if scanned.simple:  # the common case: no quoted value spans lines, nothing more to find
+        scan.blank_lines = int(empty.sum())
+        return scan
+    runs, at_start, after = scanned.arrays()
+    run_or_end = np.append(runs, size)
     literal: set[int] = set()
     found: dict[int, StrayRecord] = {}  # opener run index -> its record
     rounds = 0
@@ -229,13 +296,13 @@ def scan_quotes(path: Path, *, data_start: int | None, header_lines: int, delimi
     inside = np.zeros(ends.size, dtype=bool)  # line feeds inside quoted values (final pairing)
     with path.open("rb") as handle:
         while True:
-            openers, closers = _pair(at_start, 0, literal)
+            openers, closers = _pair(at_start, literal)
             if openers.size == 0:
                 inside = np.zeros(ends.size, dtype=bool)
                 break
             unclosed_all = closers < 0
             open_at = runs[openers]
-            close_at = np.where(unclosed_all, size, runs[np.maximum(closers, 0)])
+            close_at = run_or_end[openers + 1]  # the closer's offset (the file size: unclosed)
             # a value spans lines when a line feed lies inside it: one search per line feed
             idx = np.searchsorted(open_at, ends) - 1
             inside = (idx >= 0) & (close_at[np.maximum(idx, 0)] > ends)
@@ -269,8 +336,6 @@ def scan_quotes(path: Path, *, data_start: int | None, header_lines: int, delimi
                 break
             k = int(hit[0])
             if len(literal) >= MAX_STRAY_QUOTES:
-                from stairs_link.errors import InputFileError
-
                 line = int(open_line[k]) + header_lines + 1
                 raise InputFileError(
                     f"more than {MAX_STRAY_QUOTES} quoted values run over line breaks and swallow rows "
@@ -380,25 +445,6 @@ def _byte_set(*values: int) -> np.ndarray:
     table = np.zeros(256, dtype=bool)
     table[list(values)] = True
     return table
-
-
-def _inside_values(runs: np.ndarray, at_start: np.ndarray, literal: set[int], ends: np.ndarray,
-                   size: int) -> np.ndarray:
-    """For each line feed: is it inside a quoted value (with the runs in ``literal`` read
-    as text)? The others end a record."""
-    openers, closers = _pair(at_start, 0, literal)
-    if openers.size == 0:
-        return np.zeros(ends.size, dtype=bool)
-    open_at = runs[openers]
-    close_at = np.where(closers >= 0, runs[np.maximum(closers, 0)], size)
-    idx = np.searchsorted(open_at, ends) - 1  # the last opener before each line feed
-    return (idx >= 0) & (close_at[np.maximum(idx, 0)] > ends)
-
-
-def _record_bounds(runs: np.ndarray, at_start: np.ndarray, literal: set[int], ends: np.ndarray,
-                   size: int) -> np.ndarray:
-    """Offsets of the line feeds that end a record (outside every quoted value)."""
-    return ends[~_inside_values(runs, at_start, literal, ends, size)]
 
 
 def stray_rows(scan: QuoteScan, encoding: str, read: Callable[[int, int], bytes]) -> list[tuple[int, str, str, str]]:

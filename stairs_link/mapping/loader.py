@@ -14,7 +14,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 import jsonschema
@@ -206,12 +206,27 @@ def _template_folders(start: Path) -> list[Path]:
     return [f for f in [*folders, data_dir("mappings") / TEMPLATE_DIR] if f.is_dir()]
 
 
+def escapes_folder(name: str) -> bool:
+    """True when ``name`` (a ``files:`` pattern or an ``extends:`` template name) is not a plain
+    path inside its folder: absolute, with a drive or anchor, or with a ``..`` part, written
+    with either slash (a mapping written on Windows is read on Linux and the other way)."""
+    posix, windows = PurePosixPath(name), PureWindowsPath(name)
+    return bool(posix.is_absolute() or posix.anchor or windows.anchor or windows.drive
+                or ".." in posix.parts or ".." in windows.parts)
+
+
 def _find_template(name: str, start: Path) -> Path | None:
+    """The template ``name`` in the first ``_templates`` folder holding it."""
     for folder in _template_folders(start):
         candidate = folder / f"{name}.yaml"
         if candidate.is_file():
             return candidate
     return None
+
+
+def _outside_templates(template: Path) -> bool:
+    """A template file that is really elsewhere (a symbolic link out of its ``_templates``)."""
+    return not template.resolve().is_relative_to(template.parent.resolve())
 
 
 def _available_templates(start: Path) -> list[str]:
@@ -227,7 +242,18 @@ def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> _Doc:
     if name is None:
         return doc
     origin, line = doc.marks.get(("extends",), (str(path), None))
-    template = _find_template(str(name), path)
+    escapes = escapes_folder(str(name))
+    template = None if escapes else _find_template(str(name), path)
+    if escapes or (template is not None and _outside_templates(template)):
+        doc.problems.append(Problem(
+            reason="bad_extends", file=origin, line=line,
+            message=f"`extends: {name}` points outside the {TEMPLATE_DIR}/ folders (a template must be a file in one"
+                    + ("; this one is a link to a file elsewhere)" if template is not None else ")"),
+            fix=f"name a template by its file name without .yaml (e.g. `extends: systmone`) and put it in a "
+                f"{TEMPLATE_DIR}/ folder beside or above the mapping; available: "
+                + (", ".join(_available_templates(path)) or "none"),
+        ))
+        return doc
     if template is None:
         options = _available_templates(path)
         close = difflib.get_close_matches(str(name), options, n=1)
@@ -458,7 +484,7 @@ def _source_spec(table: str, raw: dict[str, Any], doc: _Doc, problems: list[Prob
     files = raw.get("files")
     files = (files,) if isinstance(files, str) else tuple(files or ())
     for pattern in files:
-        if Path(pattern).is_absolute() or Path(pattern).anchor or ".." in Path(pattern).parts:
+        if escapes_folder(str(pattern)):
             origin, line = _locate(doc, (*path, "files"))
             problems.append(Problem(reason="bad_source", file=origin, line=line,
                                     message=f"table '{table}': files pattern '{pattern}' must be relative to the export folder",

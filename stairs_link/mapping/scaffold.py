@@ -131,8 +131,15 @@ def guess_records_path(path: Path) -> str | None:
     return best[1] or None
 
 
+def _workbook(path: Path):  # noqa: ANN202
+    """The workbook, read-only; a file that is not one (a text export named .xlsx, a cut-short
+    copy) or a zip bomb is an input error naming the file, as `adapt` reports it
+    (:func:`stairs_link.io.xlsx.load_workbook`)."""
+    return load_workbook(path)
+
+
 def sheet_names(path: Path) -> list[str]:
-    book = load_workbook(path)
+    book = _workbook(path)
     names = list(book.sheetnames)
     book.close()
     return names
@@ -144,7 +151,7 @@ def guess_header_row(path: Path, fmt: str, sheet_name: str | None = None) -> tup
     if fmt == "json":
         return 1, None
     if fmt == "xlsx":
-        book = load_workbook(path)
+        book = _workbook(path)
         sheet = book[sheet_name] if sheet_name else book.worksheets[0]
         counts = [sum(c is not None for c in row) for row in sheet.iter_rows(max_row=15, values_only=True)]
         title = sheet.title
@@ -296,7 +303,8 @@ def draft_mapping(export: Path, *, kind: str, site_id: str, source_system: str |
             info, sample = nested_sample(path, source)
         else:
             info, batches = open_export(path, source, used=[])
-            sample = next(iter(batches)).frame.head(SAMPLE_ROWS) if info.header else pd.DataFrame()
+            first = next(iter(batches), None) if info.header else None  # a header-only file has no batch
+            sample = first.frame.head(SAMPLE_ROWS) if first is not None else pd.DataFrame(columns=info.names or [])
             if fmt == "xlsx":
                 close_batches(batches)
         done.add(table)

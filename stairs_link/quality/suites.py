@@ -257,9 +257,10 @@ def _common_tail(table: str) -> list[dict[str, Any]]:
             severity=CRITICAL, category="validity", title="every row belongs to a known person record",
             columns=["record_key"],
             why=f"A row of the {table} table whose record_key is not in person.parquet cannot be "
-                "attached to a child.",
+                "attached to a child (build leaves it out and counts it in build.json orphan_events).",
             fix="Check the local id column used for record_key is the same in the person export "
-                "and this export (same system, same id scheme).",
+                "and this export (same system, same id scheme). stairs-link adapt rejects such rows "
+                "as orphan_event; one here means the staged data did not come through adapt or was edited.",
         ))
     return out
 

@@ -4,7 +4,8 @@
   command) taken with ``O_EXCL`` before anything is written; a second run into the same
   directory is refused while the first is alive; a lock left by a dead process is taken
   over. On taking the lock, ``*.partial`` files a killed run left behind (they may hold
-  personal data) are deleted.
+  personal data) are deleted. :func:`locks_output` is the same as a decorator, for a stage
+  function with an ``out_dir`` parameter.
 - :func:`write_atomic`: write to a temporary name, then one ``os.replace``.
 - :func:`file_record`: bytes and sha256 of a published file, for the completion record.
 - :func:`check_not_locked`: readers refuse a directory a writer still holds.
@@ -12,17 +13,23 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 from stairs_link.errors import InputFileError
 
 LOCK_NAME = ".stairs-link.lock"
 PUBLISHING_NAME = ".stairs-link.publishing"  # present while finished files replace the old ones
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def _alive(pid: int) -> bool:
@@ -78,6 +85,27 @@ def output_lock(directory: Path, command: str) -> Iterator[None]:
         yield
     finally:
         lock.unlink(missing_ok=True)
+
+
+def locks_output(command: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Decorator: the call runs holding :func:`output_lock` on its ``out_dir`` argument.
+
+    >>> @locks_output("adapt")
+    ... def adapt(mapping_path, inputs, out_dir, *, progress=False): ...
+    """
+
+    def decorate(function: Callable[P, R]) -> Callable[P, R]:
+        signature = inspect.signature(function)
+
+        @functools.wraps(function)
+        def locked(*args: P.args, **kwargs: P.kwargs) -> R:
+            out_dir = signature.bind(*args, **kwargs).arguments["out_dir"]
+            with output_lock(Path(out_dir), command):
+                return function(*args, **kwargs)
+
+        return locked
+
+    return decorate
 
 
 @contextmanager

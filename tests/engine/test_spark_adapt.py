@@ -203,7 +203,9 @@ def test_many_ranges_give_the_embedded_result(spark, export, tmp_path: Path) -> 
     assert person.loc[person.local_id == "10", "source_row"].tolist() == [73]  # first STAGED row wins
     assert (rejects.reason == "ragged_row").sum() == 4
     assert result.manifest["orphan_event_rows"] == {"episode": 1}
-    assert any("1 episode row(s) belong to a local id" in w for w in result.manifest["warnings"])
+    assert any("1 episode row(s) moved to rejects as orphan_event" in w for w in result.manifest["warnings"])
+    orphan = rejects[rejects.reason == "orphan_event"]
+    assert orphan[["source_file", "source_row", "raw_value"]].values.tolist() == [["stays.csv", 40, "999"]]
 
 
 @pytest.mark.parametrize("system", SAMPLE_SYSTEMS)

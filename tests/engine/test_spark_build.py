@@ -168,7 +168,7 @@ def test_unclustered_record_is_the_embedded_error(spark, world, tmp_path):
     assert (spark_error.value.file, spark_error.value.row) == (embedded.value.file, embedded.value.row)
 
 
-def test_orphan_event_is_the_embedded_error(spark, world, tmp_path):
+def test_orphan_events_are_left_out_and_counted_as_embedded(spark, world, tmp_path):
     from stairs_link.engine.spark.build import spark_build
 
     root, staged = world
@@ -178,13 +178,12 @@ def test_orphan_event_is_the_embedded_error(spark, world, tmp_path):
     episodes.loc[[3, 8], "record_key"] = "sch-oakfield:systmone:nobody"
     write_table("episode", episodes, odd / "episode.parquet")
     dirs = [*staged, str(odd)]
-    with pytest.raises(IntegrationError) as embedded:
-        build(root / "linked", dirs, tmp_path / "e")
-    with pytest.raises(IntegrationError) as spark_error:
-        spark_build(root / "linked", dirs, tmp_path / "s", spark=spark)
-    assert str(spark_error.value) == str(embedded.value)
-    assert (spark_error.value.file, spark_error.value.row) == (embedded.value.file, embedded.value.row)
-    assert spark_error.value.row == 4
+    embedded = build(root / "linked", dirs, tmp_path / "e")  # was: refused (orphan_event)
+    result = spark_build(root / "linked", dirs, tmp_path / "s", spark=spark)
+    assert embedded.orphan_events["tables"] == {"episode": {"sch-oakfield:systmone": 2}}
+    assert result.orphan_events == embedded.orphan_events
+    assert result.duplicates_dropped == embedded.duplicates_dropped
+    _assert_same_dataset(tmp_path / "e", tmp_path / "s")
 
 
 def test_engine_spark_without_pyspark_says_how_to_install(world, tmp_path, no_pyspark):

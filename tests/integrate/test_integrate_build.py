@@ -114,18 +114,25 @@ def test_clustered_record_not_staged_is_an_error(world, tmp_path):
     assert err.value.reason == "unstaged_record"
 
 
-def test_event_without_person_is_an_error(world, tmp_path):
+def test_hand_damaged_staged_folder_with_events_of_no_person_is_built_and_reported(world, tmp_path):
+    # was: build refused the whole evaluation (orphan_event), with a fix that could not work
     from stairs_link.schema import read_table, write_table
 
     linked, staged = world
     path = staged[0] / "episode.parquet"
     episodes = read_table(path, "episode")
+    clean = build(linked, staged, tmp_path / "clean")
     ghost = episodes.iloc[:1].assign(record_key="sch-a:carelog:ghost")
     write_table("episode", pd.concat([episodes, ghost], ignore_index=True), path)
-    with pytest.raises(IntegrationError) as err:
-        build(linked, staged, tmp_path / "ds")
-    assert err.value.reason == "orphan_event" and err.value.column == "record_key"
-    assert err.value.file == str(path) and err.value.row == len(episodes) + 1
+    result = build(linked, staged, tmp_path / "ds")
+    source = f"{ghost['site_id'].iloc[0]}:{ghost['source_system'].iloc[0]}"
+    assert result.orphan_events["total"] == 1 and result.orphan_events["tables"] == {"episode": {source: 1}}
+    assert result.n_events == clean.n_events and result.n_children == clean.n_children
+    flat = pd.read_parquet(tmp_path / "ds" / "episodes.parquet")
+    assert "sch-a:carelog:ghost" not in set(flat["record_key"])
+    summary = json.loads((tmp_path / "ds" / "build.json").read_text(encoding="utf-8"))
+    assert summary["orphan_events"] == result.orphan_events and "left out" in summary["orphan_events"]["rule"]
+    assert clean.orphan_events == {"rule": summary["orphan_events"]["rule"], "total": 0, "tables": {}}
 
 
 def test_same_record_in_two_extracts_is_kept_once(world, tmp_path):

@@ -20,9 +20,11 @@ How the work is split (the driver plans and gathers small figures; tasks read an
 4. Person local ids staged in more than one task: Spark finds the later rows (window over
    ``local_id`` in part order) and rewrites just the affected parts, moving those rows to
    rejects with the embedded engine's reason and message (first staged row wins).
-5. Orphan event rows: a left anti join in Spark. Then the driver publishes the parts
-   (one file per table in a local directory, a dataset directory per table for a URL) and
-   writes manifest.json.
+5. Orphan event rows (an event whose person row was not staged): a left anti join in Spark
+   finds them, and just the affected parts are rewritten, moving those rows to rejects as
+   ``orphan_event`` with the embedded engine's entry (which checks each batch against the
+   person ids staged first). Then the driver publishes the parts (one file per table in a
+   local directory, a dataset directory per table for a URL) and writes manifest.json.
 
 The manifest equals the embedded one except for two added keys, ``engine`` ("spark") and
 ``spark`` (master, task count, ranges per file, files not split and why, person rows
@@ -58,19 +60,20 @@ from stairs_link.adapt.blocks import CsvSplit, split_csv
 from stairs_link.adapt.run import (
     AdaptResult,
     _parse_extracted_at,
+    adapt_plan,
     add_counts,
     build_manifest,
     checksum_entry,
     context_args,
-    find_files,
     manifest_text,
+    orphan_counts,
     process_batch,
     require_columns,
     source_entry,
     start_warnings,
     value_labels,
 )
-from stairs_link.adapt.transform import DUPLICATE_MESSAGE, SeenIds, TableContext
+from stairs_link.adapt.transform import DUPLICATE_MESSAGE, ORPHAN_EVENT, ORPHAN_MESSAGE, SeenIds, TableContext
 from stairs_link.engine import EngineError
 from stairs_link.engine.spark.parts import (
     filesystem,
@@ -120,7 +123,7 @@ def spark_adapt(mapping_path: str | Path, inputs: list[Path] | list[str], out_di
     inputs = [Path(p) for p in inputs]
     stamp = extracted_at if extracted_at is not None else mapping.extracted_at
     reference = _parse_extracted_at(stamp, "--extracted-at" if extracted_at else str(mapping.path)) if stamp else None
-    plan = {table: find_files(spec.source, inputs, table, mapping) for table, spec in mapping.tables.items()}
+    plan = adapt_plan(mapping, inputs)
     warnings = start_warnings(mapping, reference)
     labels = value_labels(mapping, show_values=show_values)
     files, infos = _open_files(mapping, plan, stamp, extracted_at, reference, encoding, labels)
@@ -135,8 +138,9 @@ def spark_adapt(mapping_path: str | Path, inputs: list[Path] | list[str], out_di
         results = _run_tasks(spark, _adapt_task, tasks, mapping, staging)
         _raise_first_error(results)
         moved = _move_cross_task_duplicates(spark, mapping, staging) if "person" in plan else {}
-        orphans = _orphan_event_rows(spark, staging, list(plan), tasks, results)
-        sources, checksums, table_rows, rejects_total = _gather(plan, tasks, results, infos, moved, labels)
+        orphaned = _move_orphan_events(spark, mapping, staging, list(plan))
+        sources, checksums, table_rows, rejects_total = _gather(plan, tasks, results, infos, moved, labels, orphaned)
+        orphans = orphan_counts(list(plan), sources)
         written, rejects_dest = _publish(out, staging, list(plan))
     finally:
         remove(staging)
@@ -351,7 +355,7 @@ def _move_cross_task_duplicates(spark: Any, mapping: Mapping, staging: str) -> d
 
     def rewrite(rows: pd.DataFrame) -> pd.DataFrame:
         part = str(rows["part"].iloc[0])
-        _rewrite_part(staging, part, rows, label, mapping_id)
+        _rewrite_part(staging, "person", part, rows, label, mapping_id)
         return pd.DataFrame({"part": [part], "moved": [len(rows)]})
 
     later = spark.read.parquet(found)
@@ -361,56 +365,80 @@ def _move_cross_task_duplicates(spark: Any, mapping: Mapping, staging: str) -> d
     return {row["part"]: int(row["moved"]) for row in moved}
 
 
-def _rewrite_part(staging: str, part: str, rows: pd.DataFrame, label: str, mapping_id: str) -> None:
-    """Drop ``rows`` (source_row, local_id) from one staged person part and add them to the
-    rejects part of the same name: the embedded engine's duplicate_local_id entries, and the
-    row's other entries marked row_rejected. Idempotent (a retried task rewrites the same)."""
-    fs, inner = filesystem(f"{staging}/person/{part}")
+def _move_orphan_events(spark: Any, mapping: Mapping, staging: str, tables: list[str]) -> dict[str, int]:
+    """Event rows whose record_key has no staged person row (a left anti join; after the
+    cross-task duplicates, which leave the set of person keys as it was) are moved to
+    rejects as orphan_event, as the embedded engine does; returns rows moved per part. Only
+    when the mapping fills person (else there is nothing to check against, as embedded)."""
+    from pyspark.sql import functions as F
+
+    if "person" not in tables:
+        return {}
+    keys = spark.read.parquet(f"{staging}/person").select("record_key").distinct() \
+        if list_parts(f"{staging}/person") else None
+    prefix = f"{mapping.site_id}:{mapping.source_system}:"
+    mapping_id = mapping.id
+    moved: dict[str, int] = {}
+    for table in tables:
+        if table == "person" or not list_parts(f"{staging}/{table}"):
+            continue
+        events = spark.read.parquet(f"{staging}/{table}").select(
+            "record_key", "source_row", F.col("_metadata.file_name").alias("part"))
+        orphans = events if keys is None else events.join(keys, "record_key", "left_anti")
+        found = f"{staging}/orphans-{table}"
+        orphans.write.mode("overwrite").parquet(found)  # fixed input for the rewrite (retries see the same rows)
+        orphans = spark.read.parquet(found)
+        if orphans.isEmpty():
+            continue
+        rewrite = _orphan_rewriter(staging, table, mapping.tables[table].fields["local_id"].label, prefix, mapping_id)
+        result = orphans.groupBy("part").applyInPandas(rewrite, schema="part string, moved long").collect()
+        moved.update({row["part"]: int(row["moved"]) for row in result})
+    return moved
+
+
+def _orphan_rewriter(staging: str, table: str, label: str, prefix: str, mapping_id: str) -> Any:
+    """The grouped-map function moving one part's orphan rows of ``table`` to rejects."""
+    def rewrite(rows: pd.DataFrame) -> pd.DataFrame:
+        part = str(rows["part"].iloc[0])
+        ids = rows["record_key"].astype(str).str.slice(len(prefix))  # the event's local id
+        _rewrite_part(staging, table, part, rows.assign(local_id=ids), label, mapping_id, ORPHAN_EVENT, ORPHAN_MESSAGE)
+        return pd.DataFrame({"part": [part], "moved": [len(rows)]})
+
+    return rewrite
+
+
+def _rewrite_part(staging: str, table: str, part: str, rows: pd.DataFrame, label: str, mapping_id: str,
+                  reason: str = "duplicate_local_id", message: str = DUPLICATE_MESSAGE) -> None:
+    """Drop ``rows`` (source_row, local_id) from one staged part of ``table`` and add them to
+    the rejects part of the same name: the embedded engine's ``reason`` entries
+    (duplicate_local_id, orphan_event), and the row's other entries marked row_rejected.
+    Idempotent (a retried task rewrites the same)."""
+    fs, inner = filesystem(f"{staging}/{table}/{part}")
     staged = pq.read_table(inner, filesystem=fs)
     drop = pc.is_in(staged.column("source_row"), value_set=pa.array(rows["source_row"], pa.int64()))
-    write_part(staged.filter(pc.invert(drop)), f"{staging}/person", part)
+    write_part(staged.filter(pc.invert(drop)), f"{staging}/{table}", part)
     fs, inner = filesystem(f"{staging}/rejects/{part}")
     exists = fs.get_file_info(inner).type != pafs.FileType.NotFound
     rejects = pq.read_table(inner, filesystem=fs).to_pandas() if exists else None
     source_file = staged.column("source_file")[0].as_py()
     new = pd.DataFrame({"source_file": source_file, "source_row": rows["source_row"].astype("int64").to_numpy(),
-                        "table": "person", "column": label, "raw_value": rows["local_id"].astype(object).to_numpy(),
-                        "reason": "duplicate_local_id", "message": DUPLICATE_MESSAGE, "row_rejected": True,
+                        "table": table, "column": label, "raw_value": rows["local_id"].astype(object).to_numpy(),
+                        "reason": reason, "message": message, "row_rejected": True,
                         "mapping_id": mapping_id})
     if rejects is not None:
         hit = rejects["source_row"].isin(new["source_row"])
         rejects.loc[hit, "row_rejected"] = True
-        done = rejects.loc[hit & (rejects["reason"] == "duplicate_local_id"), "source_row"]
+        done = rejects.loc[hit & (rejects["reason"] == reason), "source_row"]
         new = pd.concat([rejects, new[~new["source_row"].isin(done)]], ignore_index=True)
     new = new.sort_values("source_row", kind="stable").reset_index(drop=True)
     write_part(to_arrow("rejects", new), f"{staging}/rejects", part)
 
 
-def _orphan_event_rows(spark: Any, staging: str, tables: list[str], tasks: list[dict],
-                       results: list[dict]) -> dict[str, int]:
-    """Per event table, staged rows whose record_key has no staged person row (a left anti
-    join in Spark; only when the mapping fills person, as in the embedded manifest)."""
-    if "person" not in tables:
-        return {}
-    person_parts = list_parts(f"{staging}/person")
-    keys = spark.read.parquet(f"{staging}/person").select("record_key").distinct() if person_parts else None
-    counts = {}
-    for table in tables:
-        if table == "person":
-            continue
-        if not list_parts(f"{staging}/{table}"):
-            counts[table] = 0
-        elif keys is None:
-            counts[table] = sum(r["counts"]["rows_staged"] for t, r in zip(tasks, results) if t["table"] == table)
-        else:
-            events = spark.read.parquet(f"{staging}/{table}").select("record_key")
-            counts[table] = events.join(keys, "record_key", "left_anti").count()
-    return counts
-
-
 def _gather(plan: dict[str, list[tuple[Path, str]]], tasks: list[dict], results: list[dict],
-            infos: dict[str, dict], moved: dict[str, int], labels: Any = None) -> tuple[list[dict], dict[str, dict], dict[str, int], int]:
-    """Per-file manifest entries from the tasks' figures (and the duplicate rows moved)."""
+            infos: dict[str, dict], moved: dict[str, int], labels: Any = None,
+            orphaned: dict[str, int] | None = None) -> tuple[list[dict], dict[str, dict], dict[str, int], int]:
+    """Per-file manifest entries from the tasks' figures (and the duplicate and orphan rows
+    moved to rejects afterwards)."""
     per_file: dict[tuple[int, int], tuple[dict, dict, dict]] = {}
     lines = {(t["table_index"], t["file_index"]): (t["quotes"], t["header_row"]) for t in tasks
              if t.get("quotes") is not None}
@@ -426,12 +454,15 @@ def _gather(plan: dict[str, list[tuple[Path, str]]], tasks: list[dict], results:
             invalid.setdefault(name, Counter()).update(c)
         if result["info"] is not None:
             infos[task["name"]] = result["info"]
-    for part, n in moved.items():  # part-TTTTTT-FFFFFF-BBBBBB-KKKKKK.parquet
-        indices = [int(i) for i in part.removesuffix(".parquet").split("-")[1:]]
-        counts = per_file[(indices[0], indices[1])][0]
-        counts["rows_staged"] -= n
-        counts["rows_rejected"] += n
-        counts["rejects"] += n
+    for kind, parts in (("duplicate", moved), ("orphan", orphaned or {})):
+        for part, n in parts.items():  # part-TTTTTT-FFFFFF-BBBBBB-KKKKKK.parquet
+            indices = [int(i) for i in part.removesuffix(".parquet").split("-")[1:]]
+            counts = per_file[(indices[0], indices[1])][0]
+            counts["rows_staged"] -= n
+            counts["rows_rejected"] += n
+            counts["rejects"] += n
+            if kind == "orphan":
+                counts["orphan_event_rows"] = counts.get("orphan_event_rows", 0) + n
     sources: list[dict] = []
     table_rows: dict[str, int] = {}
     rejects_total = 0

@@ -4,7 +4,9 @@ Everything in the dataset except the child ids is computed child by child, so:
 
 1. the staged tables, clusters and pairs are read by Spark (each staged row keeps its file and
    row number, as the embedded reader numbers them); the input checks of the embedded build run
-   as Spark queries and raise the same errors (only the offending rows reach the driver);
+   as Spark queries and raise the same errors (only the offending rows reach the driver); event
+   rows of no staged person are counted as the embedded build counts them (those rows are
+   gathered to the driver) and left out, as there;
 2. child ids: without ``previous``, the smallest record_key of each cluster is hashed in Spark
    (SHA-256, as ``integrate.ids``); clusters whose ids collide, and the few that a re-hash then
    touches, are resolved on the driver by the embedded ``_fresh_ids``, so the result is exactly
@@ -64,11 +66,11 @@ from stairs_link.integrate.build import (
 )
 from stairs_link.integrate.inputs import (
     EVENT_TABLES,
-    PROVENANCE,
+    count_orphans,
     dedupe_staged,
     duplicate_record_error,
     null_cluster_error,
-    orphan_event_error,
+    orphan_summary,
     unclustered_error,
     unstaged_error,
 )
@@ -135,7 +137,7 @@ def spark_build(
     clock.lap("spark session")
 
     tables = {name: _read_staged(spark, name, staged_dirs) for name in STAGED_TABLES}
-    _check_event_keys(tables)
+    orphans, orphans_dropped = _orphan_events(tables)
     clusters = _read_clusters(spark, linked)
     _check_cover(tables["person"], clusters, linked)
     fields = _resolved_fields(tables["person"])
@@ -200,8 +202,10 @@ def spark_build(
         n_stays=sum(s["n_stays"] for s in stats),
         n_transitions=sum(s["n_transitions"] for s in stats),
         id_events=id_events,
-        duplicates_dropped={t: sum(s["dropped"].get(t, 0) for s in stats) for t in STAGED_TABLES},
+        duplicates_dropped={t: sum(s["dropped"].get(t, 0) for s in stats) + orphans_dropped.get(t, 0)
+                            for t in STAGED_TABLES},
         files=files,
+        orphan_events=orphan_summary(orphans),
         # each bucket supersedes with the embedded code (dedupe_staged); the per-file breakdown,
         # extract order and data periods of the embedded build are not gathered here
         extracts_combined={"computed": False,
@@ -334,27 +338,33 @@ def _first(df: Any, order: list[str]) -> Any:
     return df.orderBy(*order).first()
 
 
-def _check_event_keys(tables: dict[str, Any]) -> None:
-    """check_event_keys: event rows with no person row, counted after de-duplication."""
-    from pyspark.sql import Window
+def _orphan_events(tables: dict[str, Any]) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
+    """``integrate.inputs.drop_orphan_events`` on Spark: event rows with no staged person row,
+    per table and source, counted after the latest extract of each is kept, and the rows of
+    them that an earlier extract repeated (the embedded build counts those in
+    ``duplicates_dropped``). The rows themselves never reach a bucket (the shuffle joins
+    on the record's child); they are gathered to the driver and superseded there with the
+    embedded code (orphans are few unless a mapping is wrong)."""
     from pyspark.sql import functions as F
 
     keys = tables["person"].select("record_key").distinct()
     every: Any = None
-    for name in EVENT_TABLES:  # one query for all tables; the details only on failure
+    for name in EVENT_TABLES:  # one query for all tables; the details only when there are some
         keyed = tables[name].select("record_key")
         every = keyed if every is None else every.unionByName(keyed)
+    counts: dict[str, dict[str, int]] = {}
+    dropped: dict[str, int] = {}
     if not every.join(keys, "record_key", "left_anti").limit(1).count():
-        return
+        return counts, dropped
     for name in EVENT_TABLES:
         bad = tables[name].join(keys, "record_key", "left_anti")
         if not bad.limit(1).count():
             continue
-        content = [c.name for c in columns_of(name) if c.name not in PROVENANCE]
-        kept = (bad.withColumn("_min", F.min("_rank").over(Window.partitionBy(*content)))
-                .where(F.col("_rank") == F.col("_min")))
-        first = _first(kept, ["_dir", "_staged_row"])
-        raise orphan_event_error(name, kept.count(), first["_staged_file"], int(first["_staged_row"]))
+        columns = [c.name for c in columns_of(name)] + ["_staged_file", "_staged_row"]
+        rows = bad.orderBy("_dir", "_staged_row").select(*[F.col(f"`{c}`") for c in columns]).toPandas()
+        kept, dropped[name] = dedupe_staged(name, rows)
+        counts[name] = count_orphans(kept)
+    return counts, dropped
 
 
 def _with_position(df: Any) -> Any:

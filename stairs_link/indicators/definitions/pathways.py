@@ -55,10 +55,13 @@ def _formulation_before_leaving(transition_only: bool):
         f = frames.events["formulation"]
         if transition_only:
             f = f[f["formulation_type"] == "transition"]
-        hit = m[["from_stay_id", "move_date"]].reset_index().merge(
+        # moves numbered by position: the join in _moves leaves no index to rely on (an empty
+        # one comes back indexed by the stay column, so reset_index() gave no 'index' column)
+        hit = m[["from_stay_id", "move_date"]].assign(move_row=range(len(m))).merge(
             f[["stay_id", "date"]], left_on="from_stay_id", right_on="stay_id")
-        hit = hit.loc[hit["date"] <= hit["move_date"], "index"].unique()
-        return m[["child_id", *by]].assign(numerator=m.index.isin(hit).astype("float64"), denominator=1.0)
+        hit = hit.loc[hit["date"] <= hit["move_date"], "move_row"].unique()
+        numerator = pd.Series(range(len(m))).isin(hit).to_numpy(dtype="float64")
+        return m[["child_id", *by]].assign(numerator=numerator, denominator=1.0)
     return units
 
 
@@ -76,39 +79,40 @@ def _young_adult(frames: Frames, params: Params, by: list[str]) -> pd.DataFrame:
                                        denominator=1.0)
 
 
-register(Definition(
-    id="transition.formulation_at_receiving_within_window",
-    title="Arrivals with a formulation at the receiving setting within N days", topic=TOPIC, source=REC5,
-    unit="percent", counts="move", year_of="admission date of the receiving stay",
-    numerator="arrivals (admission, re-admission, transfer in) whose receiving stay has a formulation meeting "
-              "no more than --window days after admission",
-    denominator="arrivals into stays recorded by a health system, leaving out open stays observed for less than "
-                "--window days (censored at the as-at date)",
-    units=_formulation_after_arrival(ARRIVALS), parameters=("window_days", "as_at"), recorded_by="health"))
-register(Definition(
-    id="transition.transfer_formulation_at_receiving_within_window",
-    title="Transfers with a formulation at the receiving setting within N days", topic=TOPIC, source=REC5,
-    unit="percent", counts="move", year_of="admission date of the receiving stay",
-    numerator="transfers within the secure estate whose receiving stay has a formulation meeting no more than "
-              "--window days after admission",
-    denominator="transfers into stays recorded by a health system, leaving out open stays observed for less "
-                "than --window days",
-    units=_formulation_after_arrival(("transfer",)), parameters=("window_days", "as_at"), recorded_by="health"))
-register(Definition(
-    id="transition.transition_formulation_before_leaving",
-    title="Departures preceded by a transition formulation", topic=TOPIC, source=T4C,
-    unit="percent", counts="move", year_of="admission date of the stay left",
-    numerator="departures (transfer, release, move to the young adult estate) with a formulation of type "
-              "'transition' in the stay left, on or before the move",
-    denominator="departures from stays recorded by a health system",
-    units=_formulation_before_leaving(True), recorded_by="health"))
-register(Definition(
-    id="transition.any_formulation_before_leaving",
-    title="Departures preceded by any formulation in the stay", topic=TOPIC, source=REC5,
-    unit="percent", counts="move", year_of="admission date of the stay left",
-    numerator="departures with a formulation meeting of any type in the stay left, on or before the move",
-    denominator="departures from stays recorded by a health system",
-    units=_formulation_before_leaving(False), recorded_by="health"))
+def _at_receiving(id_: str, moves: str, which: str, kinds: tuple[str, ...], censored: str = "") -> Definition:
+    """Moves of ``kinds`` (called ``moves``; ``which`` says which) with a formulation at the
+    receiving setting within the window."""
+    return Definition(
+        id=id_, title=f"{moves.capitalize()} with a formulation at the receiving setting within N days", topic=TOPIC,
+        source=REC5, unit="percent", counts="move", year_of="admission date of the receiving stay",
+        numerator=f"{which} whose receiving stay has a formulation meeting no more than --window days after admission",
+        denominator=f"{moves} into stays recorded by a health system, leaving out open stays observed for less than "
+                    f"--window days{censored}",
+        units=_formulation_after_arrival(kinds), parameters=("window_days", "as_at"), recorded_by="health")
+
+
+def _before_leaving(id_: str, title: str, source: Source, numerator: str, transition_only: bool) -> Definition:
+    """Departures from health-recorded stays with a formulation (of type 'transition' only, or
+    any) in the stay left, on or before the move."""
+    return Definition(
+        id=id_, title=title, topic=TOPIC, source=source, unit="percent", counts="move",
+        year_of="admission date of the stay left", numerator=numerator,
+        denominator="departures from stays recorded by a health system",
+        units=_formulation_before_leaving(transition_only), recorded_by="health")
+
+
+register(_at_receiving("transition.formulation_at_receiving_within_window", "arrivals",
+                       "arrivals (admission, re-admission, transfer in)", ARRIVALS, " (censored at the as-at date)"))
+register(_at_receiving("transition.transfer_formulation_at_receiving_within_window", "transfers",
+                       "transfers within the secure estate", ("transfer",)))
+register(_before_leaving(
+    "transition.transition_formulation_before_leaving", "Departures preceded by a transition formulation", T4C,
+    "departures (transfer, release, move to the young adult estate) with a formulation of type 'transition' in "
+    "the stay left, on or before the move", transition_only=True))
+register(_before_leaving(
+    "transition.any_formulation_before_leaving", "Departures preceded by any formulation in the stay", REC5,
+    "departures with a formulation meeting of any type in the stay left, on or before the move",
+    transition_only=False))
 register(Definition(
     id="transition.readmitted_within_days", title="Releases followed by a re-admission", topic=TOPIC, source=T4A,
     unit="percent", counts="move", year_of="admission date of the stay left",

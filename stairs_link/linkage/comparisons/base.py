@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from stairs_link.errors import LinkageError
+from stairs_link.registry import Registry
 
 if TYPE_CHECKING:  # annotations only: prepare's Features is what every compare function is given
     from stairs_link.linkage.prepare import Features
@@ -86,26 +87,22 @@ class ComparisonKind:
     term_frequency: bool = True
 
 
-KINDS: dict[str, ComparisonKind] = {}
+KINDS: Registry[ComparisonKind] = Registry("comparison kind", LinkageError, reason="bad_config")
 
 
 def register(entry: ComparisonKind) -> ComparisonKind:
     """Add a kind (each kind's module calls this once, at import)."""
-    KINDS[entry.name] = entry
-    return entry
+    return KINDS.add(entry.name, entry)
 
 
 def kind(name: str) -> ComparisonKind:
     """The registered kind ``name``; an unknown name is an error listing the valid ones."""
-    if name not in KINDS:
-        raise LinkageError(f"unknown comparison kind '{name}'", reason="bad_config",
-                           fix=f"use one of: {', '.join(KINDS)}")
-    return KINDS[name]
+    return KINDS.lookup(name)
 
 
 def kind_names() -> tuple[str, ...]:
     """Every registered kind, in registration order."""
-    return tuple(KINDS)
+    return KINDS.names()
 
 
 def _unique_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
