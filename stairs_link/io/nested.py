@@ -535,7 +535,7 @@ def open_json(path: Path, source: ReadOptions, *, encoding: str | None = None, u
                     problem = scan.bad.pop(number, None)
                     yield number, record if problem is None else _Bad(*problem)
         except ijson.JSONError as exc:
-            line, message = _json_error_line(path), str(exc).splitlines()[0][:120]
+            line, message = _json_error_line(path), _json_error_kind(exc)
             raise InputFileError(f"not valid JSON after record {number}"
                                  + (f", line {line}" if line else "") + f": {message}",
                                  reason="bad_json", file=str(path), row=number or None, line=line,
@@ -667,6 +667,16 @@ def _skip_subtree(basic: Iterator[tuple[str, Any]]) -> None:
             depth -= 1
             if depth == 0:
                 return
+
+
+def _json_error_kind(exc: Exception) -> str:
+    """yajl's description of a syntax error without the text it quotes around the bad byte
+    (its later lines, or after an escaped line break in a bytes repr): that text can be a
+    child's name."""
+    text = str(exc)
+    if text.startswith(("b'", 'b"')):
+        text = text[2:]
+    return re.split(r"\\n|\n", text, maxsplit=1)[0].strip()[:120]
 
 
 def _strip_items(prefix: str) -> str:

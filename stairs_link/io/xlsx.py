@@ -108,12 +108,28 @@ def load_workbook(path: Path, *, data_only: bool = True) -> Any:
                              file=str(path), fix=_RESAVE) from None
 
 
+def _guarded(rows: Iterator[tuple], path: Path, first_row: int) -> Iterator[tuple]:
+    """openpyxl's rows; a sheet whose XML breaks off (a cut-short or damaged file) is
+    ``bad_xlsx`` naming the last spreadsheet row read, not a parser traceback."""
+    row = first_row - 1
+    while True:
+        try:
+            cells = next(rows)
+        except StopIteration:
+            return
+        except Exception as exc:  # noqa: BLE001 - the XML parser's many error types
+            raise InputFileError(f"the sheet cannot be read after spreadsheet row {row} ({type(exc).__name__}: "
+                                 "its XML is damaged or cut short)", reason="bad_xlsx", file=str(path),
+                                 line=row or None, fix=_RESAVE) from None
+        row += 1
+        yield cells
+
+
 def formulas_without_values(path: Path, member: str) -> set[tuple[int, int]]:
     """(row, column), 1-based, of every cell of the sheet stored in zip member ``member`` that
     holds a formula but no saved result. Empty (and no second pass) for a sheet with no
     formula, which a quick scan of its bytes tells."""
     from defusedxml.ElementTree import iterparse
-    from openpyxl.utils.cell import coordinate_to_tuple
 
     with zipfile.ZipFile(path) as archive:
         with archive.open(member) as handle:
@@ -125,29 +141,42 @@ def formulas_without_values(path: Path, member: str) -> set[tuple[int, int]]:
             else:
                 return set()
         found: set[tuple[int, int]] = set()
-        row = column = 0
-        parent: Any = None
         with archive.open(member) as handle:
-            for event, element in iterparse(handle, events=("start", "end"), forbid_dtd=True):
-                tag = element.tag.rsplit("}", 1)[-1]
-                if event == "start":
-                    if tag == "row":
-                        row = int(element.get("r") or row + 1)
-                        column = 0
-                    elif tag == "sheetData":
-                        parent = element
-                    continue
-                if tag == "c":
-                    ref = element.get("r")
-                    row, column = coordinate_to_tuple(ref) if ref else (row, column + 1)
-                    children = {child.tag.rsplit("}", 1)[-1]: child for child in element}
-                    if "f" in children and not (children["v"].text if "v" in children else None):
-                        found.add((row, column))
-                elif tag == "row":
-                    element.clear()
-                    if parent is not None and len(parent) and parent[0] is element:
-                        del parent[0]  # rows are done in order: memory stays one row
+            try:
+                _scan_formulas(iterparse(handle, events=("start", "end"), forbid_dtd=True), found)
+            except InputFileError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the XML parser's many error types
+                raise InputFileError(f"the sheet's XML cannot be read ({type(exc).__name__}: it is damaged or cut "
+                                     "short)", reason="bad_xlsx", file=str(path), fix=_RESAVE) from None
         return found
+
+
+def _scan_formulas(events: Iterator[tuple[str, Any]], found: set[tuple[int, int]]) -> None:
+    """Add to ``found`` the (row, column) of each formula cell with no saved value."""
+    from openpyxl.utils.cell import coordinate_to_tuple
+
+    row = column = 0
+    parent: Any = None
+    for event, element in events:
+        tag = element.tag.rsplit("}", 1)[-1]
+        if event == "start":
+            if tag == "row":
+                row = int(element.get("r") or row + 1)
+                column = 0
+            elif tag == "sheetData":
+                parent = element
+            continue
+        if tag == "c":
+            ref = element.get("r")
+            row, column = coordinate_to_tuple(ref) if ref else (row, column + 1)
+            children = {child.tag.rsplit("}", 1)[-1]: child for child in element}
+            if "f" in children and not (children["v"].text if "v" in children else None):
+                found.add((row, column))
+        elif tag == "row":
+            element.clear()
+            if parent is not None and len(parent) and parent[0] is element:
+                del parent[0]  # rows are done in order: memory stays one row
 
 
 def open_xlsx(path: Path, source: ReadOptions, *, used: list[str] | None,
@@ -171,7 +200,7 @@ def open_xlsx(path: Path, source: ReadOptions, *, used: list[str] | None,
             fix=f"set `sheet:` to one of: {', '.join(book.sheetnames)}",
         )
     sheet = book[source.sheet] if source.sheet is not None else book.worksheets[0]
-    rows = sheet.iter_rows(min_row=source.header_row, values_only=True)
+    rows = _guarded(sheet.iter_rows(min_row=source.header_row, values_only=True), path, source.header_row)
     header_cells = next(rows, None)
     if header_cells is None or not any(c is not None for c in header_cells):
         book.close()

@@ -65,9 +65,6 @@ def test_bad_byte_in_a_utf8_file_with_a_bom_is_named_exactly(world: World) -> No
         assert data[int(found.group(2))] == int(found.group(1), 16) == 0x92, outcome.output
 
 
-@pytest.mark.xfail(strict=True, reason="known bug (issue 12 fuzz): io/nested.py: the 'not valid JSON' error quotes yajl's message, whose second "
-                                       "line holds the text around the bad byte (children's names), also with "
-                                       "--pseudonymise")
 def test_json_syntax_error_quotes_no_value(world: World) -> None:
     base = world.json
     name = "Fitzgerald"
