@@ -181,10 +181,13 @@ def _scan_runs(path: Path, start: int, delimiter: int, chunk_bytes: int) -> _Run
             data = np.frombuffer(chunk, dtype=np.uint8)
             if data[-1] == QUOTE:
                 cut = _before_trailing_quotes(data)
-                while cut == 0 and (more := handle.read(chunk_bytes)):  # a chunk of quotes only: read on
-                    chunk += more
-                    data = np.frombuffer(chunk, dtype=np.uint8)
-                    cut = _before_trailing_quotes(data)
+                if cut == 0:  # a chunk of quotes only: read on until a byte that is not one
+                    grown = bytearray(chunk)  # grows in place: linear in a long run of quotes
+                    while cut == 0 and (more := handle.read(chunk_bytes)):
+                        grown += more
+                        tail = _before_trailing_quotes(np.frombuffer(more, dtype=np.uint8))
+                        cut = len(grown) - len(more) + tail if tail else 0
+                    data = np.frombuffer(grown, dtype=np.uint8)
                 if 0 < cut < data.size:
                     handle.seek(cut - data.size, io.SEEK_CUR)
                     data = data[:cut]
