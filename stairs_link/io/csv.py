@@ -33,6 +33,7 @@ from stairs_link.io.base import (
 from stairs_link.io.quoting import QuoteScan, SkippingReader, data_start, scan_quotes, stray_rows
 
 DELIMITER_CANDIDATES = (",", ";", "|", "\t")
+MAX_HEADER_LINES = 4  # physical lines one header record may span (column names with line breaks)
 
 
 def _first_lines(path: Path, encoding: str, count: int) -> list[str]:
@@ -91,6 +92,14 @@ def _header_record(path: Path, encoding: str, header_row: int, delimiter: str) -
                                  reason="missing_header", file=str(path), line=header_row,
                                  fix="check the header's quotes (a quote opened in a column name and never "
                                      "closed), or set `header_row:` to the line holding the column names") from None
+        swallowed = any(("\n" in c or "\r" in c) and delimiter in c for c in cells)
+        if reader.line_num > MAX_HEADER_LINES or swallowed:  # a stray quote, not a line break in a name
+            raise InputFileError(f"the header on line {header_row} opens a quote that is not closed "
+                                 + ("before the next delimiter on a later line" if swallowed else
+                                    f"within {MAX_HEADER_LINES} lines") + ", so it would swallow data rows",
+                                 reason="quote_imbalance", file=str(path), line=header_row,
+                                 fix="remove the stray quote from the header line (or close it where the "
+                                     "column name ends)")
         return cells, header_row - 1 + reader.line_num
 
 

@@ -112,3 +112,16 @@ def test_a_csv_growing_while_adapt_reads_it_is_refused(tmp_path: Path, monkeypat
     assert "Fix:" in str(info.value)
     assert not (tmp_path / "out" / "manifest.json").exists()
     assert not list((tmp_path / "out").glob("*.parquet*"))
+
+
+@pytest.mark.parametrize("closed_on_row", [None, 3])
+def test_a_stray_quote_in_the_header_is_refused_not_left_to_swallow_rows(tmp_path: Path,
+                                                                          closed_on_row: int | None) -> None:
+    """Reading the header as a CSV record must not let a stray quote in it run into the data:
+    never closed (it would take the whole file), or closed by a quote in row 3 (it would take
+    rows 1-3 into a column name)."""
+    header = 'PatientID,"Forename,Surname,DOB,Gender,NHS Number,Postcode\n'
+    rows = ROWS if closed_on_row is None else ROWS.replace(f"{closed_on_row},Zoe", f'{closed_on_row},"Zoe', 1)
+    with pytest.raises(InputFileError) as info:
+        adapt(_mapping(tmp_path), [_export(tmp_path, (header + rows).encode())], tmp_path / "out")
+    assert info.value.reason == "quote_imbalance" and info.value.line == 1 and "Fix:" in str(info.value)
