@@ -2,14 +2,17 @@
 
 All three stream: a JSON document's record list is read item by item with ijson, NDJSON line
 by line, XML with a safe ``iterparse`` (defusedxml: no DTD entities, no external references),
-so memory is bounded by one batch of records, not by the file. The sha256 is computed on the
-same pass (the bytes read are hashed as they go by).
+so memory is bounded by one batch of records, not by the file. The sha256 and byte count are
+of that one pass (the bytes read are hashed as they go by, :class:`~stairs_link.io.base.HashingReader`),
+and a file that changed while it was read is refused (``source_changed``).
 
 A mapping's columns are field paths (:mod:`stairs_link.io.paths`); each batch's frame has one
 text column per path used. A record where a path gives an object or several values cannot be
 staged: it becomes a bad row (reason ``not_a_scalar`` / ``several_values``) naming the path and
 the fix, never JSON text in a canonical column. A record that is not an object, a JSON line
-that does not parse, or XML nested deeper than :data:`MAX_DEPTH` is a bad row too.
+that does not parse, a record (JSON or XML) nested deeper than :data:`MAX_DEPTH` levels
+(``too_deep``; its deep part is never built), or one repeating a key the mapping reads
+(``duplicate_key``) is a bad row too; nesting that deep outside the records is an error.
 
 XML records become plain data first (``{'@attr': ..., 'Child': text or {...}, '#text': ...}``;
 a repeated child becomes a list), so the same paths work on JSON and XML.
