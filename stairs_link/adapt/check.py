@@ -19,7 +19,9 @@ from stairs_link.errors import Problem, StairsLinkError
 from stairs_link.io.nested import path_keys, sample_records
 from stairs_link.io.paths import NOT_A_SCALAR, compile_path, parse_path, problem_fix
 from stairs_link.io.readers import read_header
+from stairs_link.mapping.mistakes import find_mistakes, manifest_counts
 from stairs_link.mapping.model import NESTED_FORMATS, Mapping
+from stairs_link.schema.io import read_table
 
 
 def check_files_and_columns(mapping: Mapping, export: Path, *,
@@ -73,6 +75,7 @@ def check_against(mapping: Mapping, export: Path, *, encoding: str | None = None
         except StairsLinkError as exc:
             return [Problem(reason=exc.reason, message=exc.message, file=exc.file, row=exc.row,
                             column=exc.column, line=exc.line, fix=exc.fix), *exc.problems], notes
+        mistakes = distribution_warnings(mapping, Path(tmp), result.manifest)
     for source in result.manifest["sources"]:
         notes.append(f"{source['table']}: {source['file']}: {source['rows_in']:,} rows, "
                      f"{source['rows_staged']:,} would be staged, {source['rows_rejected']:,} rejected")
@@ -105,7 +108,25 @@ def check_against(mapping: Mapping, export: Path, *, encoding: str | None = None
                                                 "gets most identifiers wrong)"))
                 else:
                     notes.append("  note: " + text + " (reported in rejects.parquet when adapting)")
+    notes += mistakes
     return problems, notes
+
+
+def distribution_warnings(mapping: Mapping, staged: Path, manifest: dict) -> list[str]:
+    """The distribution checks of `stairs-link check` (``stairs_link.mapping.mistakes``) on the
+    tables just adapted: one warning line per finding (shares and canonical codes, no value),
+    with the mapping line of the field."""
+    lines = []
+    for table in manifest["tables"]:
+        frame = read_table(staged / f"{table}.parquet", table)
+        unknown, rows = manifest_counts(manifest, table)
+        for finding in find_mistakes(table, frame, setting_type=mapping.setting_type, unknown_codes=unknown,
+                                     rows_read=rows, system_kind=mapping.system_kind):
+            spec = mapping.tables[table].fields.get(finding.field)
+            lines.append(f"  warning: {mapping.path.name}, line {spec.line if spec and spec.line else '?'}: "
+                         f"{mapping.site_id}:{mapping.source_system} {table}.{finding.field}: {finding.message} "
+                         f"({finding.check_id}). Fix: {finding.fix}")
+    return lines
 
 
 def check_paths(chains: list[str], records: list, mapping: Mapping, table: str, path: Path) -> list[Problem]:

@@ -67,6 +67,7 @@ class Staged:
     tables: dict[str, StagedTable]
     structure: list[Outcome] = field(default_factory=list)
     pseudonymisation: Pseudonymisation | None = None  # None: plain staged data
+    manifest: dict | None = None  # adapt's manifest.json (None: not written by adapt, or unreadable)
 
     @property
     def variant(self) -> str:
@@ -108,7 +109,7 @@ def load_staged(directory: str | Path) -> Staged:
     pseudonymisation = detect_pseudonymisation(directory, tables["person"].frame)
     if pseudonymisation is not None:
         structure.append(_pseudonymisation_outcome(directory, pseudonymisation))
-    return Staged(directory, tables, structure, pseudonymisation)
+    return Staged(directory, tables, structure, pseudonymisation, _manifest(directory))
 
 
 # --------------------------------------------------------------------------- pseudonymised mode

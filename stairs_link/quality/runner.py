@@ -11,6 +11,7 @@ import pandas as pd
 
 from stairs_link import progress
 from stairs_link.errors import QualityError
+from stairs_link.quality.distributions import distribution_outcomes
 from stairs_link.quality.html import render_html
 from stairs_link.quality.linked import MAX_CLUSTER_SIZE, is_linked_dir, linked_checks, linking_fields_outcome
 from stairs_link.quality.prepare import Staged, StagedTable, load_staged, prepare
@@ -92,6 +93,7 @@ def check(
         outcome = linking_fields_outcome(s, show_values=show_values)
         if outcome is not None:
             results.append(outcome)
+        results.extend(distribution_outcomes(s))
     for linked in linked_paths:
         results.extend(linked_checks(linked, staged, show_values=show_values,
                                      max_cluster_size=max_cluster_size))
