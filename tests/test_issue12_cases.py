@@ -181,3 +181,37 @@ def test_mapping_new_on_a_text_file_named_xlsx(tmp_path: Path) -> None:
     line = _clean(_run("mapping", "new", tmp_path / "patients.xlsx", "--kind", "health", "--site", "sch-oak",
                        "--out", tmp_path / "m.yaml"))
     assert "patients.xlsx" in line and "not a readable XLSX workbook" in line
+
+
+@pytest.fixture(scope="module")
+def replaced(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | bytes]:
+    """A staged folder whose 30-row tables sit beside the manifest of an earlier 2-row run (what
+    `adapt` killed between its renames and its manifest left), and a linked folder for build."""
+    root = tmp_path_factory.mktemp("replaced")
+    (root / "s.yaml").write_text(MAPPING.format(source="", dob=""), encoding="utf-8")
+    for name, n in (("small", 2), ("big", 30)):
+        (root / name).mkdir()
+        (root / name / "patients.csv").write_text(
+            HEADER + "".join(f"{i},Ann{i},Lee,2008-12-{1 + i % 28:02d},2\n" for i in range(n)), encoding="utf-8")
+    staged = root / "staged"
+    assert _run("adapt", root / "s.yaml", root / "small", "--out", staged, "-q").exit_code == 0
+    old = (staged / "manifest.json").read_bytes()
+    assert _run("adapt", root / "s.yaml", root / "big", "--out", staged, "-q").exit_code == 0
+    assert _run("link", staged, "--out", root / "linked", "-q").exit_code == 0
+    return {"root": root, "staged": staged, "old": old}
+
+
+@pytest.mark.parametrize("manifest", ["older run", "0 bytes"])
+@pytest.mark.parametrize("command", ["check", "link", "build"])
+def test_tables_beside_an_old_or_empty_manifest_are_refused(replaced, command: str, manifest: str) -> None:
+    # was: check PASSED, link and build used the folder
+    staged, root = replaced["staged"], replaced["root"]
+    good = (staged / "manifest.json").read_bytes()
+    (staged / "manifest.json").write_bytes(replaced["old"] if manifest == "older run" else b"")
+    try:
+        args = {"check": ["check", staged], "link": ["link", staged],
+                "build": ["build", root / "linked", staged]}[command]
+        line = _clean(_run(*args, "--out", root / f"{command}-{manifest[0]}", "-q"))
+        assert "manifest" in line and "adapt" in line
+    finally:
+        (staged / "manifest.json").write_bytes(good)
