@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
 from stairs_link.cli import cli
@@ -37,6 +38,20 @@ def _ragged_person(export: Path) -> tuple[str, int, int]:
     return victim, line + 1, int((bookings.OFFENDER_ID == victim).sum() + (incidents.OFFENDER_ID == victim).sum())
 
 
+@pytest.fixture(scope="module")
+def adapted(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Path], tuple[str, int, int]]:
+    """The five systems adapted once (the ragged row in one of them); tests copy them."""
+    return _adapt_all(tmp_path_factory.mktemp("five-sites"))
+
+
+def _copy(adapted: tuple[dict[str, Path], tuple[str, int, int]], tmp_path: Path) -> dict[str, Path]:
+    out = {}
+    for system, directory in adapted[0].items():
+        out[system] = tmp_path / "staged" / system
+        shutil.copytree(directory, out[system])
+    return out
+
+
 def _adapt_all(tmp_path: Path) -> tuple[dict[str, Path], tuple[str, int, int]]:
     runner = CliRunner()
     staged = {}
@@ -53,10 +68,10 @@ def _adapt_all(tmp_path: Path) -> tuple[dict[str, Path], tuple[str, int, int]]:
     return staged, victim
 
 
-def test_ragged_person_row_at_one_of_five_sites(tmp_path: Path) -> None:
+def test_ragged_person_row_at_one_of_five_sites(adapted, tmp_path: Path) -> None:  # noqa: ANN001
     # was: adapt staged the person's events, and `build` refused the whole evaluation
     # (orphan_event) with a fix, "re-run adapt", that could not work
-    staged, (victim, line, n_events) = _adapt_all(tmp_path)
+    staged, (victim, line, n_events) = _copy(adapted, tmp_path), adapted[1]
     assert n_events >= 2
     manifest = json.loads((staged[DAMAGED] / "manifest.json").read_text(encoding="utf-8"))
     rejects = pd.read_parquet(staged[DAMAGED] / "rejects.parquet")
@@ -90,10 +105,10 @@ def test_ragged_person_row_at_one_of_five_sites(tmp_path: Path) -> None:
         for d in staged.values())
 
 
-def test_build_leaves_out_and_reports_events_of_no_person(tmp_path: Path) -> None:
+def test_build_leaves_out_and_reports_events_of_no_person(adapted, tmp_path: Path) -> None:  # noqa: ANN001
     # a staged folder that reached build with events of no person: not written by this
     # adapt (no manifest), e.g. edited by hand or staged by another tool
-    staged, _ = _adapt_all(tmp_path)
+    staged = _copy(adapted, tmp_path)
     damaged = staged[DAMAGED]
     (damaged / "manifest.json").unlink()
     person = read_table(damaged / "person.parquet", "person")

@@ -101,16 +101,18 @@ def test_column_shift_leaving_30_of_30_sex_codes_unknown(tmp_path: Path, policy:
     assert shift.fix.startswith("Column shift or wrong column mapped")
     if policy == "keep_unknown":  # rows staged: the family names are now the 1/2/9 codes (one damaged)
         assert flagged["person.family_name.not_a_name"].unexpected_count >= 29
-    result = check([staged], tmp_path / "report")
-    assert {"person.sex.mostly_unknown"} <= {o.check_id for o in result.results if not o.success}
+    shown = ""
+    if policy == "reject":  # the whole `check` once (great-expectations makes it the slow part)
+        result = check([staged], tmp_path / "report")
+        assert {"person.sex.mostly_unknown"} <= {o.check_id for o in result.results if not o.success}
+        shown = (tmp_path / "report" / "check.json").read_text(encoding="utf-8")
 
     out = CliRunner().invoke(cli, ["mapping", "check", str(mapping), "--against", str(export)])
     assert out.exit_code == 0, out.output
     line = next(x for x in out.output.splitlines() if "person.sex.mostly_unknown" in x)
     assert "30 of 30 sex values (100%) are codes the value map does not know" in line
     assert "Fix: column shift or wrong column mapped" in line
-    shown = out.output + (tmp_path / "report" / "check.json").read_text(encoding="utf-8")
-    assert not [s for s in _surnames(export) if s in shown]  # counts and shares only
+    assert not [s for s in _surnames(export) if s in out.output + shown]  # counts and shares only
 
 
 def test_no_false_alarm_on_the_sample_data(tmp_path: Path) -> None:
