@@ -19,7 +19,7 @@ from stairs_link.errors import Problem, StairsLinkError
 from stairs_link.io.nested import path_keys, sample_records
 from stairs_link.io.paths import NOT_A_SCALAR, compile_path, parse_path, problem_fix
 from stairs_link.io.readers import read_header
-from stairs_link.mapping.mistakes import find_mistakes, manifest_counts
+from stairs_link.mapping.mistakes import find_mistakes, manifest_counts, value_map_mistakes
 from stairs_link.mapping.model import NESTED_FORMATS, Mapping
 from stairs_link.schema.io import read_table
 
@@ -116,16 +116,18 @@ def distribution_warnings(mapping: Mapping, staged: Path, manifest: dict) -> lis
     """The distribution checks of `stairs-link check` (``stairs_link.mapping.mistakes``) on the
     tables just adapted: one warning line per finding (shares and canonical codes, no value),
     with the mapping line of the field."""
-    lines = []
+    findings = list(value_map_mistakes(mapping))
     for table in manifest["tables"]:
         frame = read_table(staged / f"{table}.parquet", table)
         unknown, rows = manifest_counts(manifest, table)
-        for finding in find_mistakes(table, frame, setting_type=mapping.setting_type, unknown_codes=unknown,
-                                     rows_read=rows, system_kind=mapping.system_kind):
-            spec = mapping.tables[table].fields.get(finding.field)
-            lines.append(f"  warning: {mapping.path.name}, line {spec.line if spec and spec.line else '?'}: "
-                         f"{mapping.site_id}:{mapping.source_system} {table}.{finding.field}: {finding.message} "
-                         f"({finding.check_id}). Fix: {finding.fix}")
+        findings += find_mistakes(table, frame, setting_type=mapping.setting_type, unknown_codes=unknown,
+                                  rows_read=rows, system_kind=mapping.system_kind)
+    lines = []
+    for finding in findings:
+        spec = mapping.tables[finding.table].fields.get(finding.field)
+        lines.append(f"  warning: {mapping.path.name}, line {spec.line if spec and spec.line else '?'}: "
+                     f"{mapping.site_id}:{mapping.source_system} {finding.table}.{finding.field}: {finding.message} "
+                     f"({finding.check_id}). Fix: {finding.fix}")
     return lines
 
 

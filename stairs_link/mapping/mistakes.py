@@ -25,6 +25,8 @@ The rules (thresholds are module constants, documented in docs/quality.md):
   manifest's ``unknown_codes``, counted whatever the policy) are more than half of the rows
   read with a value in that field (rows read minus rows staged with the field empty; rows
   rejected for another reason count as having a value, so the share is never overstated).
+* **a value map sending every code to one value** (:func:`value_map_mistakes`, from the
+  mapping alone, in `mapping check --against`): for the fields of the one-value rule.
 * **name holds codes** (:data:`NAME_SHARE`): more than a fifth of a name column's values
   contain a digit (dates, ids) or are a sex code or word (M, F, 1, 2, male ...).
 """
@@ -36,6 +38,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from stairs_link.mapping.model import Mapping
 from stairs_link.schema.tables import TABLES
 
 #: least non-null values for the one-value rule, per (table, field) it applies to. Ethnicity
@@ -182,6 +185,32 @@ def find_mistakes(table: str, frame: pd.DataFrame, *, setting_type: str | None =
     return [f for f in found if not (f.check_id.endswith(".one_value") and f.field in shifted)]
 
 
+def value_map_mistakes(mapping: Mapping) -> list[Finding]:
+    """Value maps that send every code they know to one canonical value (at least two source
+    codes, all to the same code, codes meaning "not known" aside), for the fields of the
+    one-value rule: a mistake whatever the site's children are, so this also covers the
+    case the one-value rule cannot see (an all-male YOI). Read from the mapping itself, no data."""
+    found = []
+    for (table, field), _ in ONE_VALUE_FIELDS.items():
+        spec = mapping.tables[table].fields.get(field) if table in mapping.tables else None
+        if spec is None or not spec.codes:
+            continue
+        if (table, field) in EXPECTED_SINGLE_BY_KIND.get(mapping.system_kind, {}):
+            continue  # e.g. a care system's map of its remand codes only
+        known = {key: value for key, value in spec.codes.items() if value not in NOT_KNOWN}
+        targets = set(known.values())
+        if len(known) >= 2 and len(targets) == 1:
+            target = targets.pop()
+            found.append(Finding(
+                f"{table}.{field}.value_map_one_value", table, field, len(known), len(spec.codes),
+                f"the value map (`codes:`) sends all {len(known)} of its known codes to `{target}`",
+                f"every code maps to `{target}`: give each source code its own canonical code in `codes:` of "
+                f"{table}.{field} (e.g. the female code to `female`)" if field == "sex" else
+                f"every code maps to `{target}`: give each source code its own canonical code in `codes:` of "
+                f"{table}.{field}"))
+    return found
+
+
 def manifest_counts(manifest: dict | None, table: str) -> tuple[dict[str, int], int | None]:
     """From adapt's manifest: per field, the values the value map did not know (summed over
     the table's files; each field's listed codes, or the one 'not listed' total), and the
@@ -202,4 +231,4 @@ def manifest_counts(manifest: dict | None, table: str) -> tuple[dict[str, int], 
     return unknown, (rows if seen else None)
 
 
-__all__ = ["Finding", "find_mistakes", "manifest_counts", "coded_fields"]
+__all__ = ["Finding", "coded_fields", "find_mistakes", "manifest_counts", "value_map_mistakes"]

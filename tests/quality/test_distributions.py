@@ -163,3 +163,18 @@ def test_a_name_column_holding_dates(tmp_path: Path) -> None:
     assert out.exit_code == 0, out.output
     line = next(x for x in out.output.splitlines() if "person.given_name.not_a_name" in x)
     assert "30 of 30 given_name values (100%) contain a digit" in line and "wrong column" in line
+
+
+def test_every_code_to_male_at_a_yoi_is_seen_in_the_value_map(tmp_path: Path) -> None:
+    # what the one-value rule cannot see at a boys-only YOI, the value map itself shows
+    mapping = tmp_path / "m" / "systmone.yaml"
+    mapping.parent.mkdir()
+    mapping.write_text(SITE.replace("sch-oakfield", "yoi-riverbank").replace("SCH", "YOI")
+                       .format(fields=EVERY_CODE_TO_MALE), encoding="utf-8")
+    out = CliRunner().invoke(cli, ["mapping", "check", str(mapping), "--against",
+                                   str(SAMPLE / "yoi-riverbank" / "systmone")])
+    assert out.exit_code == 0, out.output
+    assert "person.sex.one_value" not in out.output  # ~99% male is real at a YOI
+    line = next(x for x in out.output.splitlines() if "person.sex.value_map_one_value" in x)
+    assert "line 8: yoi-riverbank:systmone person.sex: the value map (`codes:`) sends all 4 of its known codes " \
+           "to `male`" in line and "the female code to `female`" in line
