@@ -50,13 +50,19 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | list[
         staged.append(out)
     assert _run("link", *staged, "--out", root / "linked", "-q").exit_code == 0
     assert _run("build", root / "linked", *staged, "--out", root / "dataset", "-q").exit_code == 0
+    import pandas as pd
+
+    truth = pd.read_parquet(root / "gen" / "truth" / "records.parquet")
+    linked_keys = pd.read_parquet(root / "linked" / "clusters.parquet")["record_key"]
+    truth[truth["record_key"].isin(linked_keys)].to_parquet(root / "truth.parquet")  # the linked systems' truth
     blocker = root / "a-file.txt"
     blocker.write_text("not a directory", encoding="utf-8")
     return {"root": root, "staged": staged, "linked": root / "linked", "dataset": root / "dataset",
             "unwritable": blocker / "out"}  # below a file: unwritable even for root
 
 
-# The 9 of 11 commands whose unwritable --out was a traceback (issue 12), and the others.
+# Every command that writes: on the code before issue 12 the first ten ended in a traceback
+# (NotADirectoryError; the issue counted "9 of 11"), the last three already held.
 UNWRITABLE = {
     "adapt": lambda p, out: ["adapt", data_dir("mappings") / "yoi-riverbank" / "systmone.yaml",
                              p["root"] / "gen" / "exports" / "yoi-riverbank" / "systmone", "--out", out],
@@ -66,6 +72,7 @@ UNWRITABLE = {
     "report": lambda p, out: ["report", p["dataset"], "--out", out / "report.html"],
     "indicators": lambda p, out: ["indicators", p["dataset"], "--out", out],
     "analysis": lambda p, out: ["analysis", p["dataset"], "--out", out],
+    "evaluate": lambda p, out: ["evaluate", p["linked"], "--truth", p["root"] / "truth.parquet", "-o", out / "e.json"],
     "mapping new": lambda p, out: ["mapping", "new", p["root"] / "gen" / "exports" / "yoi-riverbank" / "systmone",
                                    "--kind", "health", "--site", "yoi-riverbank", "--out", out / "m.yaml"],
     "demo": lambda p, out: ["demo", "--out", out],
