@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from stairs_link.errors import IndicatorError
+from stairs_link.indicators.definitions.incidents import kinds_of
 from stairs_link.indicators.frames import Frames
 from stairs_link.indicators.model import GROUP_COLUMNS, Definition, Params
 from stairs_link.privacy.disclosure import suppress_counts
@@ -74,8 +75,6 @@ def _parameters(definition: Definition, params: Params) -> str:
     for name in used:
         value = described[name]
         if name == "categories":
-            from stairs_link.indicators.definitions.incidents import kinds_of
-
             category = definition.id.split(".")[-1]
             value = "+".join(kinds_of(category, params)) or "(none mapped)"
             name = "kinds"

@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from stairs_link.errors import IndicatorError
+from stairs_link.indicators.model import GROUP_COLUMNS
 from stairs_link.schema.codes import ETHNIC_GROUP
 
 #: age in years -> band (the evaluation reports age groups, not ages); "unknown" without a birth date
@@ -147,8 +148,6 @@ def prepare_frames(stays: pd.DataFrame, children: pd.DataFrame, events: dict[str
 
 def stay_groups(frames: Frames) -> pd.DataFrame:
     """The group columns of every stay, indexed by stay_id."""
-    from stairs_link.indicators.model import GROUP_COLUMNS
-
     return frames.stays.set_index("stay_id")[["child_id", *GROUP_COLUMNS]]
 
 

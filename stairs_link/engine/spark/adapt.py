@@ -85,6 +85,7 @@ from stairs_link.engine.spark.parts import (
     staging_dir,
     write_part,
 )
+from stairs_link.engine.spark.session import require_pyspark, spark_session
 from stairs_link.errors import MappingError, StairsLinkError
 from stairs_link.io.base import DEFAULT_BLOCK_BYTES
 from stairs_link.io.csv import count_csv_rows, csv_batches, open_csv
@@ -94,6 +95,8 @@ from stairs_link.mapping.model import Mapping
 from stairs_link.progress import message as progress_message
 from stairs_link.schema.io import to_arrow
 from stairs_link.schema.tables import TABLES, arrow_schema
+
+# pyspark is imported inside functions: optional and slow to import (engine/spark/__init__.py)
 
 MIN_AUTO_BLOCK = 4 << 20
 MAX_AUTO_BLOCK = 64 << 20
@@ -111,8 +114,6 @@ def spark_adapt(mapping_path: str | Path, inputs: list[Path] | list[str], out_di
     if pseudonymise_key is not None:
         raise EngineError("pseudonymised adapt is not available on the Spark engine",
                           reason="unsupported_on_spark", fix="use --engine embedded with --pseudonymise")
-    from stairs_link.engine.spark.session import require_pyspark, spark_session
-
     require_pyspark()
     mapping = load_mapping(mapping_path)
     borrowed = [s.name for t in mapping.tables.values() for s in t.fields.values() if s.from_table]

@@ -51,10 +51,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from stairs_link import errors
 from stairs_link.engine.spark import parts
-from stairs_link.errors import IntegrationError, SchemaError
+from stairs_link.engine.spark.session import spark_session
+from stairs_link.errors import IntegrationError, SchemaError, StairsLinkError
 from stairs_link.integrate import ids as id_rules
 from stairs_link.integrate.build import (
+    EVENT_OUTPUTS,
     LINKAGE_FILES,
     BuildResult,
     _history_arrow,
@@ -76,9 +79,12 @@ from stairs_link.integrate.inputs import (
 )
 from stairs_link.integrate.survivorship import FIELDS, OPTIONAL_FIELDS
 from stairs_link.integrate.transitions import TransitionRules
+from stairs_link.linkage.shared import Clock
 from stairs_link.schema import arrow_schema
 from stairs_link.schema.linked import CLUSTER_ID, check_cluster_columns
 from stairs_link.schema.tables import SCHEMA_VERSION, SCHEMA_VERSION_KEY, columns_of
+
+# pyspark is imported inside functions: optional and slow to import (engine/spark/__init__.py)
 
 STAGED_TABLES = ["person", *EVENT_TABLES]
 
@@ -123,9 +129,6 @@ def spark_build(
     docstring). Inputs and ``out_dir`` may be local paths or URLs Spark and pyarrow both read
     (``previous`` must be local: it is read on the driver). ``buckets``: number of child
     buckets (default: about one per 20,000 children, at least spark.sql.shuffle.partitions)."""
-    from stairs_link.engine.spark.session import spark_session
-    from stairs_link.linkage.shared import Clock
-
     start = time.perf_counter()
     clock = Clock(progress, label="build")
     rules = TransitionRules(merge_gap_days=merge_gap_days, transfer_days=transfer_days,
@@ -602,8 +605,6 @@ def _run_bucket(bucket: int, job: _Job) -> dict[str, Any]:
     """:func:`_build_bucket`, with an input error (e.g. conflicting extracts of a record) sent
     back to the driver as data, so that it is raised there as the embedded engine raises it
     instead of failing the Spark task with a traceback."""
-    from stairs_link.errors import StairsLinkError
-
     try:
         return _build_bucket(bucket, job)
     except StairsLinkError as exc:
@@ -613,8 +614,6 @@ def _run_bucket(bucket: int, job: _Job) -> dict[str, Any]:
 
 def _raise_bucket_error(stats: list[dict[str, Any]]) -> None:
     """Raise the first input error a bucket reported (see :func:`_run_bucket`)."""
-    from stairs_link import errors
-
     failed = [s["error"] for s in stats if "error" in s]
     if failed:
         info = dict(failed[0])
@@ -668,8 +667,6 @@ def _publish_one(staging: str, name: str, out: str) -> None:
 
 def _publish(stats: list[dict[str, Any]], staging: str, out: str) -> list[str]:
     """Publish the per-child outputs in bucket order; returns their names (embedded order)."""
-    from stairs_link.integrate.build import EVENT_OUTPUTS
-
     if not any(s["n_children"] for s in stats):
         raise IntegrationError("the staged directories hold no person records", reason="no_records",
                                fix="pass the directories written by `stairs-link adapt`")

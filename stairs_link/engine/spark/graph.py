@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from stairs_link.engine import EngineError
+
+# pyspark is imported inside functions: optional and slow to import (engine/spark/__init__.py)
+
 ROW_BITS = 33  # monotonically_increasing_id = partition id << 33 | row within partition
 
 
@@ -76,7 +80,5 @@ def connected_components(edges: Any, src: str = "i", dst: str = "j", *, max_iter
         e = _without_stats(e.localCheckpoint())
         if e.limit(1).count() == 0:
             return mapping
-    from stairs_link.engine import EngineError
-
     raise EngineError(f"connected components did not converge in {max_iterations} rounds",
                       reason="no_convergence", fix="report this; it means an extremely long chain of links")

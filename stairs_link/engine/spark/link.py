@@ -41,6 +41,7 @@ from stairs_link.engine.spark.keys import (
     record_keys,
     record_keys_schema,
 )
+from stairs_link.engine.spark.session import spark_session
 from stairs_link.errors import LinkageError
 from stairs_link.io.store import is_url, write_text
 from stairs_link.linkage import shared
@@ -50,6 +51,8 @@ from stairs_link.linkage.model import FSModel, estimate_u, pattern_base, unpack
 from stairs_link.linkage.pipeline import _random_pairs, _review, load_model
 from stairs_link.linkage.review import read_decisions, unsure_pairs
 from stairs_link.schema.tables import columns_of
+
+# pyspark is imported inside functions: optional and slow to import (engine/spark/__init__.py)
 
 
 @dataclass
@@ -564,8 +567,6 @@ def spark_link(staged_dirs: list[str | Path], out_dir: str | Path, *, master: st
     LINKED. Local output: the same files as the embedded engine. Object-store output (a URL):
     clusters.parquet and pairs.parquet as Spark datasets (directories of part files that
     pyarrow, pandas and DuckDB read as one table)."""
-    from stairs_link.engine.spark.session import spark_session
-
     start = time.perf_counter()
     spark = spark or spark_session(master)
     if config is None and config_path:
@@ -626,8 +627,6 @@ def spark_explain_blocking(staged_dirs: list[str | Path], config: LinkageConfig,
     """(records, plan): the pairs each blocking rule would create, counted in Spark from key
     group sizes (no pairs built), as ``stairs-link link --explain-blocking`` prints them."""
     from pyspark.sql import types as T
-
-    from stairs_link.engine.spark.session import spark_session
 
     spark = spark or spark_session(master)
     person = read_person_spark(spark, list(staged_dirs))
