@@ -1,8 +1,8 @@
 """build + indicators + analysis tables on a synthetic world: time and peak memory, with a reference.
 
 Setup (outside every timing): the generator's world of N children staged as a perfect adapter
-would (``stairs_link.synth.canonical_tables``, one staged directory per site system) and
-clustered by the truth (linkage is measured by bench_linkage.py / bench_spark.py, not here).
+would (``stairs_link.synth.canonical_tables`` and ``write_staged``, one staged directory per site
+system) and clustered by the truth (linkage is measured by bench_linkage.py / bench_spark.py, not here).
 Then, each in a fresh Python process whose process-tree peak RSS is polled (bench/measure.py):
 
 * ``build``: ``stairs_link.integrate.build`` as it is (stays, stay attribution of every event,
@@ -39,22 +39,12 @@ STAGES = ["build-reference", "build", "indicators", "analysis"]
 
 
 def _setup(work: Path, n: int, seed: int) -> list[Path]:
-    from stairs_link.schema import write_table
-    from stairs_link.synth import canonical_tables
+    from stairs_link.synth import canonical_tables, truth_clusters, write_staged
 
     tables, truth = canonical_tables(n, seed)
-    staged = []
-    for (site, system), rows in tables["person"].groupby(["site_id", "source_system"], sort=True):
-        directory = work / "staged" / site / system
-        write_table("person", rows, directory / "person.parquet")
-        for name in ("episode", "formulation", "incident", "education", "measure"):
-            part = tables[name][tables[name]["record_key"].isin(rows["record_key"])]
-            if len(part):
-                write_table(name, part, directory / f"{name}.parquet")
-        staged.append(directory)
+    staged = write_staged(tables, work / "staged")
     (work / "linked").mkdir(parents=True, exist_ok=True)
-    truth.rename(columns={"true_child_id": "cluster_id"})[["record_key", "cluster_id"]].to_parquet(
-        work / "linked" / "clusters.parquet", index=False)
+    truth_clusters(truth).to_parquet(work / "linked" / "clusters.parquet", index=False)
     return staged
 
 

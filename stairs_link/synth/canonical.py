@@ -1,17 +1,20 @@
 """All canonical tables of a synthetic world, as a perfect adapter would stage them.
 
 For tests and benchmarks of the later stages (quality, linkage, integration) that want the
-events too, without writing and adapting files. Values are exactly the exported ones
+events too, without writing and adapting files: :func:`write_staged` writes them as staged
+directories, :func:`truth_clusters` is what a perfect linkage of them would give. Values are exactly the exported ones
 (same frames, same draws) except that the deliberately bad rows planted in the exports are
 not planted here; provenance names the export file and row each value was written to.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
-from stairs_link.schema import columns_of
+from stairs_link.schema import columns_of, write_table
 from stairs_link.synth.damage import DamageConfig
 from stairs_link.synth.exports import draw, site_system_frames
 from stairs_link.synth.layouts import LAYOUTS
@@ -69,3 +72,26 @@ def canonical_tables(
         tables[name] = (pd.concat(frames_, ignore_index=True) if frames_
                         else pd.DataFrame(columns=[c.name for c in columns_of(name)]))
     return tables, truth_records(drawn.world, drawn.records)
+
+
+def write_staged(tables: dict[str, pd.DataFrame], root: Path) -> list[Path]:
+    """Write canonical ``tables`` (as :func:`canonical_tables` returns them) the way `adapt`
+    stages each site system's export: ``root/<site_id>/<source_system>/<table>.parquet``, an
+    event table only where that system holds rows of it. Returns the directories in
+    (site, system) order."""
+    staged = []
+    for (site, system), rows in tables["person"].groupby(["site_id", "source_system"], sort=True):
+        directory = root / site / system
+        write_table("person", rows, directory / "person.parquet")
+        for name in TABLE_NAMES[1:]:
+            part = tables[name][tables[name]["record_key"].isin(rows["record_key"])]
+            if len(part):
+                write_table(name, part, directory / f"{name}.parquet")
+        staged.append(directory)
+    return staged
+
+
+def truth_clusters(truth: pd.DataFrame) -> pd.DataFrame:
+    """A perfect linkage's clusters (the columns of LINKED/clusters.parquet that `build` reads):
+    each record key with its true child as ``cluster_id``."""
+    return truth.rename(columns={"true_child_id": "cluster_id"})[["record_key", "cluster_id"]]

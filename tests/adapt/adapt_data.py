@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-PERSON_MAPPING = """\
-site_id: sch-oak
-setting_type: SCH
-system_kind: health
-source_system: systmone
-extracted_at: "2026-03-31"
-tables:
-  person:
-    source: {{files: "patients*.csv"{source_extra}}}
-    fields:
-      local_id: PatientID
-      given_name: Forename
-      family_name: Surname
-      date_of_birth: {{column: DOB, formats: ['%d/%m/%Y', '%d/%m/%y']}}
-      sex: {{column: Gender, codes: nhs_gender_code, unknown_codes: {sex_policy}}}
+from _helpers import SYSTMONE_PERSON_MAPPING
+
+PERSON_MAPPING = SYSTMONE_PERSON_MAPPING + """\
       nhs_number: NHS Number
       postcode: Postcode
 """

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from _helpers import SYSTMONE_PERSON_MAPPING
 from click.testing import CliRunner
 
 from stairs_link.adapt import adapt
@@ -28,21 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_SYSTEMS = ["yoi-northgate/nomis", "sch-moorside/arbor", "sch-oakfield/sims", "sch-oakfield/systmone",
                   "stc-kestrel/carenotes", "sch-oakfield/case-manager"]
 
-MAPPING = """\
-site_id: sch-oak
-setting_type: SCH
-system_kind: health
-source_system: systmone
-extracted_at: "2026-03-31"
-tables:
-  person:
-    source: {{files: "patients*.csv"}}
-    fields:
-      local_id: PatientID
-      given_name: Forename
-      family_name: Surname
-      date_of_birth: {{column: DOB, formats: ['%d/%m/%Y']}}
-      sex: {{column: Gender, codes: nhs_gender_code, unknown_codes: {policy}}}
+MAPPING = SYSTMONE_PERSON_MAPPING + """\
       nhs_number: NHS Number
   episode:
     source: {{files: "stays.csv"}}
@@ -83,7 +70,7 @@ def export(tmp_path: Path) -> tuple[Path, Path]:
     stays += ["999,S999,01/01/2024\n", "5,S1000,\n"]  # an orphan stay and a rejected one
     (folder / "stays.csv").write_text("".join(stays), encoding="utf-8")
     mapping = tmp_path / "mapping.yaml"
-    mapping.write_text(MAPPING.format(policy="reject"), encoding="utf-8")
+    mapping.write_text(MAPPING.format(sex_policy="reject", source_extra=""), encoding="utf-8")
     return mapping, folder
 
 
@@ -237,7 +224,7 @@ def test_fail_policy_error_from_a_task_names_the_embedded_row(spark, export, tmp
     from stairs_link.engine.spark.adapt import spark_adapt
 
     mapping, folder = export
-    mapping.write_text(MAPPING.format(policy="fail"), encoding="utf-8")
+    mapping.write_text(MAPPING.format(sex_policy="fail", source_extra=""), encoding="utf-8")
     with pytest.raises(MappingError) as embedded:
         adapt(mapping, [folder], tmp_path / "e")
     with pytest.raises(MappingError) as on_spark:

@@ -1,7 +1,7 @@
 """A synthetic world built into a dataset, and the same world's truth as indicator frames.
 
 ``build_world`` stages every canonical table of the generator's world (as a perfect adapter
-would, ``stairs_link.synth.canonical_tables``: the exported values, with the systems' own
+would, ``stairs_link.synth.canonical_tables`` and ``write_staged``: the exported values, with the systems' own
 date jitter, monthly education reporting, duplicate records ...) one directory per site
 system, links them with the project's linkage (``linkage="model"``, the default; ``"truth"``
 clusters by the true child instead, to measure integration alone), and runs `build`. ``truth_frames`` turns the generator's true
@@ -18,8 +18,7 @@ import pandas as pd
 from stairs_link.indicators import Frames, prepare_frames
 from stairs_link.integrate import build, derive_transitions
 from stairs_link.linkage.pipeline import link_table
-from stairs_link.schema import write_table
-from stairs_link.synth import canonical_tables
+from stairs_link.synth import canonical_tables, truth_clusters, write_staged
 from stairs_link.synth.exports import draw
 from stairs_link.synth.world import EXTRACT_DATE
 
@@ -31,23 +30,11 @@ SEED = 7
 def build_world(root: Path, n_children: int, seed: int, linkage: str = "model") -> Path:
     """Stage, link and build the world; returns the DATASET directory."""
     tables, truth = canonical_tables(n_children, seed)
-    person = tables["person"]
-    staged = []
-    for (site, system), rows in person.groupby(["site_id", "source_system"], sort=True):
-        directory = root / "staged" / site / system
-        write_table("person", rows, directory / "person.parquet")
-        for name in ("episode", "formulation", "incident", "education", "measure"):
-            part = tables[name][tables[name]["record_key"].isin(rows["record_key"])]
-            if len(part):
-                write_table(name, part, directory / f"{name}.parquet")
-        staged.append(directory)
+    staged = write_staged(tables, root / "staged")
     linked = root / "linked"
     linked.mkdir(parents=True, exist_ok=True)
-    if linkage == "truth":
-        truth.rename(columns={"true_child_id": "cluster_id"})[["record_key", "cluster_id"]].to_parquet(
-            linked / "clusters.parquet", index=False)
-    else:
-        link_table(person).clusters.to_parquet(linked / "clusters.parquet", index=False)
+    clusters = truth_clusters(truth) if linkage == "truth" else link_table(tables["person"]).clusters
+    clusters.to_parquet(linked / "clusters.parquet", index=False)
     build(linked, staged, root / "dataset")
     return root / "dataset"
 

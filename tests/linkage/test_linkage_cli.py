@@ -6,25 +6,16 @@ import json
 
 import pandas as pd
 import pytest
-import yaml
 from click.testing import CliRunner
+from linkage_data import stage_person_systems
 
 from stairs_link.cli import cli
-from stairs_link.schema import write_table
-from stairs_link.synth import person_records
 
 
 @pytest.fixture(scope="module")
 def staged(tmp_path_factory):
-    person, _ = person_records(60, 5)
-    root = tmp_path_factory.mktemp("staged")
-    dirs = []
-    for system, part in person.groupby("source_system"):
-        write_table("person", part, root / system / "person.parquet")
-        dirs.append(str(root / system))
-    config = root / "linkage.yaml"
-    config.write_text(yaml.safe_dump({"u_sample_pairs": 50_000}), encoding="utf-8")
-    return dirs, str(config), len(person)
+    dirs, config, person, _ = stage_person_systems(tmp_path_factory.mktemp("staged"))
+    return dirs, config, len(person)
 
 
 def _run(args):

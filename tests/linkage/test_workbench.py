@@ -10,15 +10,14 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from click.testing import CliRunner
+from linkage_data import stage_person_systems
 
 from stairs_link.cli import cli
 from stairs_link.errors import LinkageError
 from stairs_link.linkage import LinkageConfig, link_table
 from stairs_link.linkage.review import decision_estimates, level_labels, read_decisions, wilson_interval
 from stairs_link.linkage.workbench.data import read_linked, review_order, review_page_data
-from stairs_link.schema import write_table
 from stairs_link.synth import person_records
 
 FAST = LinkageConfig(u_sample_pairs=100_000)
@@ -142,16 +141,10 @@ def test_review_order_nearest_the_threshold_then_largest_effect():
 
 @pytest.fixture(scope="module")
 def linked_dir(tmp_path_factory):
-    person, truth = person_records(60, 5)
     root = tmp_path_factory.mktemp("explain")
-    dirs = []
-    for system, part in person.groupby("source_system"):
-        write_table("person", part, root / system / "person.parquet")
-        dirs.append(str(root / system))
-    config = root / "linkage.yaml"
-    config.write_text(yaml.safe_dump({"u_sample_pairs": 50_000}), encoding="utf-8")
+    dirs, config, _, truth = stage_person_systems(root)
     truth.to_parquet(root / "truth.parquet")
-    result = CliRunner().invoke(cli, ["link", *dirs, "--out", str(root / "linked"), "--config", str(config), "-q"])
+    result = CliRunner().invoke(cli, ["link", *dirs, "--out", str(root / "linked"), "--config", config, "-q"])
     assert result.exit_code == 0, result.output
     return root
 

@@ -8,27 +8,12 @@ import json
 from pathlib import Path
 
 import pytest
+from _helpers import SYSTMONE_PERSON_MAPPING
 from click.testing import CliRunner
 
 from stairs_link.cli import cli
 from stairs_link.privacy import new_key_file
 
-MAPPING = """\
-site_id: sch-oak
-setting_type: SCH
-system_kind: health
-source_system: systmone
-extracted_at: "2026-03-31"
-tables:
-  person:
-    source: {{files: "patients.csv"}}
-    fields:
-      local_id: PatientID
-      given_name: Forename
-      family_name: Surname
-      date_of_birth: {{column: DOB, formats: ['%d/%m/%Y']}}
-      sex: {{column: Gender, codes: nhs_gender_code, unknown_codes: {policy}}}
-"""
 SURNAMES = [f"Wojciechowska{i:02d}" for i in range(30)]
 GIVEN = [f"Anastasiya{i:02d}" for i in range(30)]
 
@@ -45,7 +30,8 @@ def _export(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("policy", ["keep_unknown", "reject", "fail"])
 def test_pseudonymised_run_leaks_no_value(tmp_path: Path, policy: str) -> None:
-    (tmp_path / "m.yaml").write_text(MAPPING.format(policy=policy), encoding="utf-8")
+    mapping = SYSTMONE_PERSON_MAPPING.format(sex_policy=policy, source_extra="")
+    (tmp_path / "m.yaml").write_text(mapping, encoding="utf-8")
     key = new_key_file(tmp_path / "site.key")
     result = CliRunner().invoke(cli, ["adapt", str(tmp_path / "m.yaml"), str(_export(tmp_path)), "--out",
                                       str(tmp_path / "out"), "--pseudonymise", "--key-file", str(key)])
@@ -63,7 +49,8 @@ def test_pseudonymised_run_leaks_no_value(tmp_path: Path, policy: str) -> None:
 
 
 def test_show_values_lists_them_in_plain_mode(tmp_path: Path) -> None:
-    (tmp_path / "m.yaml").write_text(MAPPING.format(policy="keep_unknown"), encoding="utf-8")
+    mapping = SYSTMONE_PERSON_MAPPING.format(sex_policy="keep_unknown", source_extra="")
+    (tmp_path / "m.yaml").write_text(mapping, encoding="utf-8")
     export = _export(tmp_path)
     hidden = CliRunner().invoke(cli, ["adapt", str(tmp_path / "m.yaml"), str(export), "--out", str(tmp_path / "a")])
     assert hidden.exit_code == 0

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from stairs_link.schema import CODE_LISTS, columns_of, to_arrow
-from stairs_link.synth import canonical_tables, person_records, write_exports
+from stairs_link.synth import canonical_tables, person_records, truth_clusters, write_exports, write_staged
 
 N, SEED = 150, 9
 
@@ -71,3 +71,21 @@ def test_rows_match_the_written_exports(tables, tmp_path: Path) -> None:
                 mine = frame[(frame["site_id"] == s["site_id"]) & (frame["source_system"] == s["source_system"])]
                 assert len(written) == len(mine), (s["directory"], f["name"])
                 assert (mine["source_file"] == f["name"]).all()
+
+
+def test_write_staged_gives_each_site_system_its_rows_and_truth_clusters_the_true_child(tables, tmp_path) -> None:
+    frames, truth = tables
+    staged = write_staged(frames, tmp_path)
+    systems = frames["person"][["site_id", "source_system"]].drop_duplicates()
+    assert staged == sorted(tmp_path / s / y for s, y in systems.itertuples(index=False))
+    for name, frame in frames.items():
+        parts = [pd.read_parquet(d / f"{name}.parquet") for d in staged if (d / f"{name}.parquet").exists()]
+        back = pd.concat(parts, ignore_index=True)
+        assert sorted(back["record_key"]) == sorted(frame["record_key"]), name
+        for directory, part in zip([d for d in staged if (d / f"{name}.parquet").exists()], parts):
+            assert len(part) and (part["source_system"] == directory.name).all(), (name, directory)
+            assert (part["site_id"] == directory.parent.name).all(), (name, directory)
+    clusters = truth_clusters(truth)
+    assert list(clusters.columns) == ["record_key", "cluster_id"]
+    assert clusters.set_index("record_key")["cluster_id"].to_dict() == truth.set_index("record_key")[
+        "true_child_id"].to_dict()
