@@ -9,13 +9,21 @@ passes its own error class, so a user sees that layer's error and reason.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
-T = TypeVar("T")
+
+class Named(Protocol):
+    """What a registry holds: anything with a ``name``."""
+
+    @property
+    def name(self) -> str: ...
+
+
+T = TypeVar("T", bound=Named)
 
 
 class Registry(dict[str, T]):
-    """Entries by name, in registration order (a dict: iterate, ``in``, ``del`` as usual).
+    """Entries by their ``name``, in registration order (a dict: iterate, ``in``, ``del`` as usual).
 
     ``what`` names an entry in errors (``unknown export format 'sav'``); ``error`` is the
     layer's :class:`~stairs_link.errors.StairsLinkError` subclass, raised with ``reason``.
@@ -27,9 +35,9 @@ class Registry(dict[str, T]):
         self.error = error
         self.reason = reason
 
-    def add(self, name: str, entry: T) -> T:
-        """Register ``entry`` as ``name`` (a later one of the same name replaces it); returns it."""
-        self[name] = entry
+    def register(self, entry: T) -> T:
+        """Add ``entry`` under its name (a later one of the same name replaces it); returns it."""
+        self[entry.name] = entry
         return entry
 
     def lookup(self, name: str) -> T:

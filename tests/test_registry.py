@@ -3,6 +3,8 @@ and an unknown name raising the layer's own error with its reason, listing the v
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 
 from stairs_link.errors import InputFileError, LinkageError
@@ -11,10 +13,16 @@ from stairs_link.linkage.comparisons import KINDS, kind
 from stairs_link.registry import Registry
 
 
+@dataclass(frozen=True)
+class Colour:
+    name: str
+
+
 def test_lookup_keeps_registration_order_and_lists_the_valid_names() -> None:
-    colours: Registry[int] = Registry("colour", LinkageError, reason="bad_colour")
-    assert colours.add("red", 1) == 1 and colours.add("blue", 2) == 2
-    assert colours.lookup("blue") == 2 and colours.names() == ("red", "blue")
+    colours: Registry[Colour] = Registry("colour", LinkageError, reason="bad_colour")
+    red, blue = Colour("red"), Colour("blue")
+    assert colours.register(red) is red and colours.register(blue) is blue
+    assert colours.lookup("blue") is blue and colours.names() == ("red", "blue")
     with pytest.raises(LinkageError, match="unknown colour 'green'") as err:
         colours.lookup("green")
     assert err.value.reason == "bad_colour" and err.value.fix == "use one of: red, blue"

@@ -110,21 +110,9 @@ class Reader:
 
 # in registration order: csv, xlsx, json, ndjson, xml
 READERS: Registry[Reader] = Registry("export format", InputFileError, reason="unknown_format")
-
-
-def register(reader: Reader) -> Reader:
-    """Add ``reader`` to the registry (each format module calls this once, at import)."""
-    return READERS.add(reader.name, reader)
-
-
-def reader(name: str) -> Reader:
-    """The registered reader for format ``name``; an unknown name lists the valid ones."""
-    return READERS.lookup(name)
-
-
-def format_names() -> tuple[str, ...]:
-    """Every registered format, in registration order."""
-    return READERS.names()
+register = READERS.register  # add a reader (each format module calls this once, at import)
+reader = READERS.lookup  # the reader of a format name; an unknown name lists the valid ones
+format_names = READERS.names  # every registered format, in registration order
 
 
 def nested_formats() -> tuple[str, ...]:

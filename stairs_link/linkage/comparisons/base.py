@@ -88,21 +88,9 @@ class ComparisonKind:
 
 
 KINDS: Registry[ComparisonKind] = Registry("comparison kind", LinkageError, reason="bad_config")
-
-
-def register(entry: ComparisonKind) -> ComparisonKind:
-    """Add a kind (each kind's module calls this once, at import)."""
-    return KINDS.add(entry.name, entry)
-
-
-def kind(name: str) -> ComparisonKind:
-    """The registered kind ``name``; an unknown name is an error listing the valid ones."""
-    return KINDS.lookup(name)
-
-
-def kind_names() -> tuple[str, ...]:
-    """Every registered kind, in registration order."""
-    return KINDS.names()
+register = KINDS.register  # add a kind (each kind's module calls this once, at import)
+kind = KINDS.lookup  # the kind of a name; an unknown name is an error listing the valid ones
+kind_names = KINDS.names  # every registered kind, in registration order
 
 
 def _unique_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
