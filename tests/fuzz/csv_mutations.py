@@ -174,8 +174,10 @@ def ragged(doc: Doc, draw: Draw) -> Doc:
         del fields[draw(len(fields))]
     elif kind == 1:
         fields.insert(draw(len(fields) + 1), "extra")
-    else:
+    elif len(fields) > 1:
         fields[1] = fields[1] + doc.delimiter + " Jr"
+    else:  # a one-value line (a trailer): one value more
+        fields.append("Jr")
     return doc.with_line(line, fields, f"ragged ({kind}) line {line}")
 
 
