@@ -408,17 +408,22 @@ class _Prefixed(io.RawIOBase):
 
 def _deep_line(block: bytes) -> bool:
     """Whether a line of ``block`` nests deeper than MAX_DEPTH (Arrow parses any depth and
-    ignores unread keys, so the fast path checks): only lines with more than MAX_DEPTH
-    brackets can, and only those are parsed here."""
+    ignores unread keys, so the fast path checks), vectorised: each line's deepest bracket
+    outside strings (:func:`line_depths`). Lines where that count could be wrong (a doubled
+    backslash, so an escaped quote may not be) and lines it finds too deep are parsed to be
+    sure."""
     if block.count(b"{") + block.count(b"[") <= MAX_DEPTH:
         return False
     data = np.frombuffer(block, dtype=np.uint8)
-    opens = ((data == 0x7B) | (data == 0x5B)).view(np.uint8)
     starts = np.concatenate([[0], np.flatnonzero(data == 0x0A) + 1])
     starts = starts[starts < len(data)]
-    counts = np.add.reduceat(opens, starts, dtype=np.int64)
+    suspects = set(np.flatnonzero(line_depths(data, starts) > MAX_DEPTH).tolist())
+    if b"\\\\" in block:
+        backslash = data == 0x5C
+        doubled = np.flatnonzero(backslash[:-1] & backslash[1:])
+        suspects.update((np.searchsorted(starts, doubled, side="right") - 1).tolist())
     ends = np.append(starts[1:], len(data))
-    for at in np.flatnonzero(counts > MAX_DEPTH).tolist():
+    for at in sorted(suspects):
         try:
             record = _loads(block[starts[at]:ends[at]])
         except _JSONError:
@@ -426,6 +431,30 @@ def _deep_line(block: bytes) -> bool:
         if isinstance(record, (dict, list)) and _walk(record) is None:
             return True
     return False
+
+
+def line_depths(data: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Per line of ``data`` (bytes as uint8; lines begin at ``starts``), the deepest nesting
+    of its brackets outside strings. A quote after a backslash counts as escaped, so a line
+    holding a doubled backslash may be miscounted (:func:`_deep_line` parses those). Memory:
+    arrays as long as the quotes and brackets, not the bytes."""
+    out = np.zeros(len(starts), dtype=np.int64)
+    quotes = np.flatnonzero(data == 0x22)
+    if quotes.size:
+        quotes = quotes[(quotes == 0) | (data[quotes - 1] != 0x5C)]
+    brackets = np.flatnonzero((data == 0x7B) | (data == 0x5B) | (data == 0x7D) | (data == 0x5D))
+    if not brackets.size:
+        return out
+    line_of = np.searchsorted(starts, brackets, side="right") - 1
+    inside = (np.searchsorted(quotes, brackets) - np.searchsorted(quotes, starts)[line_of]) % 2 == 1
+    brackets, line_of = brackets[~inside], line_of[~inside]
+    if not brackets.size:
+        return out
+    step = np.where((data[brackets] == 0x7B) | (data[brackets] == 0x5B), 1, -1)
+    depth = np.cumsum(step)
+    first = np.flatnonzero(np.r_[True, line_of[1:] != line_of[:-1]])
+    out[line_of[first]] = np.maximum.reduceat(depth, first) - (depth[first] - step[first])
+    return out
 
 
 def _ndjson_arrow(stream: HashingReader, source: ReadOptions, paths: dict[str, FieldPath],

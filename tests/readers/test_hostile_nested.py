@@ -9,8 +9,11 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_nested_readers import mapping, patient, staged
 
 import stairs_link.io.nested as nested
@@ -197,3 +200,40 @@ def test_the_manifest_checksum_is_of_the_bytes_read_and_a_growing_file_is_refuse
         adapt(m, [path], tmp_path / "out2")
     assert info.value.reason == "source_changed" and info.value.file.endswith(path.name)
     assert not (tmp_path / "out2" / "manifest.json").exists()
+
+
+def _depth(value: object) -> int:
+    """Nesting depth of parsed JSON (a record {...} is 1), iteratively."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+TRICKY = st.text(alphabet='[]{}"\\:,ab ', max_size=8)  # brackets, quotes and backslashes inside strings
+LEAF = st.one_of(st.none(), st.integers(), TRICKY)
+
+
+@given(st.lists(st.tuples(st.recursive(LEAF, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(TRICKY, inner, max_size=3)), max_leaves=12),
+    st.integers(min_value=0, max_value=nested.MAX_DEPTH + 3)), min_size=1, max_size=6))
+@settings(max_examples=300, deadline=None)
+def test_the_fast_paths_depth_count_equals_the_parsed_depth(lines: list[tuple[object, int]]) -> None:
+    """line_depths / _deep_line (numpy over the bytes) against the depth of the parsed lines,
+    with strings full of brackets, quotes and backslashes."""
+    records = []
+    for value, wraps in lines:
+        for i in range(wraps):
+            value = [value] if i % 2 else {"k": value}
+        records.append(value)
+    text = "".join(json.dumps(r) + "\n" for r in records).encode()
+    data = np.frombuffer(text, dtype=np.uint8)
+    starts = np.concatenate([[0], np.flatnonzero(data == 0x0A) + 1])[:-1]
+    counted = nested.line_depths(data, starts)
+    for record, line, depth in zip(records, text.splitlines(), counted.tolist()):
+        if b"\\\\" not in line:
+            assert depth == _depth(record)
+    assert nested._deep_line(text) == any(_depth(r) > nested.MAX_DEPTH for r in records)
