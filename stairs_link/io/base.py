@@ -305,10 +305,8 @@ def check_encoding(path: Path, encoding: str) -> EncodingCheck:
                 try:
                     decoder.decode(chunk)
                 except UnicodeError as exc:
-                    start = getattr(exc, "start", 0)
                     if ok and failure is None:
-                        bad = chunk[start:start + 1]
-                        failure = (candidate, lines + chunk[:start].count(b"\n") + 1, offset + start, bad.hex())
+                        failure = (candidate, *_file_position(exc, chunk, offset, lines))
                     ok = False
                     if index > 0:
                         break
@@ -333,6 +331,21 @@ def check_encoding(path: Path, encoding: str) -> EncodingCheck:
         reason="bad_encoding", file=str(path), row=None, line=line,
         fix="set `encoding:` in the mapping's source (or --encoding) to the export's real encoding, e.g. cp1252",
     )
+
+
+def _file_position(exc: UnicodeError, chunk: bytes, offset: int, lines: int) -> tuple[int, int, str]:
+    """(line, file offset, byte hex) of a decoding error raised on ``chunk`` (at file offset
+    ``offset``, after ``lines`` line feeds). The decoder's ``exc.start`` counts from the bytes
+    it decoded, which end where ``chunk`` ends but may start elsewhere: after a byte-order
+    mark it stripped (utf-8-sig), or before ``chunk`` with bytes it held back from the last
+    chunk (a character cut in two); so the position is counted back from the chunk's end."""
+    data = getattr(exc, "object", b"")
+    start = getattr(exc, "start", 0)
+    if not isinstance(data, bytes | bytearray):
+        data = chunk
+    at = offset + len(chunk) - len(data) + start  # file offset of the bad byte
+    in_chunk = max(at - offset, 0)
+    return lines + chunk[:in_chunk].count(b"\n") + 1, at, bytes(data[start:start + 1]).hex()
 
 
 def _auto_without_bom(path: Path) -> EncodingCheck:

@@ -387,8 +387,6 @@ def known_gap(doc: Doc) -> str | None:
         return "quote check skipped after a bare CR"
     if doc.strays and any(ch in line for line in doc.lines for ch in UNDEFINED_IN_CP1252):
         return "quote check skipped for a charset-normalizer guess"
-    if doc.encoding == "utf-8-sig" and any(0xDC80 <= ord(c) <= 0xDCFF for line in doc.lines for c in line):
-        return "a UTF-8 file with a BOM and a bad byte is refused (naming the wrong byte)"
     return None
 
 

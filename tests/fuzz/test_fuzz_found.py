@@ -51,8 +51,6 @@ def test_stray_quote_in_a_file_guessed_by_charset_normalizer_loses_no_row(world:
     run_adapt(world, world.csv, {"patients.csv": doc.to_bytes()}, records=doc.records)
 
 
-@pytest.mark.xfail(strict=True, reason="known bug (issue 12 fuzz): io/base.py check_encoding: with a UTF-8 BOM the error's offset is counted "
-                                       "after the BOM, so it names the wrong byte (3 bytes early)")
 def test_bad_byte_in_a_utf8_file_with_a_bom_is_named_exactly(world: World) -> None:
     doc = parse(world.csv.data.decode("utf-8"))
     lines = list(doc.lines)
