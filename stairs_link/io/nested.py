@@ -406,23 +406,38 @@ class _Prefixed(io.RawIOBase):
         return len(data)
 
 
+_OPENERS = bytes(1 if b in (0x7B, 0x5B) else 2 if b == 0x0A else 0 for b in range(256))  # for bytes.translate
+
+
 def _deep_line(block: bytes) -> bool:
     """Whether a line of ``block`` nests deeper than MAX_DEPTH (Arrow parses any depth and
-    ignores unread keys, so the fast path checks), vectorised: each line's deepest bracket
-    outside strings (:func:`line_depths`). Lines where that count could be wrong (a doubled
-    backslash, so an escaped quote may not be) and lines it finds too deep are parsed to be
-    sure."""
-    if block.count(b"{") + block.count(b"[") <= MAX_DEPTH:
+    ignores unread keys, so the fast path checks), vectorised: only a line with more than
+    MAX_DEPTH opening brackets can be, and only those lines are counted outside strings
+    (:func:`line_depths`). Lines where that count could be wrong (a doubled backslash, so an
+    escaped quote may not be) and lines it finds too deep are parsed to be sure."""
+    marks = np.frombuffer(block.translate(_OPENERS), dtype=np.uint8)  # '{' '[' -> 1, line feed -> 2
+    at = np.flatnonzero(marks)
+    kind = marks[at]
+    opens = at[kind == 1]
+    if opens.size <= MAX_DEPTH:
         return False
     data = np.frombuffer(block, dtype=np.uint8)
-    starts = np.concatenate([[0], np.flatnonzero(data == 0x0A) + 1])
+    starts = np.concatenate([[0], at[kind == 2] + 1])
     starts = starts[starts < len(data)]
-    suspects = set(np.flatnonzero(line_depths(data, starts) > MAX_DEPTH).tolist())
+    ends = np.append(starts[1:], len(data))
+    per_line = np.diff(np.searchsorted(opens, np.append(starts, len(data))))
+    many = np.flatnonzero(per_line > MAX_DEPTH)  # the only lines that can nest that deep
+    if not many.size:
+        return False
+    # those lines, one after another, counted outside strings
+    picked = np.concatenate([data[starts[at]:ends[at]] for at in many.tolist()])
+    lengths = ends[many] - starts[many]
+    depths = line_depths(picked, np.concatenate([[0], np.cumsum(lengths)[:-1]]))
+    suspects = set(many[depths > MAX_DEPTH].tolist())
     if b"\\\\" in block:
         backslash = data == 0x5C
         doubled = np.flatnonzero(backslash[:-1] & backslash[1:])
-        suspects.update((np.searchsorted(starts, doubled, side="right") - 1).tolist())
-    ends = np.append(starts[1:], len(data))
+        suspects.update(set((np.searchsorted(starts, doubled, side="right") - 1).tolist()) & set(many.tolist()))
     for at in sorted(suspects):
         try:
             record = _loads(block[starts[at]:ends[at]])
