@@ -33,6 +33,14 @@ class Doc:
     expect: tuple[tuple[str, str], ...] = ()  # (local id, given name) the staged table must hold
     notes: tuple[str, ...] = ()  # what was done (shown when an invariant breaks)
 
+    @property
+    def exits(self) -> frozenset[int]:
+        """The exit codes allowed: a UTF-8 file whose byte-order mark declares it UTF-8 and that
+        holds a byte that is not is refused (exit 2, naming the byte), by design, where a file
+        without the mark gets the per-byte fallback."""
+        bad = any(0xDC80 <= ord(c) <= 0xDCFF for line in self.lines for c in line)
+        return self.allowed | EXIT_ERROR if bad and self.encoding == "utf-8-sig" else self.allowed
+
     def fields(self, line: int) -> list[str]:
         return self.lines[line].split(self.delimiter)
 

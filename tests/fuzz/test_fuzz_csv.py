@@ -20,7 +20,7 @@ def _base(world: World) -> Doc:
 
 def _run(world: World, doc: Doc, pseudonymise: bool) -> dict | None:
     outcome = run_adapt(world, world.csv, {"patients.csv": doc.to_bytes()}, records=doc.records,
-                        allowed=doc.allowed, pseudonymise=pseudonymise, extra_values=doc.values,
+                        allowed=doc.exits, pseudonymise=pseudonymise, extra_values=doc.values,
                         expect=doc.expect)
     return outcome.manifest
 
