@@ -239,3 +239,21 @@ def test_mapping_check_against_a_swapped_export_prints_no_value(tmp_path: Path) 
     assert "#" in result.output  # the unknown codes are there, as labels
     shown = _run("mapping", "check", tmp_path / "m.yaml", "--against", tmp_path / "export", "--show-values")
     assert surnames[0] in shown.output
+
+
+@pytest.mark.parametrize("command", ["link", "build", "indicators", "analysis"])
+@pytest.mark.parametrize("code, words", [(28, "disk is full"), (30, "read-only")])
+def test_disk_full_or_read_only_while_writing_parquet(pipeline, monkeypatch, command: str, code: int,
+                                                      words: str) -> None:
+    # the "disk full" and "read-only output" beyond adapt (tests/test_error_path.py): every
+    # Parquet write of these commands fails as the operating system would fail it
+    import pyarrow.parquet as pq
+
+    def refuse(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise OSError(code, "simulated", str(pipeline["root"] / "out" / "x.parquet"))
+
+    monkeypatch.setattr(pq, "ParquetWriter", refuse)
+    monkeypatch.setattr(pq, "write_table", refuse)
+    out = pipeline["root"] / f"full-{command}-{code}"
+    line = _clean(_run(*UNWRITABLE[command](pipeline, out)[:-2], "--out", out, "-q"))
+    assert words in line, line
