@@ -348,8 +348,8 @@ def delimiter(doc: Doc, draw: Draw) -> Doc:
 def header_missing(doc: Doc, draw: Draw) -> Doc:
     """The header line left out: the first record reads as the header. The error must not
     print that record's values (a child's name) as 'columns seen'."""
-    if doc.records == 0 or len(doc.lines) < 2 or doc.lines[1] == "":
-        return doc
+    if doc.records == 0 or len(doc.lines) < 2 or doc.lines[1] in ("", doc.lines[0]):
+        return doc  # (a header repeated right after itself would still be a header)
     ends = None if doc.ends is None else doc.ends[1:]
     return dataclasses.replace(doc, lines=doc.lines[1:], records=doc.records - 1, ends=ends, allowed=EXIT_ERROR,
                                strays=tuple(s - 1 for s in doc.strays if s > 1),
