@@ -269,3 +269,28 @@ def test_ndjson_any_value_anywhere(world: World, data: st.DataObject, pseudonymi
             data.draw(VALUES)
         lines[i] = json.dumps(res).encode("utf-8")
     run_adapt(world, base, {base.name: b"\n".join(lines) + b"\n"}, records=base.records, pseudonymise=pseudonymise)
+
+
+XML_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from("\t\n"), max_size=40)
+
+
+@fuzz(max_examples=8)
+@given(data=st.data(), pseudonymise=st.booleans())
+def test_xml_any_text_or_element_anywhere(world: World, data: st.DataObject, pseudonymise: bool) -> None:
+    from xml.sax.saxutils import escape
+
+    base = world.xml
+    text = base.data.decode("utf-8")
+    for _ in range(data.draw(st.integers(1, 4))):
+        tags = ["Surname", "Forename", "DOB", "Gender", "UPN", "Ethnicity", "PostCode"]
+        tag = data.draw(st.sampled_from(tags))
+        starts = [i for i in range(len(text)) if text.startswith(f"<{tag}>", i)]
+        if not starts:
+            continue
+        at = data.draw(st.sampled_from(starts)) + len(tag) + 2
+        end = text.index(f"</{tag}>", at)
+        value = escape(data.draw(XML_TEXT))
+        if data.draw(st.booleans()):  # an element where text belongs
+            value = f"<x>{value}</x>" * data.draw(st.integers(1, 3))
+        text = text[:at] + value + text[end:]
+    run_adapt(world, base, {base.name: text.encode("utf-8")}, records=base.records, pseudonymise=pseudonymise)
