@@ -56,6 +56,7 @@ import numpy as np
 from stairs_link.errors import InputFileError
 
 SCAN_BYTES = 1 << 20
+PAIR_WINDOW = 1 << 16  # odd runs paired at first in a round of the full scan (widened as needed)
 SCANNABLE_ENCODINGS = ("utf-8", "utf-8-sig", "utf-8-cp1252-fallback", "cp1252", "latin-1", "iso-8859-1", "iso-8859-15", "ascii")
 QUOTE, LF, CR = 0x22, 0x0A, 0x0D
 MAX_STRAY_QUOTES = 200  # beyond this the file's quoting is not "a few stray quotes"
@@ -296,48 +297,71 @@ def scan_quotes(path: Path, *, data_start: int | None, header_lines: int, delimi
     rounds = 0
     verdicts: dict[tuple[int, int, int, int], bool] = {}  # (opener, closer, record start, end) -> swallows
     field_end = _byte_set(delim, LF, CR)
-    inside = np.zeros(ends.size, dtype=bool)  # line feeds inside quoted values (final pairing)
+    # Each round pairs the runs from ``base`` on: the start of the record that held the
+    # last stray found. Records before it are unchanged by that finding (the pairing runs
+    # left to right and every literal run changed is at or after it), so their spans stay
+    # as judged. A round looks at a window of runs after ``base``, widened until it finds
+    # a stray, or it reaches the end of the file: in a window the pairing and every value's
+    # extent are exact (a value's closer is the next run, even past the window), and only
+    # a record that does not end inside the window is left for a wider one.
+    base, lf_base = 0, 0
+    kept = np.zeros(0, dtype=bool)  # line feeds before ``lf_base``: inside a value?
     with path.open("rb") as handle:
         while True:
-            openers, closers = _pair(at_start, literal)
-            if openers.size == 0:
-                inside = np.zeros(ends.size, dtype=bool)
-                break
-            unclosed_all = closers < 0
-            open_at = runs[openers]
-            close_at = run_or_end[openers + 1]  # the closer's offset (the file size: unclosed)
-            # a value spans lines when a line feed lies inside it: one search per line feed
-            idx = np.searchsorted(open_at, ends) - 1
-            inside = (idx >= 0) & (close_at[np.maximum(idx, 0)] > ends)
-            span = np.unique(idx[inside])  # the values that span lines (few in a real export)
-            if span.size == 0:
-                break
-            open_line = np.searchsorted(ends, open_at[span])  # index of the line holding the opener
-            close_line = np.searchsorted(ends, close_at[span])
-            unclosed = unclosed_all[span]
-            bad_close = ~unclosed & ~field_end[after[np.maximum(closers[span], 0)]]
-            suspicious = unclosed | bad_close
-            candidates = np.flatnonzero(~suspicious)
-            if candidates.size:
-                bounds = ends[~inside]
-                # each candidate's record: from the bound before its opener to the one after its closer
+            window = PAIR_WINDOW
+            while True:
+                stop_run = min(base + window, runs.size)
+                complete = stop_run == runs.size
+                edge = int(run_or_end[stop_run])  # bytes before it are paired exactly
+                lf_stop = ends.size if complete else int(np.searchsorted(ends, edge))
+                local, _ = _pair(at_start[base:stop_run], {x - base for x in literal if base <= x < stop_run})
+                openers = local + base
+                closers = openers + 1
+                closers[closers >= runs.size] = -1
+                unclosed_all = closers < 0
+                open_at = runs[openers]
+                close_at = run_or_end[openers + 1]  # the closer's offset (the file size: unclosed)
+                # a value spans lines when a line feed lies inside it: one search per line feed
+                window_ends = ends[lf_base:lf_stop]
+                idx = np.searchsorted(open_at, window_ends) - 1
+                window_inside = (idx >= 0) & (close_at[np.maximum(idx, 0)] > window_ends) if openers.size else \
+                    np.zeros(window_ends.size, dtype=bool)
+                inside = np.concatenate([kept, window_inside])
+                span = np.unique(idx[window_inside])  # the values that span lines (few in a real export)
+                open_line = np.searchsorted(ends, open_at[span])  # index of the line holding the opener
+                close_line = np.searchsorted(ends, close_at[span])
+                unclosed = unclosed_all[span]
+                bad_close = ~unclosed & ~field_end[after[np.maximum(closers[span], 0)]]
+                suspicious = unclosed | bad_close
+                unsure = np.zeros(span.size, dtype=bool)  # a record that ends past the window
+                candidates = np.flatnonzero(~suspicious)
+                bounds = ends[:lf_stop][~inside]
                 lows = np.concatenate([[data_start - 1], bounds])
-                highs = np.concatenate([bounds, [size]])
-                c_open, c_close = open_at[span[candidates]], close_at[span[candidates]]
-                starts = lows[np.searchsorted(lows, c_open) - 1] + 1
-                stops = highs[np.minimum(np.searchsorted(highs, c_close, side="right"), highs.size - 1)]
-                for c, start, stop in zip(candidates.tolist(), starts.tolist(), stops.tolist()):
-                    j = int(span[c])
-                    key = (int(openers[j]), int(closers[j]), start, stop)  # the verdict depends on the record
-                    if key not in verdicts:
-                        verdicts[key] = _swallows(handle, int(open_at[j]), int(close_at[j]),
-                                                  int(line_starts[open_line[c] + 1]), start, stop, open_at, close_at,
-                                                  delim, columns)
-                    suspicious[c] = verdicts[key]
-            hit = np.flatnonzero(suspicious)
-            if hit.size == 0:
+                if candidates.size:
+                    # each candidate's record: from the bound before its opener to the one after its closer
+                    highs = np.concatenate([bounds, [size]])
+                    c_open, c_close = open_at[span[candidates]], close_at[span[candidates]]
+                    starts = lows[np.searchsorted(lows, c_open) - 1] + 1
+                    after_close = np.searchsorted(highs, c_close, side="right")
+                    unsure[candidates] = (after_close >= bounds.size) & (not complete)
+                    stops = highs[np.minimum(after_close, highs.size - 1)]
+                    for c, start, stop in zip(candidates.tolist(), starts.tolist(), stops.tolist()):
+                        if unsure[c] or (suspicious[:c].any()):
+                            break  # judged in a wider window, or a stray comes first
+                        j = int(span[c])
+                        key = (int(openers[j]), int(closers[j]), start, stop)  # the verdict depends on the record
+                        if key not in verdicts:
+                            verdicts[key] = _swallows(handle, int(open_at[j]), int(close_at[j]),
+                                                      int(line_starts[open_line[c] + 1]), start, stop, open_at,
+                                                      close_at, delim, columns)
+                        suspicious[c] = verdicts[key]
+                first = np.flatnonzero(suspicious | unsure)
+                if complete or (first.size and suspicious[first[0]]):
+                    break
+                window *= 4
+            if not (first.size and suspicious[first[0]]):
                 break
-            k = int(hit[0])
+            k = int(first[0])
             if len(literal) >= MAX_STRAY_QUOTES:
                 line = int(open_line[k]) + header_lines + 1
                 raise InputFileError(
@@ -360,6 +384,10 @@ def scan_quotes(path: Path, *, data_start: int | None, header_lines: int, delimi
             found[opener] = StrayRecord(start=int(open_at[span[k]]), end=0, record=0, first_line=0, last_line=0,
                                         quote_line=int(open_line[k]),
                                         closed_at_line=None if unclosed[k] else int(close_line[k]), why=why)
+            record_start = int(lows[np.searchsorted(lows, open_at[span[k]]) - 1]) + 1
+            base = int(np.searchsorted(runs, record_start))
+            lf_base = int(np.searchsorted(ends, record_start))
+            kept = inside[:lf_base]
     scan.stray = list(found.values())
     bounds = ends[~inside]
     scan.quoted_line_breaks = int(inside.sum())

@@ -137,3 +137,81 @@ def test_pairing_follows_the_state_machine(at_start: list[bool], literal: set[in
     literal = {x for x in literal if x < len(at_start)}
     openers, closers = quoting._pair(np.array(at_start, dtype=bool), literal)
     assert (openers.tolist(), closers.tolist()) == _reference_pair(at_start, literal)
+
+
+def _reference_scan(path: Path, columns: int) -> tuple:
+    """The full scan as it was before rounds were windowed: every round pairs the whole file
+    and judges every value spanning lines; the earliest stray found is read as text."""
+    start = data_start(path, 1)
+    scanned = quoting._scan_runs(path, start, ord(","), 1 << 20)
+    ends, size = scanned.ends, scanned.size
+    physical = int(ends.size) + int(size > (int(ends[-1]) + 1 if ends.size else start))
+    line_starts = np.concatenate([[start], ends + 1])[:physical]
+    empty = quoting._empty_lines(path, line_starts, np.concatenate([ends, [size]])[:physical])
+    runs, at_start, after = scanned.arrays()
+    literal: set[int] = set()
+    found: dict[int, quoting.StrayRecord] = {}
+    field_end = quoting._byte_set(ord(","), LF, CR)
+    inside = np.zeros(ends.size, dtype=bool)
+    with path.open("rb") as handle:
+        while True:
+            openers, closers = quoting._pair(at_start, literal)
+            if openers.size == 0:
+                inside = np.zeros(ends.size, dtype=bool)
+                break
+            open_at = runs[openers]
+            close_at = np.where(closers < 0, size, runs[np.maximum(closers, 0)])
+            idx = np.searchsorted(open_at, ends) - 1
+            inside = (idx >= 0) & (close_at[np.maximum(idx, 0)] > ends)
+            span = np.unique(idx[inside])
+            if span.size == 0:
+                break
+            open_line, close_line = np.searchsorted(ends, open_at[span]), np.searchsorted(ends, close_at[span])
+            unclosed = closers[span] < 0
+            bad_close = ~unclosed & ~field_end[after[np.maximum(closers[span], 0)]]
+            suspicious = unclosed | bad_close
+            bounds = ends[~inside]
+            lows, highs = np.concatenate([[start - 1], bounds]), np.concatenate([bounds, [size]])
+            for c in np.flatnonzero(~suspicious).tolist():
+                j = int(span[c])
+                first = int(lows[np.searchsorted(lows, open_at[j]) - 1]) + 1
+                stop = int(highs[min(np.searchsorted(highs, close_at[j], side="right"), highs.size - 1)])
+                suspicious[c] = quoting._swallows(handle, int(open_at[j]), int(close_at[j]),
+                                                  int(line_starts[open_line[c] + 1]), first, stop, open_at, close_at,
+                                                  ord(","), columns)
+            hit = np.flatnonzero(suspicious)
+            if hit.size == 0:
+                break
+            k = int(hit[0])
+            opener = int(openers[span[k]])
+            literal = {x for x in literal if x < opener} | {opener}
+            found = {x: r for x, r in found.items() if x < opener}
+            why = ("is never closed" if unclosed[k] else "is closed by a quote followed by more text" if bad_close[k]
+                   else "swallows what look like whole rows")
+            found[opener] = quoting.StrayRecord(start=int(open_at[span[k]]), end=0, record=0, first_line=0,
+                                                last_line=0, quote_line=int(open_line[k]),
+                                                closed_at_line=None if unclosed[k] else int(close_line[k]), why=why)
+    starts_record = np.ones(physical, dtype=bool)
+    starts_record[1:] = ~inside[:physical - 1]
+    blank = empty & starts_record
+    stray = quoting._locate(list(found.values()), ends[~inside], ends, line_starts, blank, size, 1) if found else []
+    return physical, int(blank.sum()), int(inside.sum()), stray
+
+
+@SETTINGS
+@given(records=st.lists(st.lists(FIELD, min_size=3, max_size=3), min_size=1, max_size=14),
+       quote_all=st.booleans(), strays=st.lists(st.integers(min_value=0, max_value=600), max_size=4),
+       window=st.sampled_from([1, 2, 3, 5, 1 << 16]))
+def test_windowed_rounds_find_what_full_rounds_find(tmp_path: Path, records, quote_all, strays, window) -> None:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL).writerows(records)
+    body = out.getvalue()
+    for at in sorted(strays, reverse=True):
+        at = at % (len(body) + 1)
+        body = body[:at] + '"' + body[at:]  # quotes typed anywhere, several of them
+    path = tmp_path / "x.csv"
+    path.write_text("a,b,c\n" + body, encoding="utf-8", newline="")
+    with mock.patch.object(quoting, "PAIR_WINDOW", window):
+        scan = scan_quotes(path, data_start=data_start(path, 1), header_lines=1, delimiter=",", columns=3,
+                           encoding="utf-8")
+    assert (scan.physical_lines, scan.blank_lines, scan.quoted_line_breaks, scan.stray) == _reference_scan(path, 3)
