@@ -171,7 +171,9 @@ def _scan_formulas(events: Iterator[tuple[str, Any]], found: set[tuple[int, int]
             ref = element.get("r")
             row, column = coordinate_to_tuple(ref) if ref else (row, column + 1)
             children = {child.tag.rsplit("}", 1)[-1]: child for child in element}
-            if "f" in children and not (children["v"].text if "v" in children else None):
+            saved = children["v"].text if "v" in children else None
+            # t="str" with an empty value is a saved empty-text result (=IF(A1="","",A1)), not a missing one
+            if "f" in children and not saved and element.get("t") != "str":
                 found.add((row, column))
         elif tag == "row":
             element.clear()

@@ -87,18 +87,22 @@ def test_an_excel_error_value_is_never_staged_as_a_childs_name(tmp_path: Path, e
 def test_a_cached_formula_result_is_staged(tmp_path: Path) -> None:
     """A workbook Excel saved (the formula's result stored beside it) is read as its result."""
     export = tmp_path / "export"
-    path = _workbook(export, [["1", "=PROPER(\"ann\")", "Lee", None]])
+    path = _workbook(export, [["1", "=PROPER(\"ann\")", "Lee", None], ["2", "Bo", '=IF(1,"","x")', None]])
     with zipfile.ZipFile(path) as archive:
         members = {name: archive.read(name) for name in archive.namelist()}
     sheet = "xl/worksheets/sheet1.xml"
     assert b'<c r="B2"><f>PROPER("ann")</f><v /></c>' in members[sheet]  # no result saved
     members[sheet] = members[sheet].replace(b'<c r="B2"><f>PROPER("ann")</f><v />',
                                             b'<c r="B2" t="str"><f>PROPER("ann")</f><v>Ann</v>')
+    # a formula whose saved result is empty text, as Excel stores it
+    members[sheet] = members[sheet].replace(b'<c r="C3"><f>IF(1,"","x")</f><v />', b'<c r="C3" t="str"><f>IF(1,"","x")</f><v></v>')
+    assert b'<c r="C3" t="str">' in members[sheet]
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in members.items():
             archive.writestr(name, data)
-    adapt(_mapping(tmp_path), [export], tmp_path / "out")
-    assert pd.read_parquet(tmp_path / "out" / "person.parquet")["given_name"].tolist() == ["Ann"]
+    result = adapt(_mapping(tmp_path), [export], tmp_path / "out")
+    person = pd.read_parquet(tmp_path / "out" / "person.parquet")
+    assert person["given_name"].tolist() == ["Ann", "Bo"] and result.manifest["sources"][0]["rows_rejected"] == 0
 
 
 def test_a_zip_bomb_is_refused_before_reading_quickly_in_little_memory(tmp_path: Path) -> None:
