@@ -566,10 +566,11 @@ def open_json(path: Path, source: ReadOptions, *, encoding: str | None = None, u
     info, stream = _open(path, "json")
     paths = parse_paths(used or [], path)
     wanted = source.records_path or ""
-    prefix, list_prefix = _exact_prefix(path, wanted)
+    big = _big_numbers(path)
+    prefix, list_prefix = _exact_prefix(path, wanted, big)
     record_prefix = prefix or (f"{list_prefix}.item" if list_prefix is not None else None)
     where = parse_paths(list(source.records_where or {}), path)
-    scan = JsonScan(stream, path, record_prefix, list_prefix, read_chains([*paths.values(), *where.values()]))
+    scan = JsonScan(stream, path, record_prefix, list_prefix, read_chains([*paths.values(), *where.values()]), big)
 
     def records() -> Iterator[tuple[int, Any]]:
         number = 0
@@ -608,6 +609,23 @@ def read_chains(paths: Iterable[FieldPath]) -> frozenset[str]:
     return frozenset(chains)
 
 
+_LONG_DIGITS = re.compile(rb"\d{19}")
+
+
+def _big_numbers(path: Path) -> bool:
+    """Whether the file holds a run of 19 digits or more (a number that may not fit in 64
+    bits, which ijson's fast yajl2_c backend refuses as an 'integer overflow': such a file is
+    read with ijson's pure-Python backend, slower but exact). Digits inside strings count too
+    (the check does not parse), which only costs speed."""
+    tail = b""
+    with path.open("rb") as handle:
+        while chunk := handle.read(8 << 20):
+            if _LONG_DIGITS.search(tail + chunk[:32]) or _LONG_DIGITS.search(chunk):
+                return True
+            tail = chunk[-32:]
+    return False
+
+
 class _Item:
     """Marks an array level in :class:`JsonScan`'s path (a key may be called 'item')."""
 
@@ -632,8 +650,9 @@ class JsonScan:
     """
 
     def __init__(self, stream: Any, path: Path, record_prefix: str | None, list_prefix: str | None = None,
-                 chains: frozenset[str] = frozenset()) -> None:
+                 chains: frozenset[str] = frozenset(), big_numbers: bool | None = None) -> None:
         self.stream, self.path = stream, path
+        self.big_numbers = _big_numbers(path) if big_numbers is None else big_numbers
         self.record_prefix, self.list_prefix, self.chains = record_prefix, list_prefix, chains
         self.bad: dict[int, tuple[str, str]] = {}
         self.records = 0
@@ -647,7 +666,8 @@ class JsonScan:
         keys: list[set | None] = []  # per open container: the keys seen (objects)
         current = ""  # the prefix of a value event here
         base = -1  # len(path) when the current record started (-1: outside the records)
-        basic = ijson.basic_parse(self.stream, use_float=True)
+        backend = ijson.get_backend("python") if self.big_numbers else ijson
+        basic = backend.basic_parse(self.stream, use_float=True)
         for event, value in basic:
             if event == "map_key":
                 seen = keys[-1]
@@ -730,7 +750,7 @@ def _strip_items(prefix: str) -> str:
     return ".".join(p for p in prefix.split(".") if p != "item")
 
 
-def _exact_prefix(path: Path, wanted: str) -> tuple[str | None, str | None]:
+def _exact_prefix(path: Path, wanted: str, big_numbers: bool | None = None) -> tuple[str | None, str | None]:
     """ijson's prefix of the records at ``records_path`` (FHIRPath-style: lists are implicit,
     so 'entry.resource' finds 'entry.item.resource'), and the prefix of an empty list there.
     Reads only until the first record; (None, None) if there is none."""
@@ -739,7 +759,7 @@ def _exact_prefix(path: Path, wanted: str) -> tuple[str | None, str | None]:
     empty_list = None
     try:
         with path.open("rb") as handle:
-            for prefix, event, _ in JsonScan(handle, path, None).events():
+            for prefix, event, _ in JsonScan(handle, path, None, big_numbers=big_numbers).events():
                 if _strip_items(prefix) != wanted or "item" not in prefix.split("."):
                     if event == "start_array" and _strip_items(prefix) == wanted and empty_list is None:
                         empty_list = prefix

@@ -237,3 +237,16 @@ def test_the_fast_paths_depth_count_equals_the_parsed_depth(lines: list[tuple[ob
         if b"\\\\" not in line:
             assert depth == _depth(record)
     assert nested._deep_line(text) == any(_depth(r) > nested.MAX_DEPTH for r in records)
+
+
+def test_a_json_number_beyond_64_bits_is_read_not_a_broken_file(tmp_path: Path) -> None:
+    """yajl2_c refuses an integer outside 64 bits ('integer overflow'); such a file is read with
+    ijson's Python backend, and the number staged as written."""
+    records = [dict(patient(1), id="12345678901234567890123"), patient(2)]
+    (tmp_path / "b.json").write_text(json.dumps({"entry": records}).replace('"12345678901234567890123"',
+                                                                            "12345678901234567890123"), encoding="utf-8")
+    assert b": 12345678901234567890123," in (tmp_path / "b.json").read_bytes()
+    m = mapping(tmp_path, "{files: b.json, records_path: entry}", ID_ONLY)
+    result = adapt(m, [tmp_path / "b.json"], tmp_path / "out")
+    assert counts(result) == (2, 2, 0)
+    assert staged(tmp_path / "out")["local_id"].tolist() == ["12345678901234567890123", "p2"]
