@@ -39,12 +39,12 @@ STAGES = ["build-reference", "build", "indicators", "analysis"]
 
 
 def _setup(work: Path, n: int, seed: int) -> list[Path]:
+    from stairs_link.linkage import write_linked
     from stairs_link.synth import canonical_tables, truth_clusters, write_staged
 
     tables, truth = canonical_tables(n, seed)
     staged = write_staged(tables, work / "staged")
-    (work / "linked").mkdir(parents=True, exist_ok=True)
-    truth_clusters(truth).to_parquet(work / "linked" / "clusters.parquet", index=False)
+    write_linked(work / "linked", truth_clusters(truth))  # with its completion record, as build requires
     return staged
 
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from stairs_link.privacy import PrivacyParams, dob_by_record_key, pseudonymisation_manifest, pseudonymise_frame
+from stairs_link.privacy.pseudonymise import with_pseudonymisation_metadata
 
 WITHHELD_MESSAGE = "message withheld in pseudonymised output: it quoted the raw value"
 
@@ -53,6 +55,12 @@ class SitePseudonymiser:
             quoted = [bool(v.strip()) and v.strip() in m for v, m in zip(raw.tolist(), message.tolist())]
             out.loc[quoted, "message"] = WITHHELD_MESSAGE
         return out
+
+    def schema(self, schema: pa.Schema) -> pa.Schema:
+        """A staged table's Parquet schema carrying the scheme, parameters and key id in its
+        metadata (``stairs_link.pseudonymisation``), so the files say how they were encoded
+        even without their manifest (linkage checks it: docs/privacy.md)."""
+        return with_pseudonymisation_metadata(schema, pseudonymisation_manifest(self._key, self.params))
 
     def manifest(self) -> dict[str, Any]:
         """The manifest entry: scheme, parameters, key id; never the key."""

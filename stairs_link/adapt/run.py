@@ -232,7 +232,7 @@ def adapt(
     table_rows: dict[str, int] = {}
     rejects_path = out_dir / "rejects.parquet"
     rejects_tmp = out_dir / "rejects.parquet.partial"
-    rejects_schema = arrow_schema("rejects")
+    rejects_schema = arrow_schema("rejects") if pseudo is None else pseudo.schema(arrow_schema("rejects"))
     rejects_writer = pq.ParquetWriter(rejects_tmp, rejects_schema, compression="zstd")
     partial.append(rejects_tmp)
     rejects_total = 0
@@ -244,7 +244,8 @@ def adapt(
             spec = mapping.tables[table]
             tmp = out_dir / f"{table}.parquet.partial"
             partial.append(tmp)
-            writer = pq.ParquetWriter(tmp, arrow_schema(table), compression="zstd")
+            schema = arrow_schema(table) if pseudo is None else pseudo.schema(arrow_schema(table))
+            writer = pq.ParquetWriter(tmp, schema, compression="zstd")
             writers.append(writer)
             table_rows[table] = 0
             seen = SeenIds()

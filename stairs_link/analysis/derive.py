@@ -17,6 +17,7 @@ from stairs_link.analysis.schema import TABLES
 from stairs_link.errors import AnalysisError
 from stairs_link.indicators.frames import age_band
 from stairs_link.schema.codes import ETHNIC_GROUP, INCIDENT_KIND
+from stairs_link.schema.outputs import verify_dataset
 
 _FIX = "pass the DATASET directory written by `stairs-link build` (this version: it adds stay ids and coverage)"
 
@@ -48,6 +49,8 @@ def _ages(children: pd.DataFrame, child_ids: pd.Series, when: pd.Series) -> pd.S
 def analysis_tables(dataset: str | Path) -> dict[str, pd.DataFrame]:
     """Every analysis table of DATASET, columns in schema order (see the module docstring)."""
     dataset = Path(dataset)
+    if (dataset / "build.json").exists():  # without it: the missing-file errors below
+        verify_dataset(dataset)
     names = pq.read_schema(dataset / "children.parquet").names if (dataset / "children.parquet").exists() else []
     birth = "year_of_birth" if "year_of_birth" in names else "date_of_birth"
     children = _read(dataset, "children.parquet", ["child_id", "sex", "ethnicity", birth, "n_records", "n_systems",

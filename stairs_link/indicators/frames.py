@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from stairs_link.errors import IndicatorError
 from stairs_link.indicators.model import GROUP_COLUMNS
 from stairs_link.schema.codes import ETHNIC_GROUP
+from stairs_link.schema.outputs import verify_dataset
 
 #: age in years -> band (the evaluation reports age groups, not ages); "unknown" without a birth date
 AGE_BANDS = [(0, 14, "10-13"), (14, 16, "14-15"), (16, 18, "16-17"), (18, 200, "18+")]
@@ -83,6 +84,7 @@ def load_frames(dataset: str | Path, as_at: date | None = None) -> Frames:
     if not (dataset / "build.json").exists():
         raise IndicatorError("not a dataset directory (no build.json)", reason="not_a_dataset", file=str(dataset),
                              fix=fix)
+    verify_dataset(dataset)
     summary = json.loads((dataset / "build.json").read_text(encoding="utf-8"))
     stated = (summary.get("data_as_at") or {}).get("as_at")
     stays = _read(dataset / "stays.parquet", STAY_COLUMNS, fix)

@@ -30,6 +30,7 @@ from stairs_link.integrate.ids import assign_child_ids
 from stairs_link.integrate.inputs import (
     EVENT_TABLES,
     PERSON_RECORDS,
+    StagedData,
     check_clusters_cover,
     drop_orphan_events,
     load_clusters,
@@ -48,6 +49,7 @@ from stairs_link.integrate.survivorship import (
 )
 from stairs_link.integrate.transitions import TransitionRules, derive_transitions, merge_stays
 from stairs_link.schema import arrow_schema, write_table
+from stairs_link.schema.outputs import OutputUnit, output_unit, verify_dataset
 
 #: flat output file and nested column name for each canonical event table.
 EVENT_OUTPUTS = {
@@ -66,6 +68,12 @@ STAY_FIELDS = [pa.field("stay_id", pa.string()), pa.field("stay_rule", pa.string
 
 #: linkage outputs copied into DATASET/linkage/ so the report can show linkage quality alone.
 LINKAGE_FILES = ["pairs.parquet", "clusters.parquet", "summary.json", "review.csv", "model.json"]
+
+#: every file `build` may write into DATASET (one unit, recorded in complete.json): an earlier
+#: build's copy of one this build does not write is deleted when the new one is published
+DATASET_FILES = (*(name for name, _ in EVENT_OUTPUTS.values()), "children.parquet", "stays.parquet",
+                 "transitions.parquet", "id_history.parquet", "record_map.parquet", PERSON_RECORDS,
+                 "build.json", *(f"linkage/{name}" for name in LINKAGE_FILES))
 
 
 @dataclass
@@ -125,32 +133,40 @@ def build(
     person = person.assign(child_id=person["record_key"].map(key_to_child))
     assert person["child_id"].notna().all() and not person["record_key"].duplicated().any()
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     tables = assemble_children(person, {t: staged.tables[t] for t in EVENT_TABLES}, load_pairs(linked_dir), rules)
+    # everything below is one unit: staged inside DATASET, published with complete.json last
+    with output_unit(out_dir, "build", owned=DATASET_FILES) as unit:
+        files = write_dataset(unit, tables, history, record_map, person, linked_dir)
+        return _finish(unit, out_dir, tables, person, history, staged, files, rules, previous, carried)
+
+def write_dataset(unit: OutputUnit, tables: ChildTables, history: pd.DataFrame, record_map: pd.DataFrame,
+                  person: pd.DataFrame, linked_dir: Path) -> list[str]:
+    """Write the dataset's tables and the copies of the linkage files into ``unit``."""
     files: list[str] = []
     outputs = tables.outputs()
     for name, data in progress_report.track(outputs.items(), "build: writing tables", total=len(outputs)):
-        pq.write_table(data, out_dir / name, compression="zstd")
+        pq.write_table(data, unit.path(name), compression="zstd")
         files.append(name)
 
-    pq.write_table(_history_arrow(history), out_dir / "id_history.parquet", compression="zstd")
+    pq.write_table(_history_arrow(history), unit.path("id_history.parquet"), compression="zstd")
     pq.write_table(pa.Table.from_pandas(record_map.sort_values("record_key"), preserve_index=False),
-                   out_dir / "record_map.parquet", compression="zstd")
+                   unit.path("record_map.parquet"), compression="zstd")
     # the person records themselves, in the staged form (plain or pseudonymised): next year's
     # `link --previous` scores new records against them, `build --previous` carries them
     canonical = [c for c in arrow_schema("person").names if c in person.columns]
-    write_table("person", person.sort_values("record_key", kind="stable")[canonical], out_dir / PERSON_RECORDS)
+    write_table("person", person.sort_values("record_key", kind="stable")[canonical], unit.path(PERSON_RECORDS))
     files += ["id_history.parquet", "record_map.parquet", PERSON_RECORDS]
-
-    linkage_dir = out_dir / "linkage"
-    linkage_dir.mkdir(exist_ok=True)
-    for name in LINKAGE_FILES:
+    for name in LINKAGE_FILES:  # an earlier build's copy of a file LINKED does not hold is removed at publishing
         if (linked_dir / name).exists():
-            shutil.copyfile(linked_dir / name, linkage_dir / name)
+            shutil.copyfile(linked_dir / name, unit.path(f"linkage/{name}"))
             files.append(f"linkage/{name}")
-        elif (linkage_dir / name).exists():
-            (linkage_dir / name).unlink()  # left by an earlier build into the same directory
+    return files
 
+
+def _finish(unit: OutputUnit, out_dir: Path, tables: ChildTables, person: pd.DataFrame, history: pd.DataFrame,
+            staged: StagedData, files: list[str], rules: TransitionRules, previous: str | Path | None,
+            carried: pd.DataFrame | None) -> BuildResult:
+    """build.json (counts and rules) into ``unit``; returns what was written."""
     this_run = history[history["run"] == history["run"].max()]
     result = BuildResult(
         out_dir=out_dir,
@@ -167,7 +183,7 @@ def build(
         orphan_events=orphan_summary(orphans),
     )
     summary = build_summary(result, rules, tables.transition_kinds, tables.stay_rules, tables.extracts)
-    (out_dir / "build.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    unit.path("build.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     return result
 
 
@@ -353,6 +369,8 @@ def assemble_children(
 def _load_previous(previous: str | Path) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """record_key -> child_id of a previous dataset (record_map.parquet) and its id history."""
     previous = Path(previous)
+    if (previous / "record_map.parquet").exists():
+        verify_dataset(previous)
     mapping = read_record_map(
         previous / "record_map.parquet",
         missing="previous dataset has no record_map.parquet",

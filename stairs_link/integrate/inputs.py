@@ -15,6 +15,7 @@ from stairs_link.errors import IntegrationError
 from stairs_link.schema import TABLES, arrow_schema, read_table
 from stairs_link.schema.extracts import FILE_COLUMN, Superseded, extract_order, supersede
 from stairs_link.schema.linked import CLUSTER_ID, check_cluster_columns
+from stairs_link.schema.outputs import verify_dataset, verify_linked
 
 #: canonical event tables and the date column that orders them within a child.
 EVENT_TABLES: dict[str, str] = {
@@ -63,6 +64,7 @@ def previous_frames(dataset: Path) -> dict[str, pd.DataFrame] | None:
     dataset = Path(dataset)
     if not (dataset / PERSON_RECORDS).exists():
         return None
+    verify_dataset(dataset)
     out: dict[str, pd.DataFrame] = {}
     for name, file in [("person", PERSON_RECORDS), *DATASET_EVENT_FILES.items()]:
         path = dataset / file
@@ -299,8 +301,11 @@ def read_record_map(path: Path, *, missing: str, fix: str, rebuild: str,
 
 
 def load_clusters(linked_dir: Path) -> pd.DataFrame:
-    """Read LINKED/clusters.parquet: one row per record_key with the linkage's cluster label."""
+    """Read LINKED/clusters.parquet: one row per record_key with the linkage's cluster label
+    (LINKED refused unless a finished `stairs-link link` wrote it whole: schema/outputs.py)."""
     path = Path(linked_dir) / "clusters.parquet"
+    if path.exists():
+        verify_linked(linked_dir)
     frame = read_record_map(path, missing="clusters.parquet not found in the linked directory",
                             fix="run `stairs-link link STAGED... --out LINKED` first and pass LINKED",
                             rebuild="re-create it with `stairs-link link`", id_column=CLUSTER_ID)

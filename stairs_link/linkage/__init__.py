@@ -8,6 +8,6 @@ See docs/linkage.md.
 from __future__ import annotations
 
 from stairs_link.linkage.config import BlockingRule, Comparison, LinkageConfig
-from stairs_link.linkage.pipeline import LinkOutput, link, link_table
+from stairs_link.linkage.pipeline import LinkOutput, link, link_table, write_linked
 
-__all__ = ["BlockingRule", "Comparison", "LinkageConfig", "LinkOutput", "link", "link_table"]
+__all__ = ["BlockingRule", "Comparison", "LinkageConfig", "LinkOutput", "link", "link_table", "write_linked"]

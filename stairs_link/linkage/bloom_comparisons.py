@@ -151,22 +151,102 @@ def config_for_person(person: pd.DataFrame) -> LinkageConfig:
     return LinkageConfig.preset("pseudonymised") if is_pseudonymised(person) else LinkageConfig()
 
 
+def _manifest_entry(directory: Path | str) -> tuple[dict | None, bool]:
+    """(the manifest's ``pseudonymisation`` entry, whether a readable manifest was found)."""
+    try:
+        if "://" in str(directory):  # an object-store URL (Spark engine): read through pyarrow's filesystems
+            text = read_text(str(directory).rstrip("/") + "/manifest.json")
+        else:
+            path = Path(directory) / "manifest.json"
+            text = path.read_text(encoding="utf-8") if path.is_file() else None
+        manifest = json.loads(text) if text else None
+    except (OSError, ValueError, RecursionError):
+        manifest = None  # no readable manifest: judged by the tables' metadata and columns
+    if not isinstance(manifest, dict):
+        return None, False
+    entry = manifest.get("pseudonymisation")
+    return (entry if isinstance(entry, dict) and entry else None), True
+
+
+def _person_schema_and_sample(directory: Path | str) -> tuple[Any, pd.DataFrame | None]:
+    """person.parquet's Arrow schema and its first rows (for recognising encodings), or (None,
+    None) when there is no readable person table (the readers report that)."""
+    import pyarrow.parquet as pq
+
+    from stairs_link.io.store import filesystem
+
+    try:
+        fs, inner = filesystem(str(directory).rstrip("/") + "/person.parquet")
+        handle = pq.ParquetFile(inner, filesystem=fs) if "://" in str(directory) else \
+            pq.ParquetFile(Path(directory) / "person.parquet")
+        names = [c for c in (*PLAIN_OF, *PLAIN_OF.values(), "year_of_birth", "nhs_number", "local_id")
+                 if c in handle.schema_arrow.names]
+        sample = next(handle.iter_batches(batch_size=DETECT_ROWS, columns=names), None) if names else None
+        return handle.schema_arrow, (sample.to_pandas() if sample is not None else None)
+    except Exception:  # noqa: BLE001 - missing or unreadable: not for this function to report
+        return None, None
+
+
+#: rows of person.parquet read to recognise pseudonymised data from its columns
+DETECT_ROWS = 2_000
+
+
+def encodings_in_data(sample: pd.DataFrame | None) -> list[str]:
+    """The columns of a person-table sample that show it is pseudonymised, whatever its
+    manifest says: Bloom-filter columns (``*_bf``, binary) holding values while the plain column
+    they replace is empty, or identifiers that are all keyed tokens (lower-case hex of the
+    token length) with names and dates of birth empty."""
+    if sample is None or not len(sample):
+        return []
+    found = [c for c in PLAIN_OF if c in sample and sample[c].notna().any()
+             and not (PLAIN_OF[c] in sample and sample[PLAIN_OF[c]].notna().any())]
+    plain_empty = all(not (c in sample and sample[c].notna().any()) for c in ("given_name", "family_name",
+                                                                             "date_of_birth"))
+    if plain_empty:
+        for column in ("nhs_number", "local_id"):
+            values = sample[column].dropna().astype(str) if column in sample else pd.Series(dtype=str)
+            if len(values) and values.str.fullmatch(r"[0-9a-f]{16,64}").all() and values.str.len().nunique() == 1:
+                found.append(column)
+    return found
+
+
 def pseudonymisation_of(staged_dirs: list[Path]) -> dict[str, Any] | None:
-    """The common ``pseudonymisation`` manifest entry of the staged directories, or None when
-    none is pseudonymised. Mixed plain/pseudonymised input, or different keys or encoding
-    parameters, cannot link and are refused."""
+    """The common pseudonymisation entry of the staged directories, or None when none is
+    pseudonymised. Each directory's entry is its manifest's, else the one its person table
+    carries in its Parquet metadata (``stairs_link.pseudonymisation``, written by adapt
+    --pseudonymise); a manifest and metadata naming different keys or schemes are refused
+    (``pseudonymisation_disagrees``), and so is data recognisably pseudonymised (Bloom or token
+    columns) with neither (``pseudonymisation_unrecorded``: its key cannot be checked).
+    Mixed plain/pseudonymised input, or different keys or encoding parameters, cannot link
+    and are refused. Messages name folders and key ids (public fingerprints), never keys."""
+    from stairs_link.privacy.pseudonymise import pseudonymisation_metadata
+
     entries: dict[Path, dict | None] = {}
     for directory in staged_dirs:
-        try:
-            if "://" in str(directory):  # an object-store URL (Spark engine): read through pyarrow's filesystems
-                text = read_text(str(directory).rstrip("/") + "/manifest.json")
-            else:
-                path = Path(directory) / "manifest.json"
-                text = path.read_text(encoding="utf-8") if path.is_file() else None
-            manifest = json.loads(text) if text else {}
-        except (OSError, json.JSONDecodeError):
-            manifest = {}  # no readable manifest: judged by its columns later
-        entries[directory] = manifest.get("pseudonymisation")
+        from_manifest, _ = _manifest_entry(directory)
+        schema, sample = _person_schema_and_sample(directory)
+        from_data = pseudonymisation_metadata(schema.metadata if schema is not None else None)
+        if from_manifest and from_data:
+            for field_name in ("key_id", "scheme"):
+                if from_data.get(field_name) != from_manifest.get(field_name):
+                    raise LinkageError(
+                        f"manifest.json and person.parquet disagree on how this directory was pseudonymised "
+                        f"({field_name} {from_manifest.get(field_name)} in the manifest, {from_data.get(field_name)} "
+                        "in the table's metadata): the manifest belongs to another run",
+                        reason="pseudonymisation_disagrees", file=str(directory),
+                        fix="re-run `stairs-link adapt --pseudonymise` for this system into an empty directory")
+        entry = from_manifest or from_data
+        if entry is None:
+            columns = encodings_in_data(sample)
+            if columns:
+                raise LinkageError(
+                    f"this staged directory is pseudonymised (its {', '.join(columns)} column(s) hold keyed "
+                    "encodings), but neither its manifest.json nor its tables record the scheme and key id, so "
+                    "the key cannot be checked against the other directories' and the plain preset would link "
+                    "nothing", reason="pseudonymisation_unrecorded", file=str(directory),
+                    fix="re-run `stairs-link adapt --pseudonymise --key-file KEY` for this system (it records the "
+                        "key id in manifest.json and in every table)")
+        entries[directory] = entry
     marked = {d: e for d, e in entries.items() if e}
     if not marked:
         return None
@@ -220,6 +300,24 @@ def config_for_staged(staged_dirs: list[Path]) -> LinkageConfig:
     return LinkageConfig.preset("pseudonymised") if pseudonymisation_of(staged_dirs) else LinkageConfig()
 
 
+def uses_encodings(config: LinkageConfig) -> bool:
+    """True when the configuration compares Bloom encodings (the ``pseudonymised`` preset)."""
+    return any(col in PLAIN_OF for c in config.comparisons for col in c.columns())
+
+
+def check_config_fits(config: LinkageConfig, pseudonymised: bool, where: str | None = None) -> None:
+    """Refuse a configuration that compares plain names and dates on pseudonymised records
+    (they are empty there: every pair would disagree, nothing would link, and the run would
+    still "succeed")."""
+    if pseudonymised and not uses_encodings(config):
+        raise LinkageError("the staged records are pseudonymised (Bloom encodings, no plain names or dates of "
+                           "birth) but the linkage configuration compares plain columns: it would link nothing",
+                           reason="plaintext_config_on_pseudonymised", file=where,
+                           fix="drop --config to use the `pseudonymised` preset, or write your configuration as a "
+                               "copy of stairs_link/linkage/data/presets/pseudonymised.yaml (it compares the "
+                               "*_bf encodings)")
+
+
 __all__ = [
     "MINHASH_BANDS",
     "ROWS_PER_BAND",
@@ -228,13 +326,16 @@ __all__ = [
     "bloom_levels",
     "compare_bloom",
     "config_for_person",
+    "check_config_fits",
     "config_for_staged",
     "dice_pairs",
     "encoding_of",
+    "encodings_in_data",
     "is_pseudonymised",
     "minhash_band",
     "minhash_key_codes",
     "minhash_signature",
     "pseudonymisation_of",
     "set_bit_counts",
+    "uses_encodings",
 ]

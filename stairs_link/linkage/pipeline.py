@@ -18,7 +18,13 @@ import pandas as pd
 from stairs_link import progress as progress_report
 from stairs_link.errors import LinkageError
 from stairs_link.linkage.blocking import BlockingPlan, blocked_pairs, plan_blocking
-from stairs_link.linkage.bloom_comparisons import config_for_person, config_for_staged, pseudonymisation_of
+from stairs_link.linkage.bloom_comparisons import (
+    check_config_fits,
+    config_for_person,
+    config_for_staged,
+    is_pseudonymised,
+    pseudonymisation_of,
+)
 from stairs_link.linkage.cluster import CannotLink, cluster
 from stairs_link.linkage.compare import compare
 from stairs_link.linkage.config import Comparison, LinkageConfig
@@ -49,6 +55,7 @@ from stairs_link.linkage.shared import (
 )
 from stairs_link.schema import read_table
 from stairs_link.schema.extracts import FILE_COLUMN, Superseded, supersede
+from stairs_link.schema.outputs import OutputUnit, output_unit, verify_dataset
 from stairs_link.schema.tables import columns_of
 
 
@@ -169,6 +176,7 @@ def link_table(person: pd.DataFrame, config: LinkageConfig | None = None, *, mod
         fs, config = FSModel.from_dict(model)
     if config is None:  # pseudonymised input gets the `pseudonymised` preset (Bloom encodings)
         config = config_for_person(person)
+    check_config_fits(config, is_pseudonymised(person))
     _check_person(person, config)
     person = person.reset_index(drop=True)
     # A canonical column absent from the table is all-null by the schema's contract (as
@@ -460,6 +468,8 @@ def read_previous(dataset: Path) -> Previous:
     """A dataset written by `stairs-link build` as the base of incremental linkage."""
     dataset = Path(dataset)
     path = dataset / "person_records.parquet"
+    if (dataset / "build.json").exists():  # a dataset without person records is the error below
+        verify_dataset(dataset)
     if not path.exists():
         raise LinkageError("the previous dataset holds no person records, so new records cannot be scored "
                            "against its children", reason="no_previous_records", file=str(path),
@@ -580,6 +590,9 @@ def link(staged_dirs: list[Path], out_dir: Path, *, config_path: Path | None = N
     pseudonymisation = pseudonymisation_of([Path(d) for d in staged_dirs])  # refuses mixed keys or parameters
     if config is None and model is None:
         config = config_for_staged([Path(d) for d in staged_dirs])
+    chosen = model_config if model is not None else config
+    assert chosen is not None
+    check_config_fits(chosen, pseudonymisation is not None, str(model_path or config_path or "") or None)
     stats = Superseded()
     known, incremental = None, None
     if before is not None:
@@ -596,23 +609,53 @@ def link(staged_dirs: list[Path], out_dir: Path, *, config_path: Path | None = N
         result.summary["incremental"] = incremental
     result.summary["extracts"] = stats.to_dict()
     result.summary["pseudonymisation"] = pseudonymisation
-    write_outputs(result, Path(out_dir))
-    result.summary["timings_seconds"] = {"read": round(read_seconds, 3), **result.summary["timings_seconds"],
-                                         "total": round(time.perf_counter() - start, 3)}
-    write_json(Path(out_dir) / "summary.json", result.summary)
-    if pages:
-        from stairs_link.linkage.workbench import write_pages  # only when pages are written (jinja2, page data)
+    out = Path(out_dir)
+    with output_unit(out, "link", owned=LINK_FILES) as unit:
+        write_outputs(result, out, unit=unit)
+        result.summary["timings_seconds"] = {"read": round(read_seconds, 3), **result.summary["timings_seconds"],
+                                             "total": round(time.perf_counter() - start, 3)}
+        write_json(unit.path("summary.json"), result.summary)
+        if pages:
+            from stairs_link.linkage.workbench import write_pages  # only when pages are written (jinja2, page data)
 
-        write_pages(Path(out_dir))
+            write_pages(unit.staging, verify=False, run=out.name)
     return result
 
 
-def write_outputs(result: LinkOutput, out_dir: Path) -> None:
-    out_dir.mkdir(parents=True, exist_ok=True)
+#: everything `link` writes into LINKED: one unit (schema/outputs.py), recorded in complete.json
+LINK_FILES = ("clusters.parquet", "pairs.parquet", "model.json", "review.csv", "summary.json",
+              "linkage.html", "review.html")
+#: the files of LINKED that later stages read (each must be in the completion record)
+LINKED_DATA = ("clusters.parquet", "pairs.parquet", "model.json", "review.csv", "summary.json")
+
+
+def write_outputs(result: LinkOutput, out_dir: Path, *, unit: OutputUnit | None = None) -> None:
+    """The five files of LINKED. Within ``unit`` (what :func:`link` does) they are written to its
+    staging folder and published together; without one, as one unit of their own."""
+    if unit is None:
+        with output_unit(Path(out_dir), "link", owned=LINK_FILES) as own:
+            write_outputs(result, Path(out_dir), unit=own)
+        return
     result.summary["review_pairs"] = int(len(result.review))
-    result.clusters.to_parquet(out_dir / "clusters.parquet", index=False)
-    result.pairs.to_parquet(out_dir / "pairs.parquet", index=False)
-    write_json(out_dir / "model.json", result.model)
+    result.clusters.to_parquet(unit.path("clusters.parquet"), index=False)
+    result.pairs.to_parquet(unit.path("pairs.parquet"), index=False)
+    write_json(unit.path("model.json"), result.model)
     # utf-8-sig: a byte-order mark, so Excel on Windows reads the file as UTF-8 (reviewers open it there)
-    result.review.to_csv(out_dir / "review.csv", index=False, encoding="utf-8-sig")
-    write_json(out_dir / "summary.json", result.summary)
+    result.review.to_csv(unit.path("review.csv"), index=False, encoding="utf-8-sig")
+    write_json(unit.path("summary.json"), result.summary)
+
+
+def write_linked(out_dir: str | Path, clusters: pd.DataFrame, pairs: pd.DataFrame | None = None) -> Path:
+    """A LINKED directory holding clusters decided elsewhere (ground truth, another linkage
+    tool, a clerical review), for `build`: clusters.parquet (record_key, cluster_id, cluster_size
+    added when absent) and optionally pairs.parquet, published as one unit with complete.json
+    (schema/outputs.py) like :func:`link`'s own output. No model, review sheet or pages."""
+    out = Path(out_dir)
+    if "cluster_size" not in clusters.columns and "cluster_id" in clusters.columns:
+        clusters = clusters.assign(cluster_size=clusters.groupby("cluster_id")["record_key"].transform("size"))
+    with output_unit(out, "link", owned=LINK_FILES) as unit:
+        unit.extra["written_by"] = "stairs_link.linkage.write_linked (clusters decided outside `link`)"
+        clusters.to_parquet(unit.path("clusters.parquet"), index=False)
+        if pairs is not None:
+            pairs.to_parquet(unit.path("pairs.parquet"), index=False)
+    return out

@@ -16,13 +16,13 @@ encrypted volume and destroy that (or its key) when the project ends (docs/priva
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from stairs_link.errors import PrivacyError
 from stairs_link.privacy.pseudonymise import BLOOM_COLUMNS
+from stairs_link.schema.io import replace_staged_tables
 
 
 def forget_encodings(staged_dir: Path) -> list[str]:
@@ -58,17 +58,15 @@ def forget_encodings(staged_dir: Path) -> list[str]:
             if table.column(i).null_count < len(table):
                 forgotten.append(column)
             table = table.set_column(i, table.schema.field(i), pa.nulls(len(table), table.schema.field(i).type))
-    tmp = person_path.with_name(person_path.name + ".forgetting")
-    pq.write_table(table, tmp)
-    os.replace(tmp, person_path)
     previous = entry.get("encodings_forgotten") or {}
     entry["encodings_forgotten"] = {
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "columns": sorted(set(previous.get("columns", [])) | set(forgotten)),
     }
-    tmp_manifest = manifest_path.with_name(manifest_path.name + ".forgetting")
-    tmp_manifest.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-    os.replace(tmp_manifest, manifest_path)
+    # the person table changes, so its record in the manifest (the completion record) does too:
+    # both replaced under the lock and the publishing marker, the manifest last
+    replace_staged_tables(staged_dir, {"person": table}, command="link --forget-encodings",
+                          manifest={"pseudonymisation": entry})
     return forgotten
 
 

@@ -195,6 +195,43 @@ def pseudonymisation_manifest(key: bytes, params: PrivacyParams | None = None) -
     }
 
 
+#: Parquet schema-metadata key holding a pseudonymised table's scheme, parameters and key id
+METADATA_KEY = b"stairs_link.pseudonymisation"
+
+
+def metadata_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    """What each pseudonymised Parquet file carries in its schema metadata (``METADATA_KEY``):
+    the manifest entry's scheme, encoding, key id (the key's public fingerprint, never the key)
+    and parameters, so the data says how it was encoded even without its manifest."""
+    return {k: entry[k] for k in ("scheme", "encoding", "key_id", "params") if k in entry}
+
+
+def with_pseudonymisation_metadata(data: Any, entry: dict[str, Any]) -> Any:
+    """A pyarrow Table or Schema with :func:`metadata_entry` added to its schema metadata."""
+    import json
+
+    import pyarrow as pa
+
+    schema = data if isinstance(data, pa.Schema) else data.schema
+    metadata = {**(schema.metadata or {}), METADATA_KEY: json.dumps(metadata_entry(entry), sort_keys=True).encode()}
+    return data.with_metadata(metadata) if isinstance(data, pa.Schema) else data.replace_schema_metadata(metadata)
+
+
+def pseudonymisation_metadata(metadata: dict[bytes, bytes] | None) -> dict[str, Any] | None:
+    """The entry :func:`with_pseudonymisation_metadata` wrote, from a Parquet schema's
+    metadata (None when absent or unreadable)."""
+    import json
+
+    raw = (metadata or {}).get(METADATA_KEY)
+    if not raw:
+        return None
+    try:
+        entry = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return entry if isinstance(entry, dict) else None
+
+
 def pseudonymise_tables(
     tables: dict[str, pd.DataFrame], key: bytes, params: PrivacyParams | None = None
 ) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
@@ -213,12 +250,16 @@ def pseudonymise_tables(
 
 __all__ = [
     "BLOOM_COLUMNS",
+    "METADATA_KEY",
     "NULLED_COLUMNS",
     "SCHEME",
     "TOKEN_COLUMNS",
     "PrivacyParams",
     "dob_by_record_key",
+    "metadata_entry",
+    "pseudonymisation_metadata",
     "pseudonymisation_manifest",
     "pseudonymise_frame",
     "pseudonymise_tables",
+    "with_pseudonymisation_metadata",
 ]

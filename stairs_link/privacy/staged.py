@@ -25,8 +25,10 @@ from stairs_link.privacy.pseudonymise import (
     dob_by_record_key,
     pseudonymisation_manifest,
     pseudonymise_frame,
+    with_pseudonymisation_metadata,
 )
 from stairs_link.schema import arrow_schema, read_table, to_arrow
+from stairs_link.schema.io import write_staged
 
 _EXTRA_TYPES = {"year_of_birth": pa.int32(), "age_at_admission": pa.int32()}
 
@@ -82,15 +84,19 @@ def pseudonymise_staged(
     params = params or PrivacyParams()
     frames = {t: read_table(staged_dir / f"{t}.parquet", t) for t in tables}
     dob = dob_by_record_key(frames["person"]) if "person" in frames else None
-    out_dir.mkdir(parents=True, exist_ok=True)
+    written = {}
+    entry = pseudonymisation_manifest(key, params)
     for table, frame in frames.items():
         pseudonymised = pseudonymise_frame(table, frame, key, params, dob=dob)
-        pq.write_table(_to_arrow_with_extras(table, pseudonymised), out_dir / f"{table}.parquet", compression="zstd")
+        written[table] = with_pseudonymisation_metadata(_to_arrow_with_extras(table, pseudonymised), entry)
     rejects_path = staged_dir / "rejects.parquet"
+    cleaned_rejects = None
     if rejects_path.is_file():
         rejects = pq.read_table(rejects_path).to_pandas()  # read_table knows canonical tables only
         cleaned = _withhold_quoted_values(pseudonymise_frame("rejects", rejects, key, params), rejects.get("raw_value"))
-        pq.write_table(_to_arrow_with_extras("rejects", cleaned), out_dir / "rejects.parquet", compression="zstd")
-    manifest["pseudonymisation"] = pseudonymisation_manifest(key, params)
-    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return manifest
+        cleaned_rejects = _to_arrow_with_extras("rejects", cleaned)
+    # the input's manifest (sources, counts) with the new files' records and the pseudonymisation
+    # entry (scheme, parameters, key id; never the key), published the way adapt publishes
+    kept = {k: v for k, v in manifest.items() if k not in ("tables", "rejects")}
+    return write_staged(out_dir, written, rejects=cleaned_rejects, manifest={**kept, "pseudonymisation": entry},
+                        command="pseudonymise")

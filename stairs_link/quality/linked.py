@@ -22,6 +22,7 @@ from stairs_link.quality.examples import MAX_EXAMPLES, example_rows
 from stairs_link.quality.prepare import Staged, read_parquet
 from stairs_link.quality.results import CRITICAL, WARNING, Outcome
 from stairs_link.schema.linked import CLUSTER_COLUMNS, check_cluster_columns
+from stairs_link.schema.outputs import verify_linked
 from stairs_link.standardise.dates import as_seconds
 
 #: A child passes through at most a few settings with 2-4 systems each; a cluster larger than
@@ -50,6 +51,8 @@ def _concat(staged: list[Staged], table: str, columns: list[str]) -> pd.DataFram
 def read_clusters(directory: Path) -> pd.DataFrame:
     """LINKED/clusters.parquet with its required columns, or a clear error."""
     path = directory / "clusters.parquet"
+    if path.exists():
+        verify_linked(directory)  # refused unless a finished `stairs-link link` wrote it whole
     try:
         return read_parquet(path, CLUSTER_COLUMNS, fix="re-create it with `stairs-link link`")
     except QualityError as exc:

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from stairs_link.errors import IntegrationError
+from stairs_link.schema.outputs import verify_dataset, verify_linked
 from stairs_link.standardise.dates import as_seconds
 
 SETTING_ORDER = ["community", "SCH", "STC", "YOI", "young_adult_estate"]
@@ -52,6 +53,9 @@ def load_dataset(dataset_dir: Path, linked_dir: Path | None = None) -> Dataset:
                 file=str(dataset_dir / name),
                 fix="run `stairs-link build LINKED STAGED... --out DATASET` first and pass DATASET",
             )
+    verify_dataset(dataset_dir)  # a dataset a finished build wrote whole, or refused
+    if linked_dir is not None:
+        verify_linked(linked_dir, ("pairs.parquet",))
     table = pq.read_table(dataset_dir / "children.parquet", columns=["child_id", "n_records", "source_records"])
     children = table.select(["child_id", "n_records"]).to_pandas()
     lengths = pc.list_value_length(table.column("source_records")).to_numpy(zero_copy_only=False)

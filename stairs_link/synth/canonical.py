@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stairs_link.schema import columns_of, write_table
+from stairs_link.schema import columns_of
+from stairs_link.schema.io import write_staged as publish_staged
 from stairs_link.synth.damage import DamageConfig
 from stairs_link.synth.exports import draw, site_system_frames
 from stairs_link.synth.layouts import LAYOUTS
@@ -77,16 +78,18 @@ def canonical_tables(
 def write_staged(tables: dict[str, pd.DataFrame], root: Path) -> list[Path]:
     """Write canonical ``tables`` (as :func:`canonical_tables` returns them) the way `adapt`
     stages each site system's export: ``root/<site_id>/<source_system>/<table>.parquet``, an
-    event table only where that system holds rows of it. Returns the directories in
-    (site, system) order."""
+    event table only where that system holds rows of it, with the manifest (completion record)
+    :func:`stairs_link.schema.write_staged` publishes. Returns the directories in (site,
+    system) order."""
     staged = []
     for (site, system), rows in tables["person"].groupby(["site_id", "source_system"], sort=True):
         directory = root / site / system
-        write_table("person", rows, directory / "person.parquet")
+        system_tables = {"person": rows}
         for name in TABLE_NAMES[1:]:
             part = tables[name][tables[name]["record_key"].isin(rows["record_key"])]
             if len(part):
-                write_table(name, part, directory / f"{name}.parquet")
+                system_tables[name] = part
+        publish_staged(directory, system_tables, command="synth")
         staged.append(directory)
     return staged
 

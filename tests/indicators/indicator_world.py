@@ -17,6 +17,7 @@ import pandas as pd
 
 from stairs_link.indicators import Frames, prepare_frames
 from stairs_link.integrate import build, derive_transitions
+from stairs_link.linkage import write_linked
 from stairs_link.linkage.pipeline import link_table
 from stairs_link.synth import canonical_tables, truth_clusters, write_staged
 from stairs_link.synth.exports import draw
@@ -31,10 +32,8 @@ def build_world(root: Path, n_children: int, seed: int, linkage: str = "model") 
     """Stage, link and build the world; returns the DATASET directory."""
     tables, truth = canonical_tables(n_children, seed)
     staged = write_staged(tables, root / "staged")
-    linked = root / "linked"
-    linked.mkdir(parents=True, exist_ok=True)
     clusters = truth_clusters(truth) if linkage == "truth" else link_table(tables["person"]).clusters
-    clusters.to_parquet(linked / "clusters.parquet", index=False)
+    linked = write_linked(root / "linked", clusters)
     build(linked, staged, root / "dataset")
     return root / "dataset"
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from stairs_link.schema import write_table
+from stairs_link.linkage import write_linked
+from stairs_link.schema import replace_staged_tables, write_staged
 
 PERSON_COLUMNS = ["record_key", "site_id", "setting_type", "system_kind", "source_system", "local_id",
                   "given_name", "family_name", "date_of_birth", "sex", "ethnicity", "nhs_number", "upn",
@@ -77,7 +78,7 @@ def write_world(root: Path, *, people=PEOPLE, episodes=EPISODES, formulations=FO
     staged = []
     for (site, system), rows in person.groupby(["site_id", "source_system"], sort=True):
         directory = root / "staged" / site / system
-        write_table("person", _provenance(rows, system), directory / "person.parquet")
+        tables = {"person": _provenance(rows, system)}
         for name, frame in (("episode", ep), ("formulation", fo)):
             part = frame[frame["record_key"].isin(rows["record_key"])].copy()
             if part.empty:
@@ -86,13 +87,11 @@ def write_world(root: Path, *, people=PEOPLE, episodes=EPISODES, formulations=FO
                 part[column] = part["record_key"].map(by_key[column])
             if name == "episode":
                 part["episode_id"] = [f"ep{i}" for i in range(len(part))]
-            write_table(name, _provenance(part, system), directory / f"{name}.parquet")
+            tables[name] = _provenance(part, system)
+        write_staged(directory, tables)
         staged.append(directory)
-    linked = root / "linked"
-    linked.mkdir(parents=True, exist_ok=True)
     clusters = pd.DataFrame({"record_key": person["record_key"], "cluster_id": person["record_key"].map(TRUE_CHILD)})
     clusters["cluster_size"] = clusters.groupby("cluster_id")["record_key"].transform("size")
-    clusters.to_parquet(linked / "clusters.parquet", index=False)
     keys = person["record_key"].tolist()
     pairs = pd.DataFrame([(a, b) for i, a in enumerate(keys) for b in keys[i + 1:]],
                          columns=["record_key_l", "record_key_r"])
@@ -101,6 +100,19 @@ def write_world(root: Path, *, people=PEOPLE, episodes=EPISODES, formulations=FO
     pairs.loc[pairs["record_key_l"] == "yoi-b:nomis:n7", "match_probability"] = \
         pairs["match_probability"].where(~same, 0.8)
     pairs["match_weight"] = pairs["match_probability"].map(lambda p: 10 if p > 0.5 else -10)
-    pairs.to_parquet(linked / "pairs.parquet", index=False)
+    linked = write_linked(root / "linked", clusters, pairs)
     return linked, staged
 
+
+
+def restage(directory: Path, **changed: pd.DataFrame) -> Path:
+    """Publish new versions of some tables of a staged directory, through the library's writer
+    (so its manifest, the completion record, lists the new files)."""
+    replace_staged_tables(directory, changed)
+    return directory
+
+
+def relink(linked: Path, clusters: pd.DataFrame) -> Path:
+    """LINKED written again with other clusters (its pairs kept), through the library's writer."""
+    pairs = pd.read_parquet(linked / "pairs.parquet") if (linked / "pairs.parquet").exists() else None
+    return write_linked(linked, clusters, pairs)

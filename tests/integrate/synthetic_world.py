@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stairs_link.schema import write_table
+from stairs_link.linkage import write_linked
+from stairs_link.schema import write_staged
 from stairs_link.synth import generate_world, person_records
 
 
@@ -50,16 +51,14 @@ def write_synthetic_world(root: Path, n_children: int = 300, seed: int = 42,
     staged = []
     for (site, system), rows in person.groupby(["site_id", "source_system"], sort=True):
         directory = root / "staged" / site / system
-        write_table("person", rows, directory / "person.parquet")
+        tables = {"person": rows}
         for name, frame in (("episode", episodes), ("formulation", firsts)):
-            part = frame[frame["record_key"].isin(rows["record_key"])].assign(
+            tables[name] = frame[frame["record_key"].isin(rows["record_key"])].assign(
                 source_file=f"{system}.csv", source_row=1, mapping_id="synth")
-            write_table(name, part, directory / f"{name}.parquet")
+        write_staged(directory, tables)
         staged.append(directory)
-    linked = root / "linked"
-    linked.mkdir(parents=True)
-    truth.rename(columns={"true_child_id": "cluster_id"})[["record_key", "cluster_id"]].to_parquet(
-        linked / "clusters.parquet", index=False)
+    linked = write_linked(root / "linked", truth.rename(columns={"true_child_id": "cluster_id"})[
+        ["record_key", "cluster_id"]])
     (root / "truth").mkdir()
     truth.to_parquet(root / "truth" / "records.parquet", index=False)
     stays.to_parquet(root / "truth" / "pathway.parquet", index=False)

@@ -47,7 +47,9 @@ def test_build_cli_previous_without_record_map_is_a_clean_error(world, tmp_path)
 
 
 def test_build_cli_conflicting_extracts_name_both_files(world, tmp_path):
-    from stairs_link.schema import read_table, write_table
+    from integrate_world import restage
+
+    from stairs_link.schema import read_table
 
     linked, staged = world
     again = tmp_path / "again"
@@ -56,7 +58,7 @@ def test_build_cli_conflicting_extracts_name_both_files(world, tmp_path):
         (again / path.name).write_bytes(path.read_bytes())
     person = read_table(again / "person.parquet", "person")
     person.loc[0, "given_name"] = "Someone"
-    write_table("person", person, again / "person.parquet")
+    restage(again, person=person)
     result = CliRunner().invoke(cli, ["build", str(linked), *map(str, staged), str(again), "--out",
                                       str(tmp_path / "ds")])
     assert result.exit_code == 2 and "Traceback" not in result.output

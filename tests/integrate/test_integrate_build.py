@@ -8,7 +8,7 @@ from datetime import date
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from integrate_world import PEOPLE, TRUE_CHILD, write_world
+from integrate_world import PEOPLE, TRUE_CHILD, relink, restage, write_world
 
 from stairs_link.errors import IntegrationError
 from stairs_link.integrate import build
@@ -78,7 +78,7 @@ def test_nested_events_are_in_date_order_and_match_flat_tables(world, tmp_path):
 def test_record_missing_from_clusters_is_a_clear_error(world, tmp_path):
     linked, staged = world
     clusters = pd.read_parquet(linked / "clusters.parquet")
-    clusters[clusters["record_key"] != "yoi-b:nomis:n8"].to_parquet(linked / "clusters.parquet")
+    relink(linked, clusters[clusters["record_key"] != "yoi-b:nomis:n8"])
     with pytest.raises(IntegrationError) as err:
         build(linked, staged, tmp_path / "ds")
     assert err.value.reason == "unclustered_record"
@@ -89,7 +89,7 @@ def test_record_missing_from_clusters_is_a_clear_error(world, tmp_path):
 def test_linked_dir_from_before_the_cluster_id_rename_asks_to_rerun_link(world, tmp_path):
     linked, staged = world
     clusters = pd.read_parquet(linked / "clusters.parquet")
-    clusters.rename(columns={"cluster_id": "child_id"}).to_parquet(linked / "clusters.parquet")
+    relink(linked, clusters.rename(columns={"cluster_id": "child_id"}))
     with pytest.raises(IntegrationError, match="written by an older stairs-link") as err:
         build(linked, staged, tmp_path / "ds")
     assert err.value.reason == "old_linked_format" and err.value.column == "child_id"
@@ -101,7 +101,7 @@ def test_record_in_two_clusters_is_an_error(world, tmp_path):
     linked, staged = world
     clusters = pd.read_parquet(linked / "clusters.parquet")
     extra = clusters.iloc[:1].assign(cluster_id="Z")
-    pd.concat([clusters, extra]).to_parquet(linked / "clusters.parquet")
+    relink(linked, pd.concat([clusters, extra]))
     with pytest.raises(IntegrationError, match="more than one row") as err:
         build(linked, staged, tmp_path / "ds")
     assert err.value.reason == "duplicate_record"
@@ -116,14 +116,14 @@ def test_clustered_record_not_staged_is_an_error(world, tmp_path):
 
 def test_hand_damaged_staged_folder_with_events_of_no_person_is_built_and_reported(world, tmp_path):
     # was: build refused the whole evaluation (orphan_event), with a fix that could not work
-    from stairs_link.schema import read_table, write_table
+    from stairs_link.schema import read_table
 
     linked, staged = world
     path = staged[0] / "episode.parquet"
     episodes = read_table(path, "episode")
     clean = build(linked, staged, tmp_path / "clean")
     ghost = episodes.iloc[:1].assign(record_key="sch-a:carelog:ghost")
-    write_table("episode", pd.concat([episodes, ghost], ignore_index=True), path)
+    restage(staged[0], episode=pd.concat([episodes, ghost], ignore_index=True))  # a faulty writer's output
     result = build(linked, staged, tmp_path / "ds")
     source = f"{ghost['site_id'].iloc[0]}:{ghost['source_system'].iloc[0]}"
     assert result.orphan_events["total"] == 1 and result.orphan_events["tables"] == {"episode": {source: 1}}
@@ -147,12 +147,12 @@ def test_same_record_in_two_extracts_is_kept_once(world, tmp_path):
 
 
 def test_repeated_event_rows_within_one_file_are_kept(world, tmp_path):
-    from stairs_link.schema import read_table, write_table
+    from stairs_link.schema import read_table
 
     linked, staged = world
     path = staged[0] / "episode.parquet"
     episodes = read_table(path, "episode")
-    write_table("episode", pd.concat([episodes, episodes.iloc[:1]], ignore_index=True), path)
+    restage(staged[0], episode=pd.concat([episodes, episodes.iloc[:1]], ignore_index=True))
     result = build(linked, staged, tmp_path / "ds")
     assert result.n_events["episode"] == 9 and result.duplicates_dropped["episode"] == 0
 
@@ -172,7 +172,7 @@ def test_records_without_demographics_still_build_with_canonical_types(tmp_path)
 
 def _second_extract(staged: list, tmp_path, edit=None, extracted_at=None):
     """A copy of the first staged directory as another extract of the same system."""
-    from stairs_link.schema import read_table, write_table
+    from stairs_link.schema import read_table
 
     again = tmp_path / "again"
     again.mkdir()
@@ -184,7 +184,7 @@ def _second_extract(staged: list, tmp_path, edit=None, extracted_at=None):
             person.loc[0, "family_name"] = edit
         if extracted_at:
             person["extracted_at"] = extracted_at
-        write_table("person", person, again / "person.parquet")
+        restage(again, person=person)
     return again
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from integrate_world import TRUE_CHILD
+from integrate_world import TRUE_CHILD, restage
 
 from stairs_link.integrate import build, resolve_demographics
 from stairs_link.integrate.survivorship import FIELDS
-from stairs_link.schema import read_table, write_table
+from stairs_link.schema import read_table
 
 
 def test_year_of_birth_is_resolved_by_majority_then_trust():
@@ -47,7 +47,7 @@ def test_children_carry_year_of_birth_in_pseudonymised_mode(world, tmp_path):
         years = years.mask(disagree, 2008)
         person["year_of_birth"] = years
         person["date_of_birth"] = None
-        write_table("person", person, directory / "person.parquet")
+        restage(directory, person=person)
         for key, year in zip(person["record_key"], years):
             expected.setdefault(TRUE_CHILD[key], []).append(year)
     build(linked, staged, tmp_path / "pseudo")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from stairs_link.schema import write_table
+from stairs_link.schema import write_staged
 from stairs_link.synth import person_records
 
 
@@ -19,7 +19,7 @@ def stage_person_systems(root: Path, n_children: int = 60, seed: int = 5) -> tup
     person, truth = person_records(n_children, seed)
     dirs = []
     for system, part in person.groupby("source_system"):
-        write_table("person", part, root / system / "person.parquet")
+        write_staged(root / system, {"person": part})
         dirs.append(str(root / system))
     config = root / "linkage.yaml"
     config.write_text(yaml.safe_dump({"u_sample_pairs": 50_000}), encoding="utf-8")

@@ -177,7 +177,8 @@ def test_explain_writes_pages_elsewhere_with_truth_and_json(linked_dir, tmp_path
 def test_explain_on_a_directory_that_is_not_linked_is_a_clean_error(tmp_path):
     result = CliRunner().invoke(cli, ["explain", str(tmp_path)])
     assert result.exit_code == 2
-    assert "the linked directory has no model.json" in result.output and "Traceback" not in result.output
+    assert "not a linked directory: no complete.json" in result.output and "Traceback" not in result.output
+    assert "Fix: re-run `stairs-link link`" in result.output
 
 
 def test_review_page_keeps_the_most_informative_pairs_when_capped(linked_dir):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from stairs_link.schema import write_table
+from stairs_link.schema import write_staged as stage
 from stairs_link.standardise import nhs_check_digit, pnc_check_letter, upn_check_letter
 
 EXTRACTED = "2024-03-31T09:00:00"
@@ -64,8 +64,8 @@ def make_tables(site: str = "sch-oakfield", system: str = "systmone", n: int = 6
 
 
 def write_staged(directory: Path, tables: dict[str, pd.DataFrame]) -> Path:
-    for name, frame in tables.items():
-        write_table(name, frame, directory / f"{name}.parquet")
+    """A staged directory with its manifest (the library's writer, as adapt publishes)."""
+    stage(directory, tables)
     return directory
 
 

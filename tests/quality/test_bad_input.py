@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from conftest import make_tables, write_staged
 
 from stairs_link.cli import cli
+from stairs_link.schema import replace_staged_tables
 from stairs_link.schema.tables import SCHEMA_VERSION_KEY
 
 
@@ -63,7 +64,7 @@ def test_wrong_column_type_is_a_critical_failure(tmp_path: Path) -> None:
     i = data.schema.get_field_index("disciplines_present")
     data = data.set_column(i, pa.field("disciplines_present", pa.string()),
                            data.column(i).cast(pa.string()))
-    pq.write_table(data, path)
+    replace_staged_tables(staged, {"formulation": data})  # as a faulty writer would publish it
     code, output = _run("check", str(staged), "--out", str(tmp_path / "out"))
     assert code == 1, output
     assert "formulation.disciplines_present: expected every column has its canonical type" in output

@@ -11,14 +11,12 @@ from click.testing import CliRunner
 from conftest import make_tables, write_staged
 
 from stairs_link.cli import cli
+from stairs_link.linkage import write_linked
 from stairs_link.quality import check
 
 
 def _linked(tmp_path: Path, clusters: pd.DataFrame) -> Path:
-    linked = tmp_path / "linked"
-    linked.mkdir()
-    clusters.to_parquet(linked / "clusters.parquet", index=False)
-    return linked
+    return write_linked(tmp_path / "linked", clusters)
 
 
 @pytest.fixture
@@ -94,7 +92,7 @@ def test_linked_dir_from_before_the_cluster_id_rename(tmp_path: Path, two_sites)
 
 def test_dob_contradiction_in_pseudonymised_mode(tmp_path: Path, two_sites) -> None:
     a, b, keys_a, keys_b = two_sites
-    from stairs_link.schema import read_table, write_table
+    from stairs_link.schema import read_table, replace_staged_tables
 
     for directory in (a, b):  # pseudonymised mode: DOB replaced by its (fake) encoding
         person = read_table(directory / "person.parquet", "person")
@@ -102,7 +100,7 @@ def test_dob_contradiction_in_pseudonymised_mode(tmp_path: Path, two_sites) -> N
             person.loc[2, "date_of_birth"] = person.loc[2, "date_of_birth"] + dt.timedelta(days=1)
         person["dob_bf"] = person["date_of_birth"].map(lambda d: str(d).encode())
         person["date_of_birth"] = None
-        write_table("person", person, directory / "person.parquet")
+        replace_staged_tables(directory, {"person": person})
     clusters = pd.DataFrame({"record_key": [keys_a[0], keys_b[0], keys_a[2], keys_b[2]],
                              "cluster_id": ["c0", "c0", "c2", "c2"], "cluster_size": 2})
     result = check([a, b, _linked(tmp_path, clusters)], tmp_path / "report")

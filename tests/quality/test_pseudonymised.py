@@ -88,7 +88,7 @@ def test_pseudonymised_sample_passes_check(staged: dict, tmp_path: Path) -> None
 
 
 def test_corrupted_pseudonymised_copy_fails_naming_the_column(staged: dict, tmp_path: Path) -> None:
-    from stairs_link.schema import read_table, write_table
+    from stairs_link.schema import read_table, replace_staged_tables
 
     copy = tmp_path / "corrupted"
     shutil.copytree(staged["pseudo"][2], copy)  # the health system records NHS numbers
@@ -97,10 +97,10 @@ def test_corrupted_pseudonymised_copy_fails_naming_the_column(staged: dict, tmp_
     with_nhs = person.index[person["nhs_number"].notna()]
     person.loc[with_nhs[0], "nhs_number"] = "zz" + person.loc[with_nhs[0], "nhs_number"][2:]
     person.loc[1, "family_name"] = "Plaintext"  # a name that escaped pseudonymisation
-    write_table("person", person, copy / "person.parquet")
+    replace_staged_tables(copy, {"person": person})
     episode = read_table(copy / "episode.parquet", "episode")
     episode.loc[0, "age_at_admission"] = 7
-    write_table("episode", episode, copy / "episode.parquet")
+    replace_staged_tables(copy, {"episode": episode})
 
     out = tmp_path / "report"
     result = CliRunner().invoke(cli, ["check", str(copy), "--out", str(out), "--show-values"])
@@ -126,7 +126,7 @@ def test_corrupted_pseudonymised_copy_fails_naming_the_column(staged: dict, tmp_
 
 
 def test_plain_and_pseudonymised_directories_checked_together(staged: dict, tmp_path: Path) -> None:
-    from stairs_link.schema import read_table, write_table
+    from stairs_link.schema import read_table, replace_staged_tables
 
     plain = tmp_path / "plain"
     shutil.copytree(staged["plain"], plain)
@@ -134,7 +134,7 @@ def test_plain_and_pseudonymised_directories_checked_together(staged: dict, tmp_
     i = person.index[person["nhs_number"].notna()][0]
     number = person.loc[i, "nhs_number"]
     person.loc[i, "nhs_number"] = number[:9] + str((int(number[9]) + 1) % 10)  # bad check digit
-    write_table("person", person, plain / "person.parquet")
+    replace_staged_tables(plain, {"person": person})
 
     out = tmp_path / "report"
     pseudo = staged["pseudo"][:2]

@@ -57,7 +57,7 @@ def test_corrupted_copy_of_sample_data_fails(sample_staged: list[Path], tmp_path
     from click.testing import CliRunner
 
     from stairs_link.cli import cli
-    from stairs_link.schema import read_table, write_table
+    from stairs_link.schema import read_table, replace_staged_tables
 
     copy = tmp_path / "corrupted"
     shutil.copytree(sample_staged[1], copy)  # the social care system records NHS numbers
@@ -69,7 +69,7 @@ def test_corrupted_copy_of_sample_data_fails(sample_staged: list[Path], tmp_path
     i = with_nhs[0]  # flip the check digit of one NHS number
     number = person.loc[i, "nhs_number"]
     person.loc[i, "nhs_number"] = number[:9] + str((int(number[9]) + 1) % 10)
-    write_table("person", person, copy / "person.parquet")
+    replace_staged_tables(copy, {"person": person})
     out = CliRunner().invoke(cli, ["check", str(copy), "--out", str(tmp_path / "report")])
     assert out.exit_code == 1, out.output
     report = json.loads((tmp_path / "report" / "check.json").read_text(encoding="utf-8"))

@@ -107,12 +107,15 @@ def test_percentages_hide_small_complements():
 
 
 def test_linkage_section_uses_pairs_and_review(synthetic_dataset, tmp_path):
+    from stairs_link.schema.outputs import output_unit
+
     linked = tmp_path / "linked"
-    linked.mkdir()
     weights = [float(w) for w in range(-10, 20)] * 3
-    pd.DataFrame({"record_key_l": "a", "record_key_r": "b", "match_weight": weights,
-                  "match_probability": 0.5}).to_parquet(linked / "pairs.parquet")
-    pd.DataFrame({"record_key_l": ["a"] * 12, "record_key_r": ["b"] * 12}).to_csv(linked / "review.csv", index=False)
+    with output_unit(linked, "link") as unit:  # the writer `link` publishes through
+        pd.DataFrame({"record_key_l": "a", "record_key_r": "b", "match_weight": weights,
+                      "match_probability": 0.5}).to_parquet(unit.path("pairs.parquet"))
+        pd.DataFrame({"record_key_l": ["a"] * 12, "record_key_r": ["b"] * 12}).to_csv(unit.path("review.csv"),
+                                                                                      index=False)
     out = render_report(synthetic_dataset, tmp_path / "r.html", linked_dir=linked)
     text = out.read_text(encoding="utf-8")
     assert "Bar chart of scored pairs by match weight" in text and "clerical review band" in text

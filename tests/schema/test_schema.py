@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from stairs_link.errors import SchemaError
-from stairs_link.schema import SCHEMA_VERSION, TABLES, arrow_schema, read_table, write_table
+from stairs_link.schema import SCHEMA_VERSION, TABLES, arrow_schema, read_table, write_staged, write_table
 from stairs_link.schema.dictionary import render_dictionary
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,12 +55,21 @@ def _person_frame() -> pd.DataFrame:
 
 
 def test_write_then_read_round_trips_with_version(tmp_path):
-    path = write_table("person", _person_frame(), tmp_path / "person.parquet")
+    write_staged(tmp_path, {"person": _person_frame()})
+    path = tmp_path / "person.parquet"
     meta = pq.read_schema(path).metadata
     assert meta[b"stairs_link.schema_version"] == SCHEMA_VERSION.encode()
     frame = read_table(path, "person")
     assert list(frame.columns) == arrow_schema("person").names
     assert frame.loc[0, "date_of_birth"] == date(2008, 3, 4)
+
+
+def test_a_table_without_its_directory_s_completion_record_is_refused(tmp_path):
+    path = write_table("person", _person_frame(), tmp_path / "person.parquet")  # no manifest.json
+    with pytest.raises(SchemaError) as err:
+        read_table(path, "person")
+    assert err.value.reason == "incomplete_output" and "no manifest.json" in str(err.value)
+    assert "re-run `stairs-link adapt`" in err.value.fix
 
 
 def test_missing_required_column_is_named(tmp_path):

@@ -46,10 +46,12 @@ from stairs_link.errors import LinkageError
 from stairs_link.io.store import is_url, write_text
 from stairs_link.linkage import shared
 from stairs_link.linkage.blocking import BlockingPlan
+from stairs_link.linkage.bloom_comparisons import check_config_fits, pseudonymisation_of
 from stairs_link.linkage.config import LinkageConfig
 from stairs_link.linkage.model import FSModel, estimate_u, pattern_base, unpack
-from stairs_link.linkage.pipeline import _random_pairs, _review, load_model
+from stairs_link.linkage.pipeline import LINK_FILES, LINKED_DATA, _random_pairs, _review, load_model
 from stairs_link.linkage.review import read_decisions, unsure_pairs
+from stairs_link.schema.outputs import COMPLETE_FORMAT, COMPLETE_NAME, output_unit
 from stairs_link.schema.tables import columns_of
 
 # pyspark is imported inside functions: optional and slow to import (engine/spark/__init__.py)
@@ -576,14 +578,45 @@ def spark_link(staged_dirs: list[str | Path], out_dir: str | Path, *, master: st
         model, _ = load_model(model_path)
         model = shared.model_with_overrides(model, config)
     decisions = read_decisions(decisions_path) if decisions_path else None
+    chosen = FSModel.from_dict(model)[1] if model is not None else config
+    if chosen is not None:  # a plain configuration on pseudonymised records would link nothing
+        check_config_fits(chosen, pseudonymisation_of([Path(d) for d in staged_dirs]) is not None,
+                          str(model_path or config_path or "") or None)
     person = read_person_spark(spark, list(staged_dirs))
     result = spark_link_table(spark, person, config, model=model, decisions=decisions, progress=progress)
-    write_spark_outputs(result, out_dir)
-    result.release()
-    result.summary["timings_seconds"]["total"] = round(time.perf_counter() - start, 3)
-    # written last, once, so its total includes writing the other outputs
-    write_text(str(out_dir).rstrip("/") + "/summary.json", shared.json_text(result.summary))
+    out = str(out_dir).rstrip("/")
+    if is_url(out):  # an object store has no rename: the completion record is written last instead
+        write_spark_outputs(result, out)
+        result.release()
+        result.summary["timings_seconds"]["total"] = round(time.perf_counter() - start, 3)
+        write_text(out + "/summary.json", shared.json_text(result.summary))
+        write_text(out + "/" + COMPLETE_NAME, shared.json_text(url_record(out, LINKED_DATA)))
+        return result
+    # local: one unit like the embedded engine's (staging folder, publishing, complete.json)
+    with output_unit(Path(out), "link", owned=LINK_FILES) as unit:
+        write_spark_outputs(result, unit.staging)
+        result.release()
+        result.summary["timings_seconds"]["total"] = round(time.perf_counter() - start, 3)
+        # written last, once, so its total includes writing the other outputs
+        write_text(unit.path("summary.json"), shared.json_text(result.summary))
     return result
+
+
+def url_record(out: str, names: tuple[str, ...]) -> dict:
+    """complete.json for a URL output (object stores cannot rename, so nothing is staged; the
+    record, written last, lists the files with bytes where they are single files)."""
+    import datetime as dt
+
+    from stairs_link import __version__
+    from stairs_link.io.store import filesystem
+
+    fs, inner = filesystem(out)
+    files = {}
+    for name in names:
+        info = fs.get_file_info(f"{inner}/{name}")
+        files[name] = {"file": name, **({"bytes": info.size} if info.type.name == "File" else {"dataset": True})}
+    return {"format": COMPLETE_FORMAT, "command": "link", "stairs_link_version": __version__,
+            "completed_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "files": files}
 
 
 def write_single_parquet(df: Any, path: Path) -> None:

@@ -19,6 +19,7 @@ import pandas as pd
 
 from stairs_link.errors import LinkageError
 from stairs_link.linkage.review import MISSING_LEVEL, excel_unsafe
+from stairs_link.schema.outputs import verify_output
 
 WATERFALL_MAX_PAIRS = 10_000  # pairs embedded for the waterfall search (nearest the threshold first)
 REVIEW_MAX_PAIRS = 10_000  # pairs on review.html (the most informative first); review.csv has all
@@ -55,11 +56,15 @@ class Linked:
         return "cluster_id" if "cluster_id" in self.clusters.columns else "child_id"
 
 
-def read_linked(directory: str | Path) -> Linked:
-    """Read a LINKED directory; a missing or unreadable file is a LinkageError naming it."""
+def read_linked(directory: str | Path, *, verify: bool = True) -> Linked:
+    """Read a LINKED directory; a missing or unreadable file is a LinkageError naming it, a
+    directory without a valid completion record is refused (``verify=False``: `link` reading
+    its own unpublished unit)."""
     directory = Path(directory)
-    files = {name: directory / name for name in
-             ("model.json", "summary.json", "pairs.parquet", "clusters.parquet", "review.csv")}
+    names = ("model.json", "summary.json", "pairs.parquet", "clusters.parquet", "review.csv")
+    files = {name: directory / name for name in names}
+    if verify:
+        verify_output(directory, "link", needed=names, kind="linked directory")
     for name, path in files.items():
         if not path.is_file():
             raise LinkageError(f"the linked directory has no {name}", reason="missing_file", file=str(path),

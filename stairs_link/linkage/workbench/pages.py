@@ -18,10 +18,12 @@ from markupsafe import Markup
 from stairs_link.errors import LinkageError
 from stairs_link.linkage.workbench.data import (
     WATERFALL_MAX_PAIRS,
+    Linked,
     linkage_page_data,
     read_linked,
     review_page_data,
 )
+from stairs_link.schema.outputs import output_unit
 from stairs_link.templating import render
 
 TEMPLATES = "workbench"  # stairs_link/templates/workbench/: the pages; static/: their scripts and styles
@@ -54,17 +56,29 @@ def _write(path: Path, text: str) -> None:
 
 
 def write_pages(linked_dir: str | Path, out_dir: str | Path | None = None, *, truth: pd.DataFrame | None = None,
-                max_pairs: int = WATERFALL_MAX_PAIRS) -> Pages:
+                max_pairs: int = WATERFALL_MAX_PAIRS, verify: bool = True, run: str | None = None) -> Pages:
     """Write ``linkage.html`` and ``review.html`` for a LINKED directory into ``out_dir`` (default:
-    the LINKED directory itself). ``truth`` (record_key, true_child_id) adds blocking recall."""
-    linked = read_linked(linked_dir)
-    out = Path(out_dir) if out_dir is not None else Path(linked_dir)
+    the LINKED directory itself, where they join its completion record: schema/outputs.py).
+    ``truth`` (record_key, true_child_id) adds blocking recall. ``verify=False`` only for `link`
+    itself, writing the pages into its unit before publishing (``run``: the LINKED name then)."""
+    linked = read_linked(linked_dir, verify=verify)
+    if out_dir is None or Path(out_dir).resolve() == Path(linked_dir).resolve():
+        if not verify:  # link's own unit: its staging folder
+            return _write_pages(linked, Path(linked_dir), truth, max_pairs, run or Path(linked_dir).name)
+        with output_unit(Path(linked_dir), "link", amend=True) as unit:
+            pages = _write_pages(linked, unit.staging, truth, max_pairs, run or Path(linked_dir).name)
+        return Pages(Path(linked_dir) / "linkage.html", Path(linked_dir) / "review.html", pages.review_pairs,
+                     pages.waterfall_pairs)
+    return _write_pages(linked, Path(out_dir), truth, max_pairs, run or Path(linked_dir).name)
+
+
+def _write_pages(linked: Linked, out: Path, truth: pd.DataFrame | None, max_pairs: int, run: str) -> Pages:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise LinkageError(f"cannot create the output directory ({exc})", reason="bad_output", file=str(out),
                            fix="choose a directory you can write to") from None
-    common = {"pseudonymised": linked.pseudonymised, "run": str(Path(linked_dir).name), "asset": asset}
+    common = {"pseudonymised": linked.pseudonymised, "run": run, "asset": asset}
     linkage = linkage_page_data(linked, truth, max_pairs)
     review = review_page_data(linked)
     _write(out / "linkage.html", render(f"{TEMPLATES}/linkage.html", data=linkage, **common))
