@@ -137,7 +137,7 @@ def build(
     # everything below is one unit: staged inside DATASET, published with complete.json last
     with output_unit(out_dir, "build", owned=DATASET_FILES) as unit:
         files = write_dataset(unit, tables, history, record_map, person, linked_dir)
-        return _finish(unit, out_dir, tables, person, history, staged, files, rules, previous, carried)
+        return _finish(unit, out_dir, tables, person, history, staged, files, rules, previous, carried, orphans)
 
 def write_dataset(unit: OutputUnit, tables: ChildTables, history: pd.DataFrame, record_map: pd.DataFrame,
                   person: pd.DataFrame, linked_dir: Path) -> list[str]:
@@ -165,7 +165,7 @@ def write_dataset(unit: OutputUnit, tables: ChildTables, history: pd.DataFrame, 
 
 def _finish(unit: OutputUnit, out_dir: Path, tables: ChildTables, person: pd.DataFrame, history: pd.DataFrame,
             staged: StagedData, files: list[str], rules: TransitionRules, previous: str | Path | None,
-            carried: pd.DataFrame | None) -> BuildResult:
+            carried: pd.DataFrame | None, orphans: dict[str, dict[str, int]]) -> BuildResult:
     """build.json (counts and rules) into ``unit``; returns what was written."""
     this_run = history[history["run"] == history["run"].max()]
     result = BuildResult(

@@ -164,6 +164,21 @@ def check_completion(path: Path, rows: int) -> None:
             raise SchemaError(exc.message, reason=exc.reason, file=exc.file, fix=exc.fix) from None
 
 
+def verify_staged(directory: Path) -> None:
+    """:func:`check_completion` for every canonical table of a staged directory, rows read from
+    the Parquet footers (for readers that do not go through :func:`read_table`: Spark)."""
+    check_not_locked(directory)
+    present = [directory / f"{name}.parquet" for name in TABLES if (directory / f"{name}.parquet").is_file()]
+    if not present and not (directory / "manifest.json").exists():
+        return  # not a staged directory at all: the reader's own error names what is missing
+    for path in present:
+        try:
+            rows = pq.read_metadata(path).num_rows
+        except (pa.ArrowInvalid, OSError):
+            continue  # not Parquet: the reader reports it
+        check_completion(path, rows)
+
+
 def write_staged(directory: str | Path, tables: dict[str, pd.DataFrame | pa.Table], *,
                  rejects: pd.DataFrame | pa.Table | None = None, manifest: dict | None = None,
                  command: str = "stage") -> dict:

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from stairs_link.cli import cli
-from stairs_link.schema import read_table, write_table
+from stairs_link.schema import read_table, replace_staged_tables
 
 ROOT = Path(__file__).resolve().parents[2]
 #: one system at each of the five sample sites (synthetic exports from stairs_link/synth)
@@ -106,15 +106,15 @@ def test_ragged_person_row_at_one_of_five_sites(adapted, tmp_path: Path) -> None
 
 
 def test_build_leaves_out_and_reports_events_of_no_person(adapted, tmp_path: Path) -> None:  # noqa: ANN001
-    # a staged folder that reached build with events of no person: not written by this
-    # adapt (no manifest), e.g. edited by hand or staged by another tool
+    # a staged folder that reached build with events of no person: not adapt's output but
+    # staged by another tool (through the library's writer, so it has a valid manifest; a
+    # folder with no manifest at all is refused: tests/linkage/test_hostile_stage_outputs.py)
     staged = _copy(adapted, tmp_path)
     damaged = staged[DAMAGED]
-    (damaged / "manifest.json").unlink()
     person = read_table(damaged / "person.parquet", "person")
     incidents = read_table(damaged / "incident.parquet", "incident")
     gone = incidents["record_key"].value_counts().index[:2]  # the two people with most incidents
-    write_table("person", person[~person.record_key.isin(gone)], damaged / "person.parquet")
+    replace_staged_tables(damaged, {"person": person[~person.record_key.isin(gone)]})
     expected = {"episode": int(read_table(damaged / "episode.parquet", "episode").record_key.isin(gone).sum()),
                 "incident": int(incidents.record_key.isin(gone).sum())}
     runner = CliRunner()

@@ -57,6 +57,7 @@ from stairs_link.engine.spark.session import spark_session
 from stairs_link.errors import IntegrationError, SchemaError, StairsLinkError
 from stairs_link.integrate import ids as id_rules
 from stairs_link.integrate.build import (
+    DATASET_FILES,
     EVENT_OUTPUTS,
     LINKAGE_FILES,
     BuildResult,
@@ -81,7 +82,9 @@ from stairs_link.integrate.survivorship import FIELDS, OPTIONAL_FIELDS
 from stairs_link.integrate.transitions import TransitionRules
 from stairs_link.linkage.shared import Clock
 from stairs_link.schema import arrow_schema
+from stairs_link.schema.io import verify_staged
 from stairs_link.schema.linked import CLUSTER_ID, check_cluster_columns
+from stairs_link.schema.outputs import output_unit, verify_linked
 from stairs_link.schema.tables import SCHEMA_VERSION, SCHEMA_VERSION_KEY, columns_of
 
 # pyspark is imported inside functions: optional and slow to import (engine/spark/__init__.py)
@@ -128,14 +131,51 @@ def spark_build(
     """``stairs-link build --engine spark``: the dataset of ``integrate.build`` (see the module
     docstring). Inputs and ``out_dir`` may be local paths or URLs Spark and pyarrow both read
     (``previous`` must be local: it is read on the driver). ``buckets``: number of child
-    buckets (default: about one per 20,000 children, at least spark.sql.shuffle.partitions)."""
+    buckets (default: about one per 20,000 children, at least spark.sql.shuffle.partitions).
+
+    Local inputs are refused unless their completion records are valid (staged manifests,
+    LINKED's complete.json); a local ``out_dir`` is written as one unit like the embedded
+    build's (staging folder inside it, complete.json last: schema/outputs.py)."""
+    for directory in staged_dirs:
+        if not parts.is_url(str(directory)):
+            verify_staged(Path(directory))
+    verify_linked(linked_dir)
+    options = {"master": master, "previous": previous, "readmission_days": readmission_days,
+               "formulation_days": formulation_days, "transfer_days": transfer_days,
+               "merge_gap_days": merge_gap_days, "young_adult_age": young_adult_age, "spark": spark,
+               "progress": progress, "buckets": buckets}
+    out = _text(out_dir)
+    if parts.is_url(out):  # an object store cannot rename: written in place, as before
+        return _spark_build(linked_dir, staged_dirs, out, out, **options)
+    with output_unit(Path(out), "build", owned=DATASET_FILES) as unit:
+        return _spark_build(linked_dir, staged_dirs, str(unit.staging), out, **options)
+
+
+def _spark_build(
+    linked_dir: str | Path,
+    staged_dirs: list[str | Path],
+    out: str,
+    shown: str,
+    *,
+    master: str | None,
+    previous: str | Path | None,
+    readmission_days: int,
+    formulation_days: int,
+    transfer_days: int,
+    merge_gap_days: int,
+    young_adult_age: float,
+    spark: Any,
+    progress: bool,
+    buckets: int | None,
+) -> BuildResult:
+    """:func:`spark_build` writing into ``out`` (the unit's staging folder for a local output),
+    reporting ``shown`` as the dataset's directory."""
     start = time.perf_counter()
     clock = Clock(progress, label="build")
     rules = TransitionRules(merge_gap_days=merge_gap_days, transfer_days=transfer_days,
                             readmission_days=readmission_days, formulation_days=formulation_days,
                             young_adult_age=young_adult_age)
     linked = _text(linked_dir)
-    out = _text(out_dir)
     spark = spark or spark_session(master)
     clock.lap("spark session")
 
@@ -198,7 +238,7 @@ def spark_build(
     else:
         id_events = count_events(history.loc[history["run"] == history["run"].max(), "event"])
     result = BuildResult(
-        out_dir=Path(out) if not parts.is_url(out) else out,  # type: ignore[arg-type]
+        out_dir=Path(shown) if not parts.is_url(shown) else shown,  # type: ignore[arg-type]
         n_children=sum(s["n_children"] for s in stats),
         n_records=sum(s["n_records"] for s in stats),
         n_events={t: sum(s["n_events"].get(t, 0) for s in stats) for t in EVENT_TABLES},

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from stairs_link.engine.spark.graph import connected_components, with_row_index
 from stairs_link.engine.spark.kernels import PAIR_ORDER, cluster_bucket, compare_batches, score_batches
@@ -51,6 +52,7 @@ from stairs_link.linkage.config import LinkageConfig
 from stairs_link.linkage.model import FSModel, estimate_u, pattern_base, unpack
 from stairs_link.linkage.pipeline import LINK_FILES, LINKED_DATA, _random_pairs, _review, load_model
 from stairs_link.linkage.review import read_decisions, unsure_pairs
+from stairs_link.schema.io import check_completion
 from stairs_link.schema.outputs import COMPLETE_FORMAT, COMPLETE_NAME, output_unit
 from stairs_link.schema.tables import columns_of
 
@@ -90,6 +92,8 @@ def read_person_spark(spark: Any, staged_dirs: list[str | Path]) -> Any:
         if not is_url(path) and not Path(path).exists():
             raise LinkageError("table 'person' not found", reason="missing_table", file=path,
                                fix="run `stairs-link adapt` first, or point at the directory that holds it")
+        if not is_url(path):  # its manifest must be a valid completion record (as read_table checks)
+            check_completion(Path(path), pq.read_metadata(path).num_rows)
         frames.append(spark.read.parquet(path))
     person = frames[0]
     for f in frames[1:]:
