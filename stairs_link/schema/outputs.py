@@ -225,7 +225,7 @@ class OutputUnit:
         names = self.written()
         entries = {name: _entry(self.staging / name, name) for name in names}
         old = read_record(self.directory)
-        old_files = dict(old.get("files") or {}) if old else {}
+        old_files = {k: v for k, v in dict(old.get("files") or {}).items() if _inside(k)} if old else {}
         if self.amend:  # e.g. pages added to a finished LINKED: the other files stay as recorded
             entries = {**{k: v for k, v in old_files.items() if k not in entries}, **entries}
         with publishing(self.directory):
@@ -247,6 +247,11 @@ class OutputUnit:
             write_atomic(self.directory / COMPLETE_NAME, json.dumps(record, indent=2) + "\n")
         self.record = record
         return record
+
+
+def _inside(name: object) -> bool:
+    """A record's file name stays inside its directory (relative, no ``..``)."""
+    return isinstance(name, str) and bool(name) and not Path(name).is_absolute() and ".." not in Path(name).parts
 
 
 def _remove(path: Path) -> None:
@@ -314,7 +319,8 @@ def verify_output(directory: str | Path, command: str, *, needed: tuple[str, ...
         raise _problem(f"not a {kind}: no {COMPLETE_NAME} (the completion record every finished run writes last)",
                        "incomplete_output", directory, fix)
     record = read_record(directory)
-    if record is None or record.get("format") != COMPLETE_FORMAT or not isinstance(record.get("files"), dict):
+    if record is None or record.get("format") != COMPLETE_FORMAT or not isinstance(record.get("files"), dict) \
+            or not all(_inside(name) and isinstance(entry, dict) for name, entry in record["files"].items()):
         raise _problem(f"{COMPLETE_NAME} is not a stairs-link completion record (unreadable, or another format)",
                        "bad_completion_record", directory, fix + f"; do not edit {COMPLETE_NAME}", path)
     if record.get("command") != command:

@@ -18,8 +18,8 @@ from stairs_link.cli import cli
 from stairs_link.errors import IntegrationError
 from stairs_link.integrate import build
 from stairs_link.integrate import ids as id_rules
-from stairs_link.linkage import link
-from stairs_link.schema import write_table
+from stairs_link.linkage import link, write_linked
+from stairs_link.schema import replace_staged_tables
 
 ROOT = Path(__file__).resolve().parents[2]
 # two sites, so children move between them; every event table is filled by one of these
@@ -98,8 +98,7 @@ def test_previous_ids_and_url_output_as_embedded(spark, world):
     labels = clusters["cluster_id"].where(clusters["cluster_id"] != b, a)  # merge b into a
     split = clusters.index[clusters["cluster_id"] == big[2]][:1]
     labels[split] = "split-off"  # one record of a third child leaves it
-    clusters.assign(cluster_id=labels).to_parquet(changed / "clusters.parquet", index=False)
-    (changed / "pairs.parquet").unlink()  # no pairs file: link summary columns stay empty
+    write_linked(changed, clusters.assign(cluster_id=labels))  # no pairs file: link summary columns stay empty
 
     build(changed, staged, root / "e2", previous=previous)
     spark_build(changed, staged, f"file://{root / 's2'}", previous=previous, spark=spark, buckets=3)
@@ -125,7 +124,7 @@ def test_year_of_birth_decided_over_all_buckets(spark, world, tmp_path):
         person = pd.read_parquet(copy / "person.parquet")
         years = pd.to_datetime(person["date_of_birth"]).dt.year.astype("Int32")
         person["year_of_birth"] = years if index == 1 else pd.array([None] * len(person), dtype="Int32")
-        write_table("person", person, copy / "person.parquet")
+        replace_staged_tables(copy, {"person": person})
         dirs.append(str(copy))
     build(root / "linked", dirs, tmp_path / "e")
     spark_build(root / "linked", dirs, tmp_path / "s", spark=spark, buckets=4)
@@ -159,7 +158,7 @@ def test_unclustered_record_is_the_embedded_error(spark, world, tmp_path):
     linked = tmp_path / "linked"
     shutil.copytree(root / "linked", linked)
     clusters = pd.read_parquet(linked / "clusters.parquet")
-    clusters.drop(index=[5, 17]).to_parquet(linked / "clusters.parquet", index=False)
+    write_linked(linked, clusters.drop(index=[5, 17]), pd.read_parquet(linked / "pairs.parquet"))
     with pytest.raises(IntegrationError) as embedded:
         build(linked, staged, tmp_path / "e")
     with pytest.raises(IntegrationError) as spark_error:
@@ -176,7 +175,7 @@ def test_orphan_events_are_left_out_and_counted_as_embedded(spark, world, tmp_pa
     shutil.copytree(staged[3], odd)  # a repeat extract whose episodes point at unknown records
     episodes = pd.read_parquet(odd / "episode.parquet")
     episodes.loc[[3, 8], "record_key"] = "sch-oakfield:systmone:nobody"
-    write_table("episode", episodes, odd / "episode.parquet")
+    replace_staged_tables(odd, {"episode": episodes})
     dirs = [*staged, str(odd)]
     embedded = build(root / "linked", dirs, tmp_path / "e")  # was: refused (orphan_event)
     result = spark_build(root / "linked", dirs, tmp_path / "s", spark=spark)
@@ -214,7 +213,7 @@ def test_conflicting_extracts_are_the_embedded_error(spark, world, tmp_path):
     shutil.copytree(staged[3], conflict)
     person = read_table(conflict / "person.parquet", "person")
     person.loc[0, "given_name"] = "Someone Else"
-    write_table("person", person, conflict / "person.parquet")
+    replace_staged_tables(conflict, {"person": person})
     inputs = [*staged[:-1], str(conflict)]
     with pytest.raises(SchemaError) as embedded:
         build(root / "linked", inputs, tmp_path / "e")

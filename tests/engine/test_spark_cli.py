@@ -11,7 +11,7 @@ import yaml
 from click.testing import CliRunner
 
 from stairs_link.cli import cli
-from stairs_link.schema import write_table
+from stairs_link.schema import write_staged
 from stairs_link.synth import person_records
 
 
@@ -21,7 +21,7 @@ def staged(tmp_path_factory):
     root = tmp_path_factory.mktemp("staged")
     dirs = []
     for system, part in person.groupby("source_system"):  # several inputs: record order spans them
-        write_table("person", part, root / system / "person.parquet")
+        write_staged(root / system, {"person": part})
         dirs.append(str(root / system))
     config = root / "linkage.yaml"
     config.write_text(yaml.safe_dump({"u_sample_pairs": 20_000}), encoding="utf-8")

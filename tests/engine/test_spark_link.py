@@ -54,10 +54,10 @@ def decisions(world) -> pd.DataFrame:
 def _spark_run(spark, person, tmp_path, decisions=None, model=None):
     """Run the Spark engine end to end: staged person.parquet in, LINKED directory out."""
     from stairs_link.engine.spark.link import spark_link
-    from stairs_link.schema import write_table
+    from stairs_link.schema import write_staged
 
     staged = tmp_path / "staged"
-    write_table("person", person, staged / "person.parquet")
+    write_staged(staged, {"person": person})
     out = tmp_path / "linked"
     result = None
     if model is not None:
@@ -154,16 +154,18 @@ def test_pseudonymised_linkage_equals_embedded(spark, world, tmp_path):
     blocking keys (whose informative bits depend on the WHOLE table's bit shares, summed over
     partitions) give the embedded engine's pairs and clusters."""
     from stairs_link.engine.spark.link import spark_link
-    from stairs_link.privacy import pseudonymise_frame
-    from stairs_link.schema import write_table
+    from stairs_link.privacy import pseudonymisation_manifest, pseudonymise_frame
+    from stairs_link.schema import write_staged
 
     config = LinkageConfig.preset("pseudonymised")
     assert any(k.partition(":")[2].startswith("minhash") for r in config.blocking for k in r.keys)
     person = pseudonymise_frame("person", world[0], bytes(range(32)))
-    # several staged inputs, so the table really is split across Spark partitions
+    # several staged inputs, so the table really is split across Spark partitions; each
+    # records its pseudonymisation (linkage refuses encodings nobody recorded)
+    entry = {"pseudonymisation": pseudonymisation_manifest(bytes(range(32)))}
     staged = []
     for n, part in enumerate(np.array_split(np.arange(len(person)), 3)):
-        write_table("person", person.iloc[part], tmp_path / f"staged{n}" / "person.parquet")
+        write_staged(tmp_path / f"staged{n}", {"person": person.iloc[part]}, manifest=entry)
         staged.append(tmp_path / f"staged{n}")
     embedded = link_table(person.reset_index(drop=True), config)
     assert embedded.summary["linked_pairs"] > 100

@@ -250,3 +250,17 @@ def test_configuration_file_and_pages_written_by_explain_join_the_record(world, 
     record = json.loads((out / COMPLETE_NAME).read_text(encoding="utf-8"))
     assert {"linkage.html", "review.html"} <= set(record["files"])
     build(out, world["staged"], tmp_path / "ds")
+
+
+def test_a_record_naming_files_outside_its_directory_is_refused_and_never_followed(world, tmp_path) -> None:
+    out = _copy(world["linked"], tmp_path / "linked")
+    outside = tmp_path / "keep.txt"
+    outside.write_text("not stairs-link's", encoding="utf-8")
+    record = json.loads((out / COMPLETE_NAME).read_text(encoding="utf-8"))
+    record["files"]["../keep.txt"] = {"file": "../keep.txt", "bytes": outside.stat().st_size}
+    (out / COMPLETE_NAME).write_text(json.dumps(record), encoding="utf-8")
+    with pytest.raises(StairsLinkError) as info:
+        build(out, world["staged"], tmp_path / "ds")
+    assert info.value.reason == "bad_completion_record"
+    link(world["staged"], out, config=CONFIG, pages=False)  # publishing deletes an older run's files ...
+    assert outside.exists()  # ... but only inside the directory
