@@ -110,7 +110,7 @@ def main() -> None:
                 args.pseudonymised)
         return
 
-    from stairs_link.schema import write_table
+    from stairs_link.schema import write_staged
     from stairs_link.synth import person_records
 
     children = args.children or max(1, int(round(args.records / RECORDS_PER_CHILD)))
@@ -130,7 +130,12 @@ def main() -> None:
         print(f"pseudonymised in {time.perf_counter() - t:.0f} s", flush=True)
     work = Path(tempfile.mkdtemp(prefix="stairs_bench_spark_"))
     staged = work / "staged"
-    write_table("person", person, staged / "person.parquet")
+    entry = {}
+    if args.pseudonymised:  # the record linkage checks (key id, scheme) before linking encodings
+        from stairs_link.privacy import pseudonymisation_manifest
+
+        entry = {"pseudonymisation": pseudonymisation_manifest(bytes(range(32)))}
+    write_staged(staged, {"person": person}, manifest=entry)
     del person
     results: dict[str, dict[str, Any]] = {}
     engines = ["spark"] if args.skip_embedded else ["embedded", "spark"]

@@ -21,7 +21,6 @@ Truth: ``truth/extracts.parquet`` (which records each extract holds) and ``truth
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stairs_link.schema import write_table
+from stairs_link.schema.io import write_staged as publish_staged
 from stairs_link.synth.canonical import canonical_table
 from stairs_link.synth.damage import DamageConfig
 from stairs_link.synth.exports import (
@@ -234,14 +233,12 @@ def write_staged_extracts(out_dir: Path, n_children: int, seed: int, years: list
         staged[style] = {}
         for extract, site, system, frames in tables:
             directory = out_dir / style / str(extract.year) / site.site_id / system
-            for name, frame in frames.items():
-                write_table(name, frame, directory / f"{name}.parquet")
-            # a staged directory's manifest, as adapt writes its main keys
-            manifest = {"generator": "stairs_link.synth.extracts (staged directly, no adapt)",
-                        "site_id": site.site_id, "setting_type": site.setting_type, "source_system": system,
-                        "extracted_at": extract.extracted_at,
-                        "tables": {t: {"file": f"{t}.parquet", "rows": len(f)} for t, f in frames.items()}}
-            (directory / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+            # published with a staged directory's manifest (the completion record: rows, bytes,
+            # sha256 per table) and adapt's main keys
+            publish_staged(directory, frames, command="synth", manifest={
+                "generator": "stairs_link.synth.extracts (staged directly, no adapt)",
+                "site_id": site.site_id, "setting_type": site.setting_type, "source_system": system,
+                "extracted_at": extract.extracted_at})
             staged[style].setdefault(extract.year, []).append(directory)
             held.append(_held(extract, site, system, frames["person"]))
         all_edits.append(result.edits)
