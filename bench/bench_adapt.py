@@ -271,7 +271,7 @@ def write_exports(work: Path, rows: int) -> dict[str, Path]:
 def csv_report(work: Path, rows: int) -> None:
     """Adapt each person export in a fresh process beside plain pyarrow; the quote check's
     share of each adapt run, measured inside it, and the check timed alone."""
-    from stairs_link.io.quoting import data_start, scan_quotes
+    from stairs_link.io.quoting import scan_quotes
 
     exports = write_exports(work, rows)
     mapping = work / "systmone.yaml"
@@ -313,7 +313,7 @@ w.close()
         # the check alone, in this process, on the same file (in the page cache, as in adapt)
         path = export / "patients.csv"
         t, c = time.perf_counter(), time.process_time()
-        scan = scan_quotes(path, data_start=data_start(path, 1), header_lines=1, delimiter=",", columns=len(names),
+        scan = scan_quotes(path, header_lines=1, delimiter=",", columns=len(names),
                            encoding="utf-8")
         alone_cpu, alone_wall = time.process_time() - c, time.perf_counter() - t
         quotes = path.read_bytes().count(b'"')

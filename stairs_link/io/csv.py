@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,7 +31,7 @@ from stairs_link.io.base import (
     register,
     unique_header,
 )
-from stairs_link.io.quoting import QuoteScan, SkippingReader, data_start, scan_quotes, stray_rows
+from stairs_link.io.quoting import QuoteScan, SkippingReader, Utf8View, scan_quotes, stray_rows
 
 DELIMITER_CANDIDATES = (",", ";", "|", "\t")
 MAX_HEADER_LINES = 4  # physical lines one header record may span (column names with line breaks)
@@ -72,8 +73,8 @@ def open_csv(path: Path, source: ReadOptions, *, encoding: str | None, used: lis
     names = unique_header(header, path, used)
     info.names = names
     info.header_lines = header_lines
-    info.quotes = scan_quotes(path, data_start=data_start(path, header_lines), header_lines=header_lines,
-                              delimiter=delimiter, columns=len(names), encoding=detected)
+    info.quotes = scan_quotes(path, header_lines=header_lines, delimiter=delimiter, columns=len(names),
+                              encoding=detected)
     return info, csv_batches(path, path=path, names=names, delimiter=delimiter, encoding=detected,
                              skip_rows=header_lines, block_bytes=block_bytes, quotes=info.quotes, info=info)
 
@@ -132,7 +133,8 @@ def csv_batches(source: Path | pa.NativeFile, *, path: Path, names: list[str], d
     records). Data rows are numbered from ``row_offset + 1`` in file order; blank lines are
     not rows (pyarrow skips them), ragged rows take their number and go to ``bad_rows``.
     Records that ``quotes`` found holding a stray quote (whole file only) are left out of
-    what pyarrow reads and go to ``bad_rows`` as ``quote_imbalance``, keeping their number.
+    what pyarrow reads and go to ``bad_rows`` as ``quote_imbalance``, keeping their number
+    (when the scan read the file's UTF-8 transcoding, pyarrow reads that transcoding, streamed).
     With ``info`` (a whole file at a path), the file is read through a :class:`HashingReader`
     and, after the last row, ``info.sha256`` and ``info.size`` become those of the bytes the
     rows were parsed from; a file that changed meanwhile is refused (``source_changed``).
@@ -144,19 +146,20 @@ def csv_batches(source: Path | pa.NativeFile, *, path: Path, names: list[str], d
     first_bad: list[tuple[int, str, str, str]] = []
     hashing = HashingReader.open(source) if isinstance(source, Path) and info is not None else None
     if quotes is not None and stray:
+        opener: Callable[[], Any]
+        handle: Any
         if isinstance(source, Path):
-            first_bad = stray_rows(quotes, encoding, partial(_read_range, source))
-            source = pa.PythonFile(io.BufferedReader(SkippingReader(hashing or source.open("rb"),
-                                                                    [(r.start, r.end) for r in stray])), mode="r")
-        else:
+            opener = partial(source.open, "rb")
+            handle = hashing or source.open("rb")
+        else:  # the whole file's bytes (Spark engine)
             data = source.read()
-            first_bad = stray_rows(quotes, encoding, lambda start, end: data[start:end])
-            kept, at = [], 0
-            for record in stray:
-                kept.append(data[at:record.start])
-                at = record.end
-            kept.append(data[at:])
-            source = pa.BufferReader(b"".join(kept))
+            opener = partial(io.BytesIO, data)
+            handle = io.BytesIO(data)
+        transcode = encoding if quotes.utf8 else None
+        first_bad = stray_rows(quotes, encoding, partial(_read_range, opener, transcode))
+        if transcode is not None:  # pyarrow reads the UTF-8 transcoding the scan's offsets are in
+            handle, encoding = Utf8View(handle, transcode), "utf-8"
+        source = pa.PythonFile(io.BufferedReader(SkippingReader(handle, [(r.start, r.end) for r in stray])), mode="r")
     elif hashing is not None:
         source = pa.PythonFile(io.BufferedReader(hashing, buffer_size=1 << 20), mode="r")
 
@@ -201,8 +204,9 @@ def csv_batches(source: Path | pa.NativeFile, *, path: Path, names: list[str], d
         hashing.close()
 
 
-def _read_range(path: Path, start: int, end: int) -> bytes:
-    with path.open("rb") as handle:
+def _read_range(opener: Callable[[], Any], transcode: str | None, start: int, end: int) -> bytes:
+    """Bytes ``[start, end)`` of the stream ``opener()`` gives, or of its UTF-8 transcoding."""
+    with opener() if transcode is None else io.BufferedReader(Utf8View(opener(), transcode)) as handle:
         handle.seek(start)
         return handle.read(end - start)
 

@@ -38,26 +38,42 @@ no pairing at all: when the odd runs alternate opener, closer and none has a lin
 between it and its closer (checked chunk by chunk while reading), no quoted value spans
 lines and there is nothing to find (see ``_Runs``).
 
-Only encodings in which ``"``, the delimiter and the line feed are single bytes that stand
-for themselves are scanned (UTF-8, cp1252, Latin-1, ASCII); for others the check is skipped
-and the manifest says so.
+Line ends are those pyarrow splits rows at: a line feed, a carriage return followed by a
+line feed (one line end, at its line feed), and a bare carriage return (old Mac exports;
+also mixed with the others). ``ends`` below are the offsets of the byte that ends each line
+(the LF, or the bare CR).
+
+The scan reads bytes. A file is scanned as it is when ``"``, the delimiter, CR and LF are
+their ASCII bytes and no byte of another character is one of them: UTF-8 (with or without
+a BOM, and the cp1252 fallback) and every single-byte ASCII-compatible code page (cp1252,
+Latin-1, cp1250, mac_iceland ...: whatever charset-normalizer guesses), checked per codec
+(:func:`bytes_stand_for_themselves`). Any other encoding (UTF-16, UTF-32, EBCDIC, Shift_JIS
+...) is scanned as its UTF-8 transcoding, streamed (:class:`Utf8View`): the same text pyarrow
+parses (it transcodes through the same Python codec), so the same records, and the same
+physical lines in any encoding. The rejected records' byte ranges are then offsets in that
+transcoding (``QuoteScan.utf8``), and pyarrow is given the transcoding with them left out.
 """
 
 from __future__ import annotations
 
+import bisect
+import codecs
 import csv
+import functools
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from stairs_link.errors import InputFileError
+from stairs_link.io.base import FALLBACK_ENCODING
 
 SCAN_BYTES = 1 << 20
 PAIR_WINDOW = 1 << 16  # odd runs paired at first in a round of the full scan (widened as needed)
-SCANNABLE_ENCODINGS = ("utf-8", "utf-8-sig", "utf-8-cp1252-fallback", "cp1252", "latin-1", "iso-8859-1", "iso-8859-15", "ascii")
+UTF8_NAMES = ("utf-8", "utf-8-sig", FALLBACK_ENCODING)  # codecs.lookup(...).name of the UTF-8 family
 QUOTE, LF, CR = 0x22, 0x0A, 0x0D
 MAX_STRAY_QUOTES = 200  # beyond this the file's quoting is not "a few stray quotes"
 RAW_TEXT_LIMIT = 2000  # characters of a rejected record kept as its raw value
@@ -85,8 +101,9 @@ class QuoteScan:
     note: str | None = None
     physical_lines: int = 0  # data lines (a last line without a line feed counts)
     blank_lines: int = 0  # empty lines outside quoted values (readers skip them)
-    quoted_line_breaks: int = 0  # line feeds inside real multi-line values
+    quoted_line_breaks: int = 0  # line ends inside real multi-line values
     stray: list[StrayRecord] = field(default_factory=list)
+    utf8: bool = False  # scanned as the file's UTF-8 transcoding: ``stray`` offsets are offsets in it
 
     @property
     def expected_records(self) -> int:
@@ -111,24 +128,66 @@ class QuoteScan:
         return entry
 
 
-def data_start(path: Path, header_row: int) -> int | None:
-    """Byte offset just after the ``header_row``-th line feed: where pyarrow's ``skip_rows``
-    (which skips raw lines, not quoted records) leaves off. None if there is no such line or
-    a bare carriage return (an old Mac line end) makes the line count uncertain."""
-    with path.open("rb") as handle:
-        head = b""
-        while head.count(b"\n") < header_row:
-            more = handle.read(1 << 16)
-            if not more:
-                return None
-            head += more
-    end = 0
-    for _ in range(header_row):
-        end = head.index(b"\n", end) + 1
-    prefix = head[:end]
-    if prefix.replace(b"\r\n", b"").count(b"\r"):
-        return None
-    return end
+def data_start(path: Path, header_row: int, transcode: str | None = None) -> int | None:
+    """Byte offset just after the ``header_row``-th line end (LF, CRLF or a bare CR): where
+    pyarrow's ``skip_rows`` (which skips raw lines, not quoted records, and splits them as
+    rows are split) leaves off. ``transcode``: an encoding, for the offset in the file's UTF-8
+    transcoding (:class:`Utf8View`). None if the file has fewer line ends."""
+    if header_row <= 0:
+        return 0
+    with _open_scanned(path, transcode) as handle:
+        return _skip_lines(handle, header_row)
+
+
+def _line_ends(data: np.ndarray, following: int) -> np.ndarray:
+    """Offsets in ``data`` of the bytes that end a line: every LF, and every CR that is not
+    followed by an LF (``following``: the byte after ``data``, 0 at the end of the file)."""
+    feeds = np.flatnonzero(data == LF)
+    returns = np.flatnonzero(data == CR)
+    if returns.size == 0:
+        return feeds
+    nxt = returns + 1
+    after = data[np.minimum(nxt, data.size - 1)]
+    after[nxt == data.size] = following
+    bare = returns[after != LF]
+    return np.union1d(feeds, bare) if bare.size else feeds
+
+
+def _next_byte(handle: io.BufferedReader) -> int:
+    """The next byte of ``handle`` without reading it (0 at the end)."""
+    ahead = handle.peek(1)[:1]
+    return ahead[0] if ahead else 0
+
+
+@functools.lru_cache(maxsize=64)
+def bytes_stand_for_themselves(encoding: str, delimiter: str) -> bool:
+    """Can the scan read this encoding's bytes as they are? True for UTF-8 (an ASCII byte is
+    never part of a multi-byte character) and for a single-byte code page in which ``"``, the
+    delimiter, CR and LF are their ASCII bytes and no other byte decodes to one of them
+    (every byte decodes alone to one character or is undefined; a byte that decodes to
+    nothing by itself is the first of a multi-byte character or a shift: not single-byte)."""
+    try:
+        info = codecs.lookup(encoding)
+        if info.name in UTF8_NAMES:
+            return True
+        special = {ord(c) for c in ('"', delimiter, "\r", "\n")}
+        for byte in range(256):
+            try:
+                text = codecs.getincrementaldecoder(encoding)().decode(bytes([byte]))
+            except UnicodeDecodeError:
+                continue  # undefined in this code page (check_encoding refuses a file holding it)
+            if len(text) != 1 or (byte in special or ord(text) in special) and ord(text) != byte:
+                return False
+        return True
+    except (LookupError, TypeError, ValueError):
+        return False
+
+
+def _open_scanned(path: Path, transcode: str | None, marks: list | None = None) -> io.BufferedReader:
+    """The bytes the scan reads: the file, or (``transcode``: its encoding) its UTF-8 transcoding."""
+    if transcode is None:
+        return path.open("rb")
+    return io.BufferedReader(Utf8View(path.open("rb"), transcode, marks), buffer_size=1 << 16)
 
 
 @dataclass
@@ -157,8 +216,9 @@ class _Runs:
         return np.concatenate(runs), np.concatenate(at_start), np.concatenate(after)
 
 
-def _scan_runs(path: Path, start: int, delimiter: int, chunk_bytes: int) -> _Runs:
-    """One streaming pass from ``start``: line-feed offsets, and for each odd run of quotes
+def _scan_runs(path: Path | Callable[[], io.BufferedReader], start: int, delimiter: int, chunk_bytes: int) -> _Runs:
+    """One streaming pass from ``start`` over ``path`` (or the stream ``path()`` opens):
+    line-end offsets (see the module docstring), and for each odd run of quotes
     its offset, whether it starts a field, and the byte after it (LF at the end of the
     file). A chunk that ends in quotes is cut before them (they are read again with the
     next chunk), so that no run of quotes is cut.
@@ -176,7 +236,7 @@ def _scan_runs(path: Path, start: int, delimiter: int, chunk_bytes: int) -> _Run
     offset = start
     parity = 0  # odd runs so far, modulo 2
     simple = True
-    with path.open("rb") as handle:
+    with (path.open("rb") if isinstance(path, Path) else path()) as handle:
         handle.seek(start)
         while chunk := handle.read(chunk_bytes):
             data = np.frombuffer(chunk, dtype=np.uint8)
@@ -192,7 +252,7 @@ def _scan_runs(path: Path, start: int, delimiter: int, chunk_bytes: int) -> _Run
                 if 0 < cut < data.size:
                     handle.seek(cut - data.size, io.SEEK_CUR)
                     data = data[:cut]
-            line_feeds = np.flatnonzero(data == LF)
+            line_feeds = _line_ends(data, _next_byte(handle))  # line ends (LF or a bare CR)
             ends.append(line_feeds + offset)
             q = np.flatnonzero(data == QUOTE)
             if q.size:
@@ -215,7 +275,7 @@ def _scan_runs(path: Path, start: int, delimiter: int, chunk_bytes: int) -> _Run
                 simple = simple and bool(starts[parity::2].all()) and \
                     not ((np.searchsorted(first, line_feeds) + parity) & 1).any()
                 parity = (parity + first.size) % 2
-            elif parity and line_feeds.size:  # line feeds after an opener still to be closed
+            elif parity and line_feeds.size:  # line ends after an opener still to be closed
                 simple = False
             previous = int(data[-1])
             offset += data.size
@@ -266,27 +326,30 @@ def _pair(runs_at_start: np.ndarray, literal: set[int]) -> tuple[np.ndarray, np.
     return openers, closers
 
 
-def scan_quotes(path: Path, *, data_start: int | None, header_lines: int, delimiter: str, columns: int,
-                encoding: str, chunk_bytes: int = SCAN_BYTES) -> QuoteScan:
-    """Scan one CSV file's data lines (from byte ``data_start``, after ``header_lines``
-    lines); see the module docstring. ``columns``: the header's column count."""
-    if encoding.lower() not in SCANNABLE_ENCODINGS:
-        return QuoteScan(checked=False, note=f"encoding {encoding} is not scanned byte by byte")
+def scan_quotes(path: Path, *, header_lines: int, delimiter: str, columns: int, encoding: str,
+                chunk_bytes: int = SCAN_BYTES) -> QuoteScan:
+    """Scan one CSV file's data lines (after its first ``header_lines`` lines), as bytes or
+    as its UTF-8 transcoding; see the module docstring. ``columns``: the header's column count."""
     if len(delimiter) != 1 or ord(delimiter) > 127 or delimiter in ('"', "\n", "\r"):
         return QuoteScan(checked=False, note=f"delimiter {delimiter!r} is not a single ASCII character")
-    if data_start is None:
-        return QuoteScan(checked=False, note="the header lines end irregularly (a bare carriage return?)")
+    transcode = None if bytes_stand_for_themselves(encoding, delimiter) else encoding
+    marks: list = []  # Utf8View's restart points, shared by every pass over the transcoding
+    source = functools.partial(_open_scanned, path, transcode, marks)
+    with source() as handle:
+        data_at = _skip_lines(handle, header_lines) if header_lines > 0 else 0  # where the data starts
+    if data_at is None:
+        return QuoteScan(checked=False, note="the file ends within its header lines")
     delim = ord(delimiter)
-    scanned = _scan_runs(path, data_start, delim, chunk_bytes)
+    scanned = _scan_runs(source, data_at, delim, chunk_bytes)
     ends, size = scanned.ends, scanned.size
-    last_open = size > (int(ends[-1]) + 1 if ends.size else data_start)  # a last line with no line feed
+    last_open = size > (int(ends[-1]) + 1 if ends.size else data_at)  # a last line with no line feed
     physical = int(ends.size) + int(last_open)
-    scan = QuoteScan(checked=True, physical_lines=physical)
+    scan = QuoteScan(checked=True, physical_lines=physical, utf8=transcode is not None)
     if physical == 0:
         return scan
-    line_starts = np.concatenate([[data_start], ends + 1])[:physical]
-    line_ends = np.concatenate([ends, [size]])[:physical]  # offset of the line feed (or the file end)
-    empty = _empty_lines(path, line_starts, line_ends)
+    line_starts = np.concatenate([[data_at], ends + 1])[:physical]
+    line_ends = np.concatenate([ends, [size]])[:physical]  # offset of the line end (or the file end)
+    empty = _empty_lines(source, line_starts, line_ends)
     if scanned.simple:  # the common case: no quoted value spans lines, nothing more to find
         scan.blank_lines = int(empty.sum())
         return scan
@@ -305,8 +368,8 @@ def scan_quotes(path: Path, *, data_start: int | None, header_lines: int, delimi
     # extent are exact (a value's closer is the next run, even past the window), and only
     # a record that does not end inside the window is left for a wider one.
     base, lf_base = 0, 0
-    kept = np.zeros(0, dtype=bool)  # line feeds before ``lf_base``: inside a value?
-    with path.open("rb") as handle:
+    kept = np.zeros(0, dtype=bool)  # line ends before ``lf_base``: inside a value?
+    with source() as handle:
         while True:
             window = PAIR_WINDOW
             while True:
@@ -336,7 +399,7 @@ def scan_quotes(path: Path, *, data_start: int | None, header_lines: int, delimi
                 unsure = np.zeros(span.size, dtype=bool)  # a record that ends past the window
                 candidates = np.flatnonzero(~suspicious)
                 bounds = ends[:lf_stop][~inside]
-                lows = np.concatenate([[data_start - 1], bounds])
+                lows = np.concatenate([[data_at - 1], bounds])
                 if candidates.size:
                     # each candidate's record: from the bound before its opener to the one after its closer
                     highs = np.concatenate([bounds, [size]])
@@ -353,7 +416,7 @@ def scan_quotes(path: Path, *, data_start: int | None, header_lines: int, delimi
                         if key not in verdicts:
                             verdicts[key] = _swallows(handle, int(open_at[j]), int(close_at[j]),
                                                       int(line_starts[open_line[c] + 1]), start, stop, open_at,
-                                                      close_at, delim, columns)
+                                                      close_at, ends, delim, columns)
                         suspicious[c] = verdicts[key]
                 first = np.flatnonzero(suspicious | unsure)
                 if complete or (first.size and suspicious[first[0]]):
@@ -401,13 +464,26 @@ def scan_quotes(path: Path, *, data_start: int | None, header_lines: int, delimi
     return scan
 
 
-def _empty_lines(path: Path, line_starts: np.ndarray, line_ends: np.ndarray) -> np.ndarray:
-    """Lines with nothing before the line feed but an optional carriage return."""
+def _skip_lines(handle: io.BufferedReader, count: int) -> int | None:
+    """Offset just after the ``count``-th line end of ``handle`` (None: fewer)."""
+    need, offset = count, 0
+    while block := handle.read(1 << 16):
+        data = np.frombuffer(block, dtype=np.uint8)
+        ends = _line_ends(data, _next_byte(handle))
+        if ends.size >= need:
+            return offset + int(ends[need - 1]) + 1
+        need -= int(ends.size)
+        offset += data.size
+    return None
+
+
+def _empty_lines(source: Callable[[], io.BufferedReader], line_starts: np.ndarray, line_ends: np.ndarray) -> np.ndarray:
+    """Lines with nothing before the line end but the CR of a CRLF."""
     length = line_ends - line_starts
     empty = length == 0
     ones = np.flatnonzero(length == 1)
     if ones.size:
-        with path.open("rb") as handle:
+        with source() as handle:
             for i in ones.tolist():  # one-byte lines: rare in a real export
                 handle.seek(int(line_starts[i]))
                 empty[i] = handle.read(1) == b"\r"
@@ -442,7 +518,7 @@ def _locate(stray: list[StrayRecord], bounds: np.ndarray, ends: np.ndarray, line
 
 
 def _swallows(handle, open_at: int, close_at: int, next_line: int, start: int, end: int,  # noqa: ANN001
-              opens: np.ndarray, closes: np.ndarray, delim: int, columns: int) -> bool:
+              opens: np.ndarray, closes: np.ndarray, ends: np.ndarray, delim: int, columns: int) -> bool:
     """Is the value quoted from ``open_at`` to ``close_at`` (over line breaks), in the record
     at bytes ``[start, end)``, a swallow? Yes when the record does not have the header's
     field count (delimiters outside quoted values), or when a swallowed line read on its own
@@ -460,12 +536,12 @@ def _swallows(handle, open_at: int, close_at: int, next_line: int, start: int, e
     # the swallowed lines: every line inside the value, and the closing line up to the
     # closing quote (what follows it is the record's rest, legitimately)
     text = data[next_line - start:close_at - start]
-    line_of = np.cumsum(text == LF)
-    per_line = np.bincount(line_of[text == delim], minlength=int(line_of[-1]) + 1 if text.size else 0)
-    lines: list[bytes] = []
+    cuts = ends[np.searchsorted(ends, next_line):np.searchsorted(ends, close_at)] - next_line  # line ends in text
+    per_line = np.bincount(np.searchsorted(cuts, np.flatnonzero(text == delim)), minlength=cuts.size + 1)
+    firsts = np.concatenate([[0], cuts + 1])
+    lasts = np.append(cuts, text.size)
     for index in np.flatnonzero(per_line >= columns - 1).tolist():  # only these can hold a whole row
-        lines = lines or bytes(text).split(b"\n")
-        line = lines[index].rstrip(b"\r").decode("latin-1")
+        line = bytes(text[firsts[index]:lasts[index]]).rstrip(b"\r").decode("latin-1")
         if len(next(csv.reader([line], delimiter=chr(delim)), [])) >= columns:
             return True
     return False
@@ -484,7 +560,8 @@ def stray_rows(scan: QuoteScan, encoding: str, read: Callable[[int, int], bytes]
     out = []
     for record in scan.stray:
         raw = read(record.start, min(record.end, record.start + RAW_TEXT_LIMIT * 4))
-        text = raw.decode("utf-8" if encoding == "utf-8-sig" else encoding, errors="replace").rstrip("\r\n")
+        text = raw.decode("utf-8" if scan.utf8 or encoding == "utf-8-sig" else encoding,
+                          errors="replace").rstrip("\r\n")
         lines = (f"line {record.first_line}" if record.first_line == record.last_line
                  else f"lines {record.first_line}-{record.last_line}")
         closed = ("" if record.closed_at_line is None
@@ -528,3 +605,69 @@ class SkippingReader(io.RawIOBase):
         view[:len(data)] = data
         self._pos += len(data)
         return len(data)
+
+
+class Utf8View(io.RawIOBase):
+    """A file in any text encoding, read as its UTF-8 transcoding (decoded with Python's
+    incremental decoder, as pyarrow's reader decodes it), streamed: one chunk of the source
+    at a time. Seekable when the source is: ``marks`` records (UTF-8 offset, source offset,
+    decoder state) at each chunk read, so a seek restarts decoding at the chunk before it
+    rather than at the start of the file; pass one list to every view of a file to share them.
+    Offsets (``seek``, ``tell``) are offsets in the UTF-8 text."""
+
+    def __init__(self, source: io.BufferedIOBase | io.RawIOBase | Any, encoding: str, marks: list | None = None,
+                 chunk_bytes: int = SCAN_BYTES) -> None:
+        self._source = source
+        self._encoding = encoding
+        self._marks: list[tuple[int, int, Any]] = marks if marks is not None else []
+        self._chunk = chunk_bytes
+        self._restart(0, 0, None)
+
+    def _restart(self, out: int, src: int, state: Any) -> None:
+        self._decoder = codecs.getincrementaldecoder(self._encoding)()
+        if state is not None:
+            self._decoder.setstate(state)
+        self._src, self._out = src, out  # source bytes decoded; UTF-8 offset of the next byte returned
+        self._pending, self._at, self._done = b"", 0, False
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._out
+
+    def readinto(self, buffer) -> int:  # noqa: ANN001 - memoryview
+        while self._at >= len(self._pending) and not self._done:
+            if not self._marks or self._marks[-1][1] < self._src:
+                self._marks.append((self._out, self._src, self._decoder.getstate()))
+            data = self._source.read(self._chunk)
+            self._src += len(data)
+            self._pending, self._at = self._decoder.decode(data, final=not data).encode("utf-8"), 0
+            self._done = not data
+        n = min(len(buffer), len(self._pending) - self._at)
+        buffer[:n] = self._pending[self._at:self._at + n]
+        self._at += n
+        self._out += n
+        return n
+
+    def seek(self, pos: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_CUR:
+            pos += self._out
+        elif whence != io.SEEK_SET:
+            raise io.UnsupportedOperation("Utf8View seeks from the start or the current position only")
+        at = bisect.bisect_right(self._marks, pos, key=lambda mark: mark[0]) - 1
+        out, src, state = self._marks[at] if at >= 0 else (0, 0, None)
+        if not out <= self._out <= pos:  # behind, or a mark is nearer than reading on: restart there
+            self._source.seek(src)
+            self._restart(out, src, state)
+        scratch = bytearray(min(max(pos - self._out, 1), 1 << 20))
+        while self._out < pos and self.readinto(memoryview(scratch)[:pos - self._out]):
+            pass
+        return self._out
+
+    def close(self) -> None:
+        self._source.close()
+        super().close()

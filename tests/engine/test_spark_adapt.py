@@ -308,18 +308,21 @@ def test_cli_pseudonymise_with_spark_is_refused_cleanly(export, tmp_path: Path) 
     assert not (tmp_path / "s").exists()
 
 
-def test_quote_imbalanced_file_gives_the_embedded_result(spark, export, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("encoding", "end"), [("utf-8", "\n"), ("utf-16", "\r")])
+def test_quote_imbalanced_file_gives_the_embedded_result(spark, export, tmp_path: Path, encoding: str,
+                                                         end: str) -> None:
     """Issue 12: stray and unclosed quotes are rejected as quote_imbalance by both engines,
-    and the rows between them are staged (the file is read whole, those records skipped)."""
+    and the rows between them are staged (the file is read whole, those records skipped);
+    also in UTF-16 (scanned as its UTF-8 transcoding) with bare CR line ends (old Mac)."""
     from stairs_link.engine.spark.adapt import spark_adapt
 
     mapping, folder = export
-    rows = [f"{300 + i},Kid{i},Smith,01/04/2009,1,\n" for i in range(60)]
-    rows[5] = '305,"Anna,Smith,01/04/2009,1,\n'  # stray quote, "closed" 40 rows later by another
-    rows[45] = '345,"Bob,Smith,01/04/2009,2,\n'
-    rows[50] = '350,Ann,"Lee\nSmith",01/04/2009,2,\n'  # a real quoted line break
-    rows[58] = '358,Cy,"Smith,01/04/2009,1,\n'  # unclosed
-    (folder / "patients_c.csv").write_text(HEADER + "".join(rows), encoding="utf-8")
+    rows = [f"{300 + i},Kid{i},Smith,01/04/2009,1,{end}" for i in range(60)]
+    rows[5] = f'305,"Anna,Smith,01/04/2009,1,{end}'  # stray quote, "closed" 40 rows later by another
+    rows[45] = f'345,"Bob,Smith,01/04/2009,2,{end}'
+    rows[50] = f'350,Ann,"Lee\nSmith",01/04/2009,2,{end}'  # a real quoted line break
+    rows[58] = f'358,Cy,"Smith,01/04/2009,1,{end}'  # unclosed
+    (folder / "patients_c.csv").write_bytes((HEADER.replace("\n", end) + "".join(rows)).encode(encoding))
     embedded = adapt(mapping, [folder], tmp_path / "e")
     result = spark_adapt(mapping, [folder], tmp_path / "s", spark=spark, block_bytes=300)
     assert_same_output(tmp_path / "e", tmp_path / "s", embedded.manifest, result.manifest)

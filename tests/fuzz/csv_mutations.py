@@ -388,16 +388,7 @@ ALL = {**ROW_MUTATIONS, **FILE_MUTATIONS, **FATAL_MUTATIONS}
 # --- known bugs (each with a strict xfail in test_fuzz_found.py) ----------------------------
 
 def known_gap(doc: Doc) -> str | None:
-    """Why a combined CSV case would hit a bug of the list below (None: it should hold)."""
-    if doc.strays and doc.encoding == "utf-16":
-        return "quote check skipped for UTF-16"
-    if doc.strays and doc.ends and "\r" in doc.ends[:1]:
-        return "quote check skipped after a bare CR"
-    if doc.strays and any(ch in line for line in doc.lines for ch in UNDEFINED_IN_CP1252):
-        return "quote check skipped for a charset-normalizer guess"
+    """Why a combined CSV case would hit a known bug (None: it should hold). Every bug the
+    fuzz suite found so far is fixed (test_fuzz_found.py); a new one gets a line here that
+    names it, and its own strict xfail there, until it is fixed."""
     return None
-
-
-# bytes cp1252 leaves undefined: a UTF-8 file with one of them (and no other non-ASCII
-# text) is neither UTF-8 nor cp1252, so charset-normalizer guesses (mac_iceland, cp1250, ...)
-UNDEFINED_IN_CP1252 = [chr(0xDC00 + b) for b in (0x81, 0x8D, 0x8F, 0x90, 0x9D)]

@@ -25,8 +25,10 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 
 
 def _reference_runs(data: bytes, start: int, delim: int) -> tuple[list[int], list[int], list[bool], list[int], int]:
-    """Line feeds; each odd run of quotes: offset, starts a field, byte after it (LF at the end)."""
-    ends = [i for i in range(start, len(data)) if data[i] == LF]
+    """Line ends (each LF, each CR not followed by an LF); each odd run of quotes: offset,
+    starts a field, byte after it (LF at the end)."""
+    ends = [i for i in range(start, len(data))
+            if data[i] == LF or data[i] == CR and (i + 1 == len(data) or data[i + 1] != LF)]
     runs, at_start, after = [], [], []
     i = start
     while i < len(data):
@@ -65,7 +67,7 @@ def _scan(path: Path, shortcut: bool, chunk: int) -> tuple:
 
     scan_runs = quoting._scan_runs
     with mock.patch.object(quoting, "_scan_runs", scan_runs if shortcut else full):
-        scan = scan_quotes(path, data_start=data_start(path, 1), header_lines=1, delimiter=",", columns=3,
+        scan = scan_quotes(path, header_lines=1, delimiter=",", columns=3,
                            encoding="utf-8", chunk_bytes=chunk)
     return scan.physical_lines, scan.blank_lines, scan.quoted_line_breaks, scan.stray
 
@@ -99,7 +101,7 @@ def test_shortcut_taken_for_quoted_fields_without_line_breaks(tmp_path: Path) ->
     path.write_text('a,b,c\n' + '"1","O""Brien",""\n' * 50 + '"2","x, y","""z"""\n', encoding="utf-8")
     found = quoting._scan_runs(path, data_start(path, 1), ord(","), 64)
     assert found.simple and found.arrays()[0].size == 2 * (50 * 2 + 3)
-    scan = scan_quotes(path, data_start=data_start(path, 1), header_lines=1, delimiter=",", columns=3,
+    scan = scan_quotes(path, header_lines=1, delimiter=",", columns=3,
                        encoding="utf-8", chunk_bytes=64)
     assert (scan.physical_lines, scan.quoted_line_breaks, scan.stray) == (51, 0, [])
 
@@ -112,7 +114,7 @@ def test_shortcut_not_taken_when_a_value_spans_lines_or_a_quote_strays(tmp_path:
     for text, (lines, quoted_breaks, strays) in cases.items():
         path.write_text("a,b,c\n" + text, encoding="utf-8")
         assert not quoting._scan_runs(path, data_start(path, 1), ord(","), 64).simple, text
-        scan = scan_quotes(path, data_start=data_start(path, 1), header_lines=1, delimiter=",", columns=3,
+        scan = scan_quotes(path, header_lines=1, delimiter=",", columns=3,
                            encoding="utf-8")
         assert (scan.physical_lines, scan.quoted_line_breaks, len(scan.stray)) == (lines, quoted_breaks, strays), text
 
@@ -147,7 +149,7 @@ def _reference_scan(path: Path, columns: int) -> tuple:
     ends, size = scanned.ends, scanned.size
     physical = int(ends.size) + int(size > (int(ends[-1]) + 1 if ends.size else start))
     line_starts = np.concatenate([[start], ends + 1])[:physical]
-    empty = quoting._empty_lines(path, line_starts, np.concatenate([ends, [size]])[:physical])
+    empty = quoting._empty_lines(lambda: path.open("rb"), line_starts, np.concatenate([ends, [size]])[:physical])
     runs, at_start, after = scanned.arrays()
     literal: set[int] = set()
     found: dict[int, quoting.StrayRecord] = {}
@@ -178,7 +180,7 @@ def _reference_scan(path: Path, columns: int) -> tuple:
                 stop = int(highs[min(np.searchsorted(highs, close_at[j], side="right"), highs.size - 1)])
                 suspicious[c] = quoting._swallows(handle, int(open_at[j]), int(close_at[j]),
                                                   int(line_starts[open_line[c] + 1]), first, stop, open_at, close_at,
-                                                  ord(","), columns)
+                                                  ends, ord(","), columns)
             hit = np.flatnonzero(suspicious)
             if hit.size == 0:
                 break
@@ -212,6 +214,99 @@ def test_windowed_rounds_find_what_full_rounds_find(tmp_path: Path, records, quo
     path = tmp_path / "x.csv"
     path.write_text("a,b,c\n" + body, encoding="utf-8", newline="")
     with mock.patch.object(quoting, "PAIR_WINDOW", window):
-        scan = scan_quotes(path, data_start=data_start(path, 1), header_lines=1, delimiter=",", columns=3,
-                           encoding="utf-8")
+        scan = scan_quotes(path, header_lines=1, delimiter=",", columns=3, encoding="utf-8")
     assert (scan.physical_lines, scan.blank_lines, scan.quoted_line_breaks, scan.stray) == _reference_scan(path, 3)
+
+
+# --- line ends and encodings (fuzz-found: bare CR, UTF-16, guessed code pages) --------------
+
+def _summary(scan: quoting.QuoteScan) -> tuple:
+    return (scan.checked, scan.physical_lines, scan.blank_lines, scan.quoted_line_breaks,
+            [(r.record, r.first_line, r.last_line, r.quote_line, r.closed_at_line, r.why) for r in scan.stray])
+
+
+def _rows(records: list[list[str]], blank: int, stray: int) -> list[str]:
+    """The header and the records as CSV lines without their line ends (a quoted value may
+    hold a line feed), a blank line at ``blank`` and a quote typed before record ``stray``."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")  # (an empty terminator would not quote a line feed)
+    rows = []
+    for record in records:
+        writer.writerow(record)
+        rows.append(out.getvalue()[:-1])
+        out.seek(0)
+        out.truncate()
+    if 0 <= stray < len(rows):
+        rows[stray] = '"' + rows[stray]
+    if 0 <= blank <= len(rows):
+        rows.insert(blank, "")
+    return ["a,b,c", *rows]
+
+
+@SETTINGS
+@given(records=st.lists(st.lists(FIELD, min_size=3, max_size=3), min_size=0, max_size=10),
+       stray=st.integers(min_value=-1, max_value=10), blank=st.integers(min_value=-1, max_value=10),
+       ends=st.lists(st.sampled_from(["\r", "\r\n", "\n"]), min_size=12, max_size=12),
+       chunk=st.integers(min_value=1, max_value=64))
+def test_any_line_end_scans_as_line_feeds(tmp_path: Path, records, stray, blank, ends, chunk) -> None:
+    # the same records ended by LF and by CR, CRLF or a mix (old Mac, Windows): pyarrow splits
+    # rows at each, so the scan finds the same lines, blank lines, quoted breaks and rejects
+    lines = _rows(records, blank, stray)
+    for k in range(len(lines) - 1):  # a CR then a blank line's LF would be one CRLF line end
+        if ends[k] == "\r" and lines[k + 1] == "" and ends[k + 1] == "\n":
+            ends[k + 1] = "\r"
+    with_lf, other = tmp_path / "lf.csv", tmp_path / "other.csv"
+    with_lf.write_bytes("".join(line + "\n" for line in lines).encode())
+    other.write_bytes("".join(line + end for line, end in zip(lines, ends)).encode())
+    expected = _summary(scan_quotes(with_lf, header_lines=1, delimiter=",", columns=3, encoding="utf-8",
+                                    chunk_bytes=chunk))
+    assert _summary(scan_quotes(other, header_lines=1, delimiter=",", columns=3, encoding="utf-8",
+                                chunk_bytes=chunk)) == expected
+    assert expected[0] and expected[1] == sum(1 + line.count("\n") for line in lines[1:])  # every line counted
+
+
+@SETTINGS
+@given(records=st.lists(st.lists(FIELD, min_size=3, max_size=3), min_size=0, max_size=10),
+       stray=st.integers(min_value=-1, max_value=10), accents=st.booleans(),
+       encoding=st.sampled_from(["utf-16", "utf-16-be", "utf-32", "cp037"]), chunk=st.integers(min_value=1, max_value=64))
+def test_a_multi_byte_encoding_scans_as_its_utf8_text(tmp_path: Path, records, stray, accents, encoding,
+                                                      chunk) -> None:
+    # UTF-16/32 or EBCDIC: scanned as the UTF-8 transcoding, with the results of the same
+    # text written in UTF-8; the rejects' byte ranges are those of that UTF-8 text
+    lines = _rows([[("Zoë" if accents and j == 0 else "") + v for j, v in enumerate(r)] for r in records], -1, stray)
+    text = "".join(line + "\r\n" for line in lines)
+    utf8, other = tmp_path / "utf8.csv", tmp_path / "other.csv"
+    utf8.write_bytes(text.encode("utf-8"))
+    other.write_bytes(text.encode(encoding))
+    expected = scan_quotes(utf8, header_lines=1, delimiter=",", columns=3, encoding="utf-8", chunk_bytes=chunk)
+    found = scan_quotes(other, header_lines=1, delimiter=",", columns=3, encoding=encoding, chunk_bytes=chunk)
+    assert found.utf8 and not expected.utf8
+    assert _summary(found) == _summary(expected)
+    assert [(r.start, r.end) for r in found.stray] == [(r.start, r.end) for r in expected.stray]
+
+
+def test_utf8_view_reads_and_seeks_as_the_transcoded_text(tmp_path: Path) -> None:
+    text = "".join(f"{i},Zoë Ðœ {'x' * (i % 7)},\U0001F600\r\n" for i in range(400))
+    path = tmp_path / "x.csv"
+    path.write_bytes(text.encode("utf-16"))
+    utf8 = text.encode("utf-8")
+    marks: list = []
+    with io.BufferedReader(quoting.Utf8View(path.open("rb"), "utf-16", marks, chunk_bytes=37), 64) as view:
+        assert view.read() == utf8
+        assert len(marks) > 100  # one restart point per source chunk
+        rng = np.random.default_rng(1)
+        for start in rng.integers(0, len(utf8), 60).tolist():  # backwards and forwards
+            length = int(rng.integers(0, 300))
+            view.seek(start)
+            assert view.read(length) == utf8[start:start + length]
+        view.seek(10)
+        view.seek(5, io.SEEK_CUR)
+        assert view.read(3) == utf8[15:18]
+
+
+def test_which_encodings_are_scanned_as_bytes() -> None:
+    as_bytes = ["utf-8", "utf-8-sig", "utf-8-cp1252-fallback", "cp1252", "latin-1", "cp1250", "mac_iceland",
+                "iso-8859-15", "koi8-r", "ascii"]
+    transcoded = ["utf-16", "utf-16-le", "utf-32", "cp037", "utf-7", "shift_jis", "big5", "iso2022_jp"]
+    assert all(quoting.bytes_stand_for_themselves(e, ",") for e in as_bytes)
+    assert not any(quoting.bytes_stand_for_themselves(e, ",") for e in transcoded)
