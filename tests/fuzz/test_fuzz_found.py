@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from csv_mutations import Doc, encoding, line_ends, parse, stray_quote
 from fuzz_world import Outcome, World, run_adapt
 
