@@ -45,7 +45,7 @@ def test_each_mutation_alone(world: World, name: str) -> None:
 MUTATION = st.sampled_from(sorted(ROW_MUTATIONS) * 3 + sorted(FILE_MUTATIONS) + sorted(FATAL_MUTATIONS))
 
 
-@fuzz(max_examples=15)
+@fuzz(max_examples=12)
 @given(data=st.data(), names=st.lists(MUTATION, min_size=1, max_size=5), pseudonymise=st.booleans())
 def test_mutations_combined(world: World, data: st.DataObject, names: list[str], pseudonymise: bool) -> None:
     doc = _base(world)

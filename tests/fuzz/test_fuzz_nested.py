@@ -245,7 +245,7 @@ VALUES = st.recursive(SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=
                       max_leaves=6)
 
 
-@fuzz(max_examples=8)
+@fuzz(max_examples=6)
 @given(data=st.data(), pseudonymise=st.booleans())
 def test_json_any_value_anywhere(world: World, data: st.DataObject, pseudonymise: bool) -> None:
     base = world.json
@@ -257,7 +257,7 @@ def test_json_any_value_anywhere(world: World, data: st.DataObject, pseudonymise
     run_adapt(world, base, {base.name: _dump(doc)}, records=base.records, pseudonymise=pseudonymise)
 
 
-@fuzz(max_examples=8)
+@fuzz(max_examples=6)
 @given(data=st.data(), pseudonymise=st.booleans())
 def test_ndjson_any_value_anywhere(world: World, data: st.DataObject, pseudonymise: bool) -> None:
     base = world.ndjson
@@ -274,7 +274,7 @@ def test_ndjson_any_value_anywhere(world: World, data: st.DataObject, pseudonymi
 XML_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from("\t\n"), max_size=40)
 
 
-@fuzz(max_examples=8)
+@fuzz(max_examples=6)
 @given(data=st.data(), pseudonymise=st.booleans())
 def test_xml_any_text_or_element_anywhere(world: World, data: st.DataObject, pseudonymise: bool) -> None:
     from xml.sax.saxutils import escape
