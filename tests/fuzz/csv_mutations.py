@@ -151,8 +151,8 @@ def accented_names(doc: Doc, draw: Draw) -> Doc:
     for _ in range(3):
         line = _pick_record(doc, draw)
         local = doc.local_id(line) if line is not None else None
-        if local is None:
-            continue
+        if not local or sum(doc.local_id(i) == local for i in doc.data_lines()) > 1:
+            continue  # no id, or a duplicated one (its second row is a duplicate_local_id reject)
         fields = doc.fields(line)
         name = ACCENTED[draw(len(ACCENTED))]
         fields[col] = name
@@ -261,7 +261,9 @@ def duplicate_record(doc: Doc, draw: Draw) -> Doc:
     strays = tuple(s + 1 if s > line else s for s in doc.strays)
     if line in doc.strays:  # the copy is a second stray right after the first: keep them apart
         return doc
+    copied = doc.local_id(line)  # the copy is rejected (duplicate_local_id): which row is staged is not ours to say
     return dataclasses.replace(doc, lines=tuple(lines), records=doc.records + 1, ends=ends, strays=strays,
+                               expect=tuple(e for e in doc.expect if e[0] != copied),
                                notes=doc.notes + (f"line {line} twice",))
 
 
