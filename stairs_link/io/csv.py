@@ -156,7 +156,9 @@ def csv_batches(source: Path | pa.NativeFile, *, path: Path, names: list[str], d
             opener = partial(io.BytesIO, data)
             handle = io.BytesIO(data)
         transcode = encoding if quotes.utf8 else None
-        first_bad = stray_rows(quotes, encoding, partial(_read_range, opener, transcode))
+        # one handle for every rejected record (in file order: a transcoding is read once, forward)
+        with opener() if transcode is None else io.BufferedReader(Utf8View(opener(), transcode)) as reader:
+            first_bad = stray_rows(quotes, encoding, partial(_read_range, reader))
         if transcode is not None:  # pyarrow reads the UTF-8 transcoding the scan's offsets are in
             handle, encoding = Utf8View(handle, transcode), "utf-8"
         source = pa.PythonFile(io.BufferedReader(SkippingReader(handle, [(r.start, r.end) for r in stray])), mode="r")
@@ -204,11 +206,10 @@ def csv_batches(source: Path | pa.NativeFile, *, path: Path, names: list[str], d
         hashing.close()
 
 
-def _read_range(opener: Callable[[], Any], transcode: str | None, start: int, end: int) -> bytes:
-    """Bytes ``[start, end)`` of the stream ``opener()`` gives, or of its UTF-8 transcoding."""
-    with opener() if transcode is None else io.BufferedReader(Utf8View(opener(), transcode)) as handle:
-        handle.seek(start)
-        return handle.read(end - start)
+def _read_range(handle: Any, start: int, end: int) -> bytes:
+    """Bytes ``[start, end)`` of a seekable binary stream."""
+    handle.seek(start)
+    return handle.read(end - start)
 
 
 def count_csv_rows(source: Path | pa.NativeFile, *, path: Path, names: list[str], delimiter: str, encoding: str,
