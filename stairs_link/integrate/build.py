@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from stairs_link import progress as progress_report
+from stairs_link.errors import IntegrationError
 from stairs_link.integrate.attribution import (
     COVERAGE_COLUMNS,
     EVENT_DATES,
@@ -121,6 +122,11 @@ def build(
     orphans = drop_orphan_events(staged)  # left out and counted (build.json orphan_events), never refused
     clusters = load_clusters(linked_dir)
     person = staged.tables["person"]
+    if person.empty:  # a dataset with no child in it is no evaluation input (the Spark build says the same)
+        raise IntegrationError("the staged directories hold no person records", reason="no_records",
+                               file=", ".join(str(d) for d in staged_dirs),
+                               fix="check the adapt manifests (rows staged per table) and pass the directories "
+                                   "`stairs-link adapt` wrote for exports that hold children")
     carried = None
     if earlier is not None and prev_map is not None and previous is not None:
         clusters, carried = carry_previous_records(clusters, person, prev_map, str(Path(previous) / PERSON_RECORDS))
