@@ -329,7 +329,12 @@ def check_encoding(path: Path, encoding: str) -> EncodingCheck:
         f"bytes that are not valid {tried} text ("
         + (f"byte 0x{value} at offset {byte}, line {line})" if value else f"cut short at offset {byte}, line {line})"),
         reason="bad_encoding", file=str(path), row=None, line=line,
-        fix="set `encoding:` in the mapping's source (or --encoding) to the export's real encoding, e.g. cp1252",
+        # a byte-order mark is the exporter's own word for the encoding: a bad byte after it is damage
+        # (a file edited or joined from two), and another encoding would garble the accented names
+        fix=(f"the file starts with a {name} byte-order mark, so it was written as {name} and this byte was "
+             "damaged later (a hand edit, or two files joined): re-export it from the system"
+             if encoding == "auto" else
+             "set `encoding:` in the mapping's source (or --encoding) to the export's real encoding, e.g. cp1252"),
     )
 
 

@@ -79,6 +79,8 @@ def test_bad_byte_in_a_utf8_file_with_a_bom_is_named_exactly(world: World) -> No
         found = re.search(r"byte 0x([0-9a-f]{2}) at offset (\d+)", outcome.output)
         assert found, outcome.output
         assert data[int(found.group(2))] == int(found.group(1), 16) == 0x92, outcome.output
+        # the mark says UTF-8: the Fix must not send the user to cp1252 (it would garble every accented name)
+        assert "re-export" in outcome.output and "cp1252" not in outcome.output.split("Fix:")[1], outcome.output
 
 
 def test_json_syntax_error_quotes_no_value(world: World) -> None:
