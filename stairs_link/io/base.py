@@ -239,6 +239,7 @@ codecs.register_error("stairs-link-cp1252", _cp1252_bytes)
 codecs.register_error("stairs-link-count", _count_invalid)
 codecs.register(_search)
 
+_MARK_NAMES = {"utf-8-sig": "UTF-8", "utf-16": "UTF-16", "utf-32": "UTF-32"}  # as people call them
 BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
@@ -331,7 +332,8 @@ def check_encoding(path: Path, encoding: str) -> EncodingCheck:
         reason="bad_encoding", file=str(path), row=None, line=line,
         # a byte-order mark is the exporter's own word for the encoding: a bad byte after it is damage
         # (a file edited or joined from two), and another encoding would garble the accented names
-        fix=(f"the file starts with a {name} byte-order mark, so it was written as {name} and this byte was "
+        fix=(f"the file starts with a {_MARK_NAMES.get(name, name)} byte-order mark, so it was written as "
+             f"{_MARK_NAMES.get(name, name)} and this byte was "
              "damaged later (a hand edit, or two files joined): re-export it from the system"
              if encoding == "auto" else
              "set `encoding:` in the mapping's source (or --encoding) to the export's real encoding, e.g. cp1252"),
