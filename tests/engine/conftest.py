@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+SHUFFLE_PARTITIONS = 2
+
 
 @pytest.fixture(scope="session")
 def spark():
@@ -14,9 +16,25 @@ def spark():
         pytest.skip("Java 17+ not found (the Spark engine needs it)")
     # 2 GB for the one JVM that is driver and executors for the whole test session (Spark's
     # default 1 GB ran out once, in CI, after many engine tests had run in the same session)
-    session = spark_session("local[2]", shuffle_partitions=2, conf={"spark.driver.memory": "2g"})
+    # -XX:TieredStopAtLevel=1: the JVM compiles with C1 only. The tests run hundreds of small
+    # jobs whose cost is query planning and task set-up, not long loops, so C2's optimising
+    # compiler costs CPU it never pays back (tests/engine/test_spark_graph.py: 67 s -> 42 s of
+    # CPU). It changes how fast the JVM runs, never what Spark computes.
+    session = spark_session("local[2]", shuffle_partitions=SHUFFLE_PARTITIONS,
+                            conf={"spark.driver.memory": "2g",
+                                  "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1"})
     yield session
     session.stop()
+
+
+@pytest.fixture(autouse=True)
+def _test_session_settings(request):
+    """The CLI tests start the engine as a user would (``spark_session(master)``), which sets
+    the local default of 8 shuffle partitions on the shared session; later tests get the test
+    session's few partitions back, as when run on their own."""
+    yield
+    if "spark" in request.fixturenames:
+        request.getfixturevalue("spark").conf.set("spark.sql.shuffle.partitions", str(SHUFFLE_PARTITIONS))
 
 
 @pytest.fixture
