@@ -13,6 +13,16 @@ sys.path.insert(0, str(Path(__file__).parent / "indicators"))
 def pytest_configure(config: pytest.Config) -> None:
     # pytest-xdist registers it too; registered here so the marks below are known without it
     config.addinivalue_line("markers", "xdist_group(name): tests pytest-xdist runs in one worker")
+    main = sys.modules["__main__"]
+    if hasattr(config, "workerinput") and getattr(main, "__spec__", None) is None and not hasattr(main, "__file__"):
+        # An xdist worker runs under `python -c`: its __main__ has neither __spec__ nor
+        # __file__, which pyspark.sql.connect (imported by great-expectations when pyspark is
+        # installed) takes for pyspark's own doctest run, printing "Skipping doctests" and
+        # calling sys.exit(0) in the middle of `stairs-link check`. The spec `python -m` gives
+        # (named __main__, which multiprocessing ignores) tells it this is not that run.
+        import importlib.machinery
+
+        main.__spec__ = importlib.machinery.ModuleSpec("__main__", None)
 
 
 def _session_fixtures(item: pytest.Item) -> set[str]:
