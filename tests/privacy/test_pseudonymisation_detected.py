@@ -11,6 +11,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from _helpers import SYSTMONE_PERSON_MAPPING
 from click.testing import CliRunner
 
 from stairs_link.adapt import adapt
@@ -23,22 +24,7 @@ from stairs_link.privacy.pseudonymise import METADATA_KEY, pseudonymisation_meta
 from stairs_link.schema import read_table, replace_staged_tables, write_staged
 from stairs_link.synth import person_records
 
-MAPPING = """\
-site_id: sch-oak
-setting_type: SCH
-system_kind: health
-source_system: systmone
-extracted_at: "2026-03-31"
-tables:
-  person:
-    source: {files: "patients*.csv"}
-    fields:
-      local_id: PatientID
-      given_name: Forename
-      family_name: Surname
-      date_of_birth: {column: DOB, formats: ['%d/%m/%Y']}
-      sex: {column: Gender, codes: nhs_gender_code, unknown_codes: keep_unknown}
-"""
+MAPPING = SYSTMONE_PERSON_MAPPING.format(source_extra="", sex_policy="keep_unknown")
 
 
 @pytest.fixture(scope="module")
