@@ -34,6 +34,7 @@ import pandas as pd
 
 from stairs_link.errors import LinkageError
 from stairs_link.schema.linked import check_cluster_columns
+from stairs_link.schema.outputs import verify_linked
 
 MISSING_LABEL = "(missing)"
 
@@ -297,9 +298,12 @@ def _read_parquet(path: Path, what: str) -> pd.DataFrame:
 
 
 def load_clusters(linked: str | Path) -> tuple[pd.DataFrame, str]:
-    """Read ``LINKED/clusters.parquet`` (or a clusters Parquet file given directly)."""
+    """Read ``LINKED/clusters.parquet`` (or a clusters Parquet file given directly: another
+    tool's clusters, which carry no completion record). A directory must be one a finished
+    `stairs-link link` wrote whole (``complete.json``), like every reader of LINKED."""
     path = Path(linked)
     if path.is_dir():
+        verify_linked(path)
         path = path / "clusters.parquet"
     frame = _read_parquet(path, "clusters table")
     check_cluster_columns(frame.columns, str(path), LinkageError)

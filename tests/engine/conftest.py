@@ -20,9 +20,13 @@ def spark():
     # jobs whose cost is query planning and task set-up, not long loops, so C2's optimising
     # compiler costs CPU it never pays back (tests/engine/test_spark_graph.py: 67 s -> 42 s of
     # CPU). It changes how fast the JVM runs, never what Spark computes.
+    # -XX:ReservedCodeCacheSize=256m: with C1 alone the JVM reserves only 48 MB for compiled
+    # code, which the engine tests fill in about 40 s ("CodeCache is full. Compiler has been
+    # disabled"); every method first needed after that ran interpreted for the rest of the session
     session = spark_session("local[2]", shuffle_partitions=SHUFFLE_PARTITIONS,
                             conf={"spark.driver.memory": "2g",
-                                  "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1"})
+                                  "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 "
+                                                                   "-XX:ReservedCodeCacheSize=256m"})
     yield session
     session.stop()
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stairs_link.errors import LinkageError
+from stairs_link.errors import LinkageError, StairsLinkError
 from stairs_link.linkage.evaluate import attach_columns, evaluate_clusters, format_report
 
 
@@ -166,10 +166,9 @@ def test_attach_columns_from_record_key_and_staged(tmp_path):
 # --------------------------------------------------------------------------- CLI
 
 def _write_linked(tmp_path, clusters: pd.DataFrame, truth: pd.DataFrame):
-    linked = tmp_path / "linked"
-    linked.mkdir()
-    clusters.assign(cluster_size=clusters.groupby("cluster_id")["record_key"].transform("size")).to_parquet(
-        linked / "clusters.parquet")
+    from stairs_link.linkage import write_linked
+
+    linked = write_linked(tmp_path / "linked", clusters)  # published with its completion record, as `link` does
     truth_dir = tmp_path / "truth"
     truth_dir.mkdir()
     truth.to_parquet(truth_dir / "records.parquet")
@@ -245,11 +244,14 @@ def test_loaders_find_files_and_explain_bad_ones(tmp_path):
     from stairs_link.linkage.evaluate import load_clusters, load_truth
 
     with pytest.raises(LinkageError, match="clusters table not found") as info:
-        load_clusters(tmp_path)
+        load_clusters(tmp_path / "clusters.parquet")
     assert info.value.file.endswith("clusters.parquet")
     (tmp_path / "clusters.parquet").write_text("not parquet", encoding="utf-8")
     with pytest.raises(LinkageError, match="not a readable Parquet file"):
+        load_clusters(tmp_path / "clusters.parquet")
+    with pytest.raises(StairsLinkError) as refused:  # a directory: only one a finished `link` wrote whole
         load_clusters(tmp_path)
+    assert refused.value.reason == "old_output_format" and "re-run `stairs-link link`" in refused.value.fix
     synth_out = tmp_path / "synth"
     (synth_out / "truth").mkdir(parents=True)
     pd.DataFrame({"record_key": ["a"], "true_child_id": ["T"]}).to_parquet(synth_out / "truth" / "records.parquet")
@@ -266,8 +268,8 @@ def test_cli_evaluate_refuses_a_linked_dir_from_before_the_cluster_id_rename(tmp
     clusters, truth = _frames({"a": "P1", "b": "P1"}, {"a": "T1", "b": "T1"})
     linked, truth_dir = _write_linked(tmp_path, clusters, truth)
     old = pd.read_parquet(linked / "clusters.parquet").rename(columns={"cluster_id": "child_id"})
-    old.to_parquet(linked / "clusters.parquet")
-    result = CliRunner().invoke(evaluate, [str(linked), "--truth", str(truth_dir)])
+    old.to_parquet(linked / "clusters.parquet")  # given as a file (a directory changed since its record is refused)
+    result = CliRunner().invoke(evaluate, [str(linked / "clusters.parquet"), "--truth", str(truth_dir)])
     assert result.exit_code == 2, result.output
     assert "column 'child_id'" in result.output and "written by an older stairs-link" in result.output
     assert "Fix: re-run `stairs-link link`" in result.output

@@ -113,7 +113,8 @@ def test_link_killed_while_publishing_is_refused_by_every_reader(world, tmp_path
     staged = [str(d) for d in world["staged"]]
     for args in (["build", str(out), *staged, "--out", str(tmp_path / "ds")],
                  ["check", *staged, str(out), "--out", str(tmp_path / "chk")],
-                 ["explain", str(out)]):
+                 ["explain", str(out)],
+                 ["evaluate", str(out), "--truth", staged[0] + "/person.parquet"]):
         code, text = _cli(*args)
         assert code == 2, (args, text)
         assert "stopped half-way through publishing" in text and "Fix: re-run the command" in text, args
@@ -170,6 +171,7 @@ def test_a_linked_directory_not_matching_its_record_is_refused(world, tmp_path, 
     for args in (["build", str(out), *staged, "--out", str(tmp_path / "ds")],
                  ["check", *staged, str(out), "--out", str(tmp_path / "chk")],
                  ["explain", str(out)],
+                 ["evaluate", str(out), "--truth", str(world["staged"][0] / "person.parquet")],  # clusters first
                  ["report", str(world["dataset"]), "--linked", str(out), "--out", str(tmp_path / "r.html")]):
         code, text = _cli(*args)
         assert code == 2, (args, text)
