@@ -6,6 +6,14 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
 #: A health system's person mapping with the fields every hand-made CSV export here has
 #: (PatientID, Forename, Surname, DOB, Gender). A ``str.format`` template: ``sex_policy`` is the
 #: Gender column's ``unknown_codes`` policy, ``source_extra`` more ``source:`` keys (e.g.
@@ -26,3 +34,31 @@ tables:
       date_of_birth: {{column: DOB, formats: ['%d/%m/%Y', '%d/%m/%y']}}
       sex: {{column: Gender, codes: nhs_gender_code, unknown_codes: {sex_policy}}}
 """
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's; no browser is ever downloaded
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@contextmanager
+def launch_chromium() -> Iterator[Any]:
+    """A headless Chromium (Playwright's python package driving /usr/bin/chromium) for the page
+    tests. Without either, a test skips locally and FAILS in CI (CI=true), where .ci/run
+    installs both, so a missing browser can never pass as a skip there."""
+    missing = not Path(CHROMIUM).exists()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing = True
+    if missing:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("browser tests need Chromium at /usr/bin/chromium and the playwright package "
+                        "(.ci/run installs them)")
+        pytest.skip("Chromium (/usr/bin/chromium) or playwright is not installed")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -10,42 +10,20 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from _helpers import launch_chromium
 from click.testing import CliRunner
 
 from stairs_link.cli import cli
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-def _need_chromium() -> None:
-    missing = not CHROMIUM.exists()
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing = True
-    if missing:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("browser tests need Chromium at /usr/bin/chromium and the playwright package "
-                        "(.ci/run installs them)")
-        pytest.skip("Chromium (/usr/bin/chromium) or playwright is not installed")
-
 
 @pytest.fixture(scope="module")
 def browser():
-    _need_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    with launch_chromium() as b:
         yield b
-        b.close()
 
 
 def _demo_linked(out: Path, pseudonymise: bool = False) -> Path:

@@ -8,35 +8,20 @@ Without Chromium these tests skip locally and FAIL in CI (CI=true), where .ci/ru
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+from _helpers import launch_chromium
 
 from stairs_link.quality.html import render_html
 from stairs_link.quality.results import CRITICAL, WARNING, CheckResult, Outcome
 from stairs_link.report import render_report
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-
 
 @pytest.fixture(scope="module")
 def browser():
-    missing = not CHROMIUM.exists()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing = True
-    if missing:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("browser tests need Chromium at /usr/bin/chromium and the playwright package")
-        pytest.skip("Chromium (/usr/bin/chromium) or playwright is not installed")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    with launch_chromium() as b:
         yield b
-        b.close()
 
 
 def _open(browser, path: Path):  # noqa: ANN001, ANN202

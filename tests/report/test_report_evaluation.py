@@ -8,12 +8,10 @@ import re
 from pathlib import Path
 
 import pytest
+from _helpers import launch_chromium
 
 from stairs_link.report import render_report
 from stairs_link.report.evaluation import SECTIONS, evaluation_sections
-
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
@@ -25,14 +23,11 @@ def report_file(synthetic_dataset: Path, tmp_path_factory: pytest.TempPathFactor
 
 @pytest.fixture(scope="module")
 def page(report_file: Path):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+    with launch_chromium() as browser:
         tab = browser.new_page(viewport={"width": 1280, "height": 800})
         tab.goto(report_file.as_uri())
         tab.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")  # draw every bar
         yield tab
-        browser.close()
 
 
 def test_data_as_at_is_on_the_first_screen(page):
