@@ -631,6 +631,15 @@ class _Item:
 
 
 _ITEM = _Item()
+def _too_deep_outside_records(path: Path, records: int, what: str) -> InputFileError:
+    """The error for a JSON or XML document nesting deeper than MAX_DEPTH outside its records
+    (``what``: " elements" for XML), after ``records`` records."""
+    return InputFileError(f"the document nests{what} deeper than {MAX_DEPTH} levels outside its records "
+                          f"(after record {records})", reason="too_deep", file=str(path), row=records or None,
+                          fix="re-export the file (no real export nests this deep: it looks damaged or hostile), "
+                              "and check `records_path:`")
+
+
 _TOO_DEEP_MESSAGE = (f"the record nests deeper than {MAX_DEPTH} levels; row not staged. Fix: re-export the file "
                      "(no real export nests this deep: it looks damaged or hostile)")
 
@@ -691,11 +700,7 @@ class JsonScan:
                     yield current, "null", None  # the deep part, never built
                     continue
                 if base < 0 and len(path) >= MAX_DEPTH:
-                    raise InputFileError(f"the document nests deeper than {MAX_DEPTH} levels outside its records "
-                                         f"(after record {self.records})", reason="too_deep", file=str(self.path),
-                                         row=self.records or None,
-                                         fix="re-export the file (no real export nests this deep: it looks "
-                                             "damaged or hostile), and check `records_path:`")
+                    raise _too_deep_outside_records(self.path, self.records, "")
                 yield current, event, value
                 own.append(current)
                 if event == "start_map":
@@ -890,11 +895,7 @@ def open_xml(path: Path, source: ReadOptions, *, encoding: str | None = None, us
                     elif inside and len(tags) - levels > MAX_DEPTH:
                         deep = True
                     elif not inside and len(tags) > MAX_DEPTH:
-                        raise InputFileError(f"the document nests elements deeper than {MAX_DEPTH} levels outside "
-                                             f"its records (after record {number})", reason="too_deep",
-                                             file=str(path), row=number or None,
-                                             fix="re-export the file (no real export nests this deep: it looks "
-                                                 "damaged or hostile), and check `records_path:`")
+                        raise _too_deep_outside_records(path, number, " elements")
                     continue
                 depth = len(tags)
                 if inside and depth - levels > MAX_DEPTH:  # never kept: memory stays bounded by the limit
